@@ -1,0 +1,361 @@
+"""The Cube model: one hyperspectral cube with its wavelengths, no-data rule and metadata.
+
+Inside, the samples are kept band-sequential, ``(bands, rows, cols)``, usually C-contiguous
+or a read-only memory map of a file in that layout: a band image is then one contiguous
+block (the operation people do most), and a pixel spectrum is ``bands`` small strided reads.
+The public face is the usual ``H[row, col, band]`` convention: ``shape`` is
+``(rows, cols, bands)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from cubescope.errors import CubeError
+from cubescope.wavelengths import normalize_units, to_nanometres, true_colour_bands
+
+#: Bytes handled at once when a computation streams over the whole cube.
+CHUNK_BYTES = 64 * 2**20
+
+
+def float_dtype_for(dtype: np.dtype) -> np.dtype:
+    """The float type that holds every value of ``dtype`` well enough for display and fitting.
+
+    float64 stays float64; everything else (float32, float16, 8/16-bit integers) becomes
+    float32, except 32/64-bit integers, which need float64 to keep their values.
+    """
+    dtype = np.dtype(dtype)
+    if dtype == np.float64 or (dtype.kind in "iu" and dtype.itemsize >= 4):
+        return np.dtype(np.float64)
+    return np.dtype(np.float32)
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+class Cube:
+    """A hyperspectral cube ``H[row, col, band]``.
+
+    Build one with :meth:`Cube.from_array` or a loader (:func:`cubescope.load_cube`).
+
+    Parameters
+    ----------
+    bsq : ndarray, shape (bands, rows, cols)
+        The samples, band-sequential. Kept as given (a memory map stays a memory map) and
+        never written to.
+    name : str
+        A short human name, shown in pages and used to build export file names.
+    wavelengths : array_like, shape (bands,), optional
+        Band centres in ``wavelength_units``.
+    wavelength_units : str, optional
+        Unit of ``wavelengths``; folded to "nm", "µm", ... and guessed from the values when
+        missing (see :func:`cubescope.wavelengths.normalize_units`).
+    fwhm : array_like, shape (bands,), optional
+        Band widths, in the same unit.
+    bad_bands : array_like of bool, shape (bands,), optional
+        True for a band to leave out of fits and to draw as a gap in spectra.
+    nodata : float, optional
+        A sample value meaning "no data" (ENVI's "data ignore value"); NaN always does.
+    default_bands : tuple of int, optional
+        Bands the file suggests for an RGB view (ENVI "default bands").
+    metadata : mapping, optional
+        Everything else the file said, as text-friendly values.
+    """
+
+    def __init__(
+        self,
+        bsq: np.ndarray,
+        *,
+        name: str = "cube",
+        wavelengths: Any = None,
+        wavelength_units: str | None = None,
+        fwhm: Any = None,
+        bad_bands: Any = None,
+        nodata: float | None = None,
+        default_bands: tuple[int, ...] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(bsq, np.ndarray) or bsq.ndim != 3:
+            ndim = getattr(bsq, "ndim", "?")
+            raise CubeError(
+                f"A cube needs three axes (rows, columns, bands); this array has {ndim}. "
+                "A single image is not a cube: stack its bands into a 3D array."
+            )
+        if bsq.dtype.kind not in "iuf":
+            raise CubeError(
+                f"Samples of type {bsq.dtype} are not supported; use integer or floating-point "
+                "samples (complex and object arrays cannot be shown)."
+            )
+        if 0 in bsq.shape:
+            raise CubeError(f"The cube is empty (shape bands x rows x cols = {bsq.shape}).")
+        bands = bsq.shape[0]
+        self._bsq = _readonly(bsq)
+        self.name = str(name)
+        self.wavelengths = _per_band(wavelengths, bands, "wavelengths", float)
+        self.wavelength_units = (
+            normalize_units(wavelength_units, self.wavelengths)
+            if self.wavelengths is not None
+            else None
+        )
+        self.fwhm = _per_band(fwhm, bands, "fwhm", float)
+        flags = _per_band(bad_bands, bands, "bad band list", bool)
+        self.bad_bands = flags if flags is not None and flags.any() else None
+        self.nodata = None if nodata is None or np.isnan(nodata) else float(nodata)
+        if default_bands is not None:
+            default_bands = tuple(int(b) for b in default_bands)
+            if not all(0 <= b < bands for b in default_bands):
+                default_bands = None
+        self.default_bands = default_bands
+        self.metadata: dict[str, Any] = dict(metadata or {})
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_array(
+        cls,
+        data: Any,
+        wavelengths: Any = None,
+        *,
+        band_axis: int = -1,
+        **kwargs: Any,
+    ) -> Cube:
+        """Build a cube from an array, by default laid out ``(rows, cols, bands)``.
+
+        Parameters
+        ----------
+        data : array_like, 3D
+            The samples.
+        wavelengths : array_like, shape (bands,), optional
+            Band centres; see :class:`Cube` for the other keyword arguments.
+        band_axis : int
+            Which axis of ``data`` holds the bands; the other two are rows then columns.
+
+        Notes
+        -----
+        An array already band-first (``band_axis=0``) is used as it is (memory maps stay
+        mapped). Any other layout is copied once into band-sequential order, in chunks.
+        """
+        array = np.asarray(data)
+        if array.ndim != 3:
+            raise CubeError(
+                f"A cube needs three axes (rows, columns, bands); this array has {array.ndim} "
+                f"(shape {array.shape})."
+            )
+        axis = band_axis % 3
+        if axis == 0:
+            return cls(array, wavelengths=wavelengths, **kwargs)
+        return cls(to_band_sequential(array, axis), wavelengths=wavelengths, **kwargs)
+
+    # ------------------------------------------------------------------ shape and layout
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(rows, cols, bands)``."""
+        bands, rows, cols = self._bsq.shape
+        return rows, cols, bands
+
+    @property
+    def rows(self) -> int:
+        return self._bsq.shape[1]
+
+    @property
+    def cols(self) -> int:
+        return self._bsq.shape[2]
+
+    @property
+    def n_bands(self) -> int:
+        return self._bsq.shape[0]
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Sample type as stored."""
+        return self._bsq.dtype
+
+    @property
+    def float_dtype(self) -> np.dtype:
+        """Type of what :meth:`band` and :meth:`spectrum` return."""
+        return float_dtype_for(self._bsq.dtype)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._bsq.nbytes)
+
+    @property
+    def bsq(self) -> np.ndarray:
+        """The samples as stored, ``(bands, rows, cols)``, read-only, no-data not applied."""
+        return self._bsq
+
+    @property
+    def is_memory_mapped(self) -> bool:
+        base = self._bsq
+        while base is not None:
+            if isinstance(base, np.memmap):
+                return True
+            base = base.base if isinstance(base.base, np.ndarray) else None
+        return False
+
+    def __repr__(self) -> str:
+        rows, cols, bands = self.shape
+        wl = ""
+        if self.wavelengths is not None:
+            wl = (
+                f", {self.wavelengths.min():.6g}-{self.wavelengths.max():.6g} "
+                f"{self.wavelength_units or ''}".rstrip()
+            )
+        return f"Cube({self.name!r}, {rows}x{cols}x{bands} {self.dtype}{wl})"
+
+    # ------------------------------------------------------------------ reading
+    def _to_float(self, samples: np.ndarray) -> np.ndarray:
+        out = np.array(samples, dtype=self.float_dtype, copy=True)
+        if self.nodata is not None:
+            out[samples == self.nodata] = np.nan
+        return out
+
+    def band(self, index: int) -> np.ndarray:
+        """One band image, shape ``(rows, cols)``, as floats with no-data samples set to NaN."""
+        return self._to_float(self._bsq[self._check_band(index)])
+
+    def bands(self, start: int, stop: int) -> np.ndarray:
+        """Band images ``start`` to ``stop - 1``, shape ``(stop - start, rows, cols)``, floats."""
+        if not 0 <= start < stop <= self.n_bands:
+            raise CubeError(f"Band range {start}:{stop} lies outside 0:{self.n_bands}.")
+        return self._to_float(self._bsq[start:stop])
+
+    def spectrum(self, row: int, col: int) -> np.ndarray:
+        """The spectrum at one pixel, shape ``(bands,)``, floats with no-data as NaN."""
+        self._check_pixel(row, col)
+        return self._to_float(self._bsq[:, row, col])
+
+    def region(self, rows: slice, cols: slice) -> np.ndarray:
+        """The spectra of a rectangle as ``(bands, h, w)`` floats with no-data as NaN."""
+        return self._to_float(self._bsq[:, rows, cols])
+
+    def plane(self, samples: np.ndarray) -> np.ndarray:
+        """Floats with no-data as NaN for samples read from :attr:`bsq` by the caller."""
+        return self._to_float(samples)
+
+    def _check_band(self, index: int) -> int:
+        index = int(index)
+        if not 0 <= index < self.n_bands:
+            raise CubeError(f"Band {index} does not exist; this cube has bands 0 to {self.n_bands - 1}.")
+        return index
+
+    def _check_pixel(self, row: int, col: int) -> None:
+        if not (0 <= row < self.rows and 0 <= col < self.cols):
+            raise CubeError(
+                f"Pixel (row {row}, col {col}) lies outside the image "
+                f"({self.rows} rows x {self.cols} columns)."
+            )
+
+    def iter_band_chunks(self, max_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, int]]:
+        """``(start, stop)`` band ranges whose float images fit in ``max_bytes`` together."""
+        per_band = self.rows * self.cols * self.float_dtype.itemsize
+        step = max(1, max_bytes // max(per_band, 1))
+        for start in range(0, self.n_bands, step):
+            yield start, min(start + step, self.n_bands)
+
+    def iter_row_chunks(self, max_bytes: int = CHUNK_BYTES) -> Iterator[slice]:
+        """Row slices whose full spectra (all bands, as floats) fit in ``max_bytes``."""
+        per_row = self.cols * self.n_bands * self.float_dtype.itemsize
+        step = max(1, max_bytes // max(per_row, 1))
+        for start in range(0, self.rows, step):
+            yield slice(start, min(start + step, self.rows))
+
+    # ------------------------------------------------------------------ derived facts
+    @property
+    def good_bands(self) -> np.ndarray:
+        """Boolean ``(bands,)``: True for a band that is not on the bad-band list."""
+        if self.bad_bands is None:
+            return np.ones(self.n_bands, dtype=bool)
+        return ~self.bad_bands
+
+    @cached_property
+    def valid_mask(self) -> np.ndarray:
+        """Boolean ``(rows, cols)``: True where every good band holds data (no NaN, no no-data).
+
+        Computed once by streaming over the bands.
+        """
+        valid = np.ones((self.rows, self.cols), dtype=bool)
+        good = self.good_bands
+        check_nan = self.dtype.kind == "f"
+        for start, stop in self.iter_band_chunks():
+            for offset, samples in enumerate(self._bsq[start:stop]):
+                if not good[start + offset]:
+                    continue
+                if check_nan:
+                    valid &= ~np.isnan(samples)
+                if self.nodata is not None:
+                    valid &= samples != self.nodata
+        return _readonly(valid)
+
+    @property
+    def wavelengths_nm(self) -> np.ndarray | None:
+        """Wavelengths converted to nm, or None when they are absent or not lengths."""
+        return to_nanometres(self.wavelengths, self.wavelength_units)
+
+    def rgb_bands(self) -> tuple[int, int, int]:
+        """Bands for a first RGB view: true colour if covered, else the file's default bands,
+        else three bands spread over the range."""
+        picks = true_colour_bands(self.wavelengths_nm)
+        if picks is not None:
+            return picks
+        if self.default_bands is not None and len(self.default_bands) == 3:
+            r, g, b = self.default_bands
+            return r, g, b
+        n = self.n_bands
+        return (int(n * 0.75), int(n * 0.5), int(n * 0.25)) if n >= 3 else (0, 0, 0)
+
+    def describe(self) -> dict[str, Any]:
+        """A small summary for display: shape, type, size, wavelength range, no-data rule."""
+        rows, cols, bands = self.shape
+        info: dict[str, Any] = {
+            "name": self.name,
+            "rows": rows,
+            "columns": cols,
+            "bands": bands,
+            "sample type": str(self.dtype),
+            "size (MB)": round(self.nbytes / 1e6, 2),
+            "memory-mapped": self.is_memory_mapped,
+        }
+        if self.wavelengths is not None:
+            info["wavelengths"] = (
+                f"{self.wavelengths.min():.6g} - {self.wavelengths.max():.6g} "
+                f"{self.wavelength_units or '(unit unknown)'}"
+            )
+        info["no-data value"] = "NaN" if self.nodata is None else f"{self.nodata:g} and NaN"
+        if self.bad_bands is not None:
+            info["bad bands"] = int(self.bad_bands.sum())
+        return info
+
+
+def _per_band(values: Any, bands: int, what: str, kind: type) -> np.ndarray | None:
+    if values is None:
+        return None
+    array = np.asarray(values, dtype=kind).ravel()
+    if array.size != bands:
+        raise CubeError(
+            f"The file lists {array.size} {what} for {bands} bands; they must match one to one."
+        )
+    return _readonly(array)
+
+
+def to_band_sequential(array: np.ndarray, band_axis: int) -> np.ndarray:
+    """Copy a 3D array into C-contiguous ``(bands, rows, cols)`` order, in bounded chunks.
+
+    ``band_axis`` is 1 or 2; the other axes are taken as rows then columns. Chunking keeps
+    the extra memory beyond the output small even when ``array`` is a memory map.
+    """
+    moved = np.moveaxis(array, band_axis, 0)
+    out = np.empty(moved.shape, dtype=array.dtype)
+    bands, rows, cols = moved.shape
+    per_row = max(1, bands * cols * array.dtype.itemsize)
+    step = max(1, CHUNK_BYTES // per_row)
+    for start in range(0, rows, step):
+        stop = min(start + step, rows)
+        out[:, start:stop, :] = moved[:, start:stop, :]
+    return out

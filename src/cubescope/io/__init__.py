@@ -1,0 +1,162 @@
+"""Loading cubes: one front door, :func:`load_cube`, over one module per format family."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cubescope.cube import Cube
+from cubescope.errors import CubeError
+from cubescope.io.arrays import list_npz, load_npy, load_npz
+from cubescope.io.envi import find_header, load_envi, load_lan
+from cubescope.io.hdf5 import hdf5_arrays, load_hdf5
+from cubescope.io.limits import DEFAULT_LIMITS, Limits
+from cubescope.io.listing import ArrayInfo
+from cubescope.io.matlab import list_mat, load_mat
+from cubescope.io.tiff import load_tiff
+
+__all__ = ["FORMATS", "ArrayInfo", "Limits", "detect_format", "list_arrays", "load_cube"]
+
+#: Format names accepted by ``load_cube(format=...)`` and what they cover.
+FORMATS = {
+    "envi": "ENVI header + data (.hdr with .img/.dat/.raw/.bsq/.bil/.bip or no ending)",
+    "lan": "ERDAS/GIS .lan",
+    "npy": "NumPy .npy",
+    "npz": "NumPy .npz",
+    "mat": "MATLAB .mat (v5, v7, v7.3)",
+    "tiff": "multi-band (Geo)TIFF",
+    "hdf5": "HDF5 (.h5, .hdf5, .he5)",
+}
+_BY_SUFFIX = {
+    ".hdr": "envi",
+    ".lan": "lan",
+    ".npy": "npy",
+    ".npz": "npz",
+    ".mat": "mat",
+    ".tif": "tiff",
+    ".tiff": "tiff",
+    ".h5": "hdf5",
+    ".hdf5": "hdf5",
+    ".he5": "hdf5",
+    ".hdf": "hdf5",
+}
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def detect_format(path: str | Path) -> str:
+    """The format of a file, from its first bytes, falling back on its ending.
+
+    Raises
+    ------
+    CubeError
+        When neither the contents nor the name say what the file is.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CubeError(f"There is no file '{path.name}'.")
+    with open(path, "rb") as handle:
+        head = handle.read(1024)
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    if head.startswith(b"MATLAB"):
+        return "mat"
+    if head.startswith(_HDF5_MAGIC) or head[512:520] == _HDF5_MAGIC:
+        return "hdf5"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head.startswith((b"HEAD74", b"HEADER")):
+        return "lan"
+    if head.lstrip(b"\xef\xbb\xbf").startswith(b"ENVI"):
+        return "envi"
+    if head.startswith(b"PK\x03\x04") and path.suffix.lower() == ".npz":
+        return "npz"
+    if find_header(path) is not None:
+        return "envi"
+    suffix = path.suffix.lower()
+    if suffix in _BY_SUFFIX and suffix not in {".npy", ".mat", ".tif", ".tiff", ".h5", ".hdf5"}:
+        return _BY_SUFFIX[suffix]
+    raise CubeError(
+        f"'{path.name}' is not a cube file Cubescope can read. Supported: "
+        + "; ".join(FORMATS.values())
+        + "."
+    )
+
+
+def list_arrays(path: str | Path) -> list[ArrayInfo]:
+    """The arrays a container file (.npz, .mat, HDF5) holds; empty for single-cube formats.
+
+    A page uses this to let the user choose when there are several cubes.
+    """
+    path = Path(path)
+    fmt = detect_format(path)
+    if fmt == "npz":
+        return list_npz(path, DEFAULT_LIMITS)
+    if fmt == "mat":
+        return list_mat(path)
+    if fmt == "hdf5":
+        return hdf5_arrays(path)
+    return []
+
+
+def load_cube(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    dataset: str | None = None,
+    band_axis: int | None = None,
+    data_file: str | Path | None = None,
+    name: str | None = None,
+    limits: Limits | None = None,
+) -> Cube:
+    """Open a hyperspectral cube from a file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file: an ENVI header or data file, .lan, .npy, .npz, .mat, .tif, .h5...
+    format : str, optional
+        One of :data:`FORMATS`; detected from the contents when omitted.
+    dataset : str, optional
+        Which array to open in a container holding several (.npz, .mat, HDF5).
+    band_axis : int, optional
+        For formats that do not state their layout (.npy, .npz, .mat, HDF5, TIFF): which axis
+        holds the bands. Guessed when omitted (see :func:`cubescope.io.axes.guess_band_axis`).
+    data_file : str or Path, optional
+        ENVI only: the data file, when it is not next to the header under a usual name.
+    name : str, optional
+        Name for the cube; the file stem by default.
+    limits : Limits, optional
+        Size ceilings checked before reading; :data:`DEFAULT_LIMITS` by default.
+
+    Returns
+    -------
+    Cube
+
+    Raises
+    ------
+    CubeError
+        For anything wrong with the file, with a message for the user.
+    """
+    path = Path(path)
+    limits = limits or DEFAULT_LIMITS
+    fmt = format or detect_format(path)
+    if fmt not in FORMATS:
+        raise CubeError(f"Unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
+    try:
+        if fmt == "envi":
+            return load_envi(path, limits, data_file=Path(data_file) if data_file else None, name=name)
+        if fmt == "lan":
+            return load_lan(path, limits, name=name)
+        if fmt == "npy":
+            return load_npy(path, limits, band_axis=band_axis, name=name)
+        if fmt == "tiff":
+            return load_tiff(path, limits, band_axis=band_axis, name=name)
+        loader = {"npz": load_npz, "mat": load_mat, "hdf5": load_hdf5}[fmt]
+        return loader(path, limits, dataset=dataset, band_axis=band_axis, name=name)
+    except CubeError:
+        raise
+    except MemoryError as exc:
+        raise CubeError(f"'{path.name}' is too large to open on this server.") from exc
+    except (OSError, ValueError, TypeError, KeyError, IndexError, OverflowError, EOFError) as exc:
+        # A file that passed every check and still fails is damaged in a way the checks do not
+        # foresee; the user gets the reason, never a traceback.
+        raise CubeError(f"'{path.name}' could not be read as {FORMATS[fmt]}: {exc}") from exc

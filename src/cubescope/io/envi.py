@@ -1,0 +1,284 @@
+"""ENVI (.hdr + raw data) and ERDAS/GIS .lan files, memory-mapped.
+
+Headers are parsed by Spectral Python (`spectral`), the reference reader of the field; the
+samples are mapped here with numpy so that every declared size is checked against the file
+before anything is read, and band-sequential files stay memory-mapped.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cubescope.cube import Cube, to_band_sequential
+from cubescope.errors import CubeError
+from cubescope.io.limits import Limits, check_cube_shape, check_declared
+
+#: ENVI "data type" codes and the sample types they stand for.
+ENVI_DTYPES = {
+    1: "u1",
+    2: "i2",
+    3: "i4",
+    4: "f4",
+    5: "f8",
+    12: "u2",
+    13: "u4",
+    14: "i8",
+    15: "u8",
+}
+_COMPLEX = {6: "complex64", 9: "complex128"}
+
+#: Endings a data file may carry next to its header, in the order they are tried.
+DATA_SUFFIXES = ("", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip", ".bin", ".IMG", ".DAT", ".RAW")
+
+# Header text is shown and stored; keys that can be very long are cut to keep it light.
+_MAX_TEXT_VALUE = 2000
+
+
+def find_header(data_path: Path) -> Path | None:
+    """The ``.hdr`` beside a data file (``x.hdr`` or ``x.img.hdr``), if any."""
+    for candidate in (data_path.with_suffix(".hdr"), data_path.with_name(data_path.name + ".hdr"),
+                      data_path.with_suffix(".HDR")):
+        if candidate != data_path and candidate.is_file():
+            return candidate
+    return None
+
+
+def find_data_file(header_path: Path) -> Path:
+    """The data file a header describes, found by name next to it (never by header fields)."""
+    stem = header_path.with_suffix("")
+    for suffix in DATA_SUFFIXES:
+        candidate = stem.with_name(stem.name + suffix)
+        if candidate != header_path and candidate.is_file():
+            return candidate
+    raise CubeError(
+        f"No data file was found for the header '{header_path.name}'. Upload the header "
+        f"together with its data file (for example '{stem.name}.img' or '{stem.name}.dat'), "
+        "or both in one .zip."
+    )
+
+
+def read_header(path: Path, limits: Limits) -> dict[str, Any]:
+    """Parse an ENVI header into a dict with lower-case keys (values as text or lists of text)."""
+    from spectral.io.envi import read_envi_header
+
+    size = path.stat().st_size
+    if size > limits.max_header_bytes:
+        raise CubeError(
+            f"'{path.name}' is {size} bytes long: too long for an ENVI header. Is it the data file?"
+        )
+    try:
+        with warnings.catch_warnings():
+            # spectral warns when it lower-cases keys such as "Wavelength"; that is what we want.
+            warnings.simplefilter("ignore")
+            header = read_envi_header(str(path))
+    except UnicodeDecodeError as exc:
+        raise CubeError(f"'{path.name}' is not a text ENVI header (it holds binary data).") from exc
+    except Exception as exc:
+        if type(exc).__name__ == "FileNotAnEnviHeader":
+            raise CubeError(
+                f"'{path.name}' is not an ENVI header: its first line must start with 'ENVI'."
+            ) from exc
+        raise CubeError(
+            f"The ENVI header '{path.name}' could not be parsed ({type(exc).__name__}). Check that "
+            "every '{' has its closing '}' and every line reads 'key = value'."
+        ) from exc
+    return {str(k).strip().lower(): v for k, v in header.items()}
+
+
+def _int_field(header: dict[str, Any], key: str, name: str, default: int | None = None) -> int:
+    if key not in header:
+        if default is not None:
+            return default
+        raise CubeError(f"The ENVI header has no '{key}' field; it must give the {name}.")
+    text = header[key]
+    try:
+        return int(str(text).strip())
+    except ValueError as exc:
+        raise CubeError(f"The ENVI header's '{key}' must be a whole number, not '{text}'.") from exc
+
+
+def _float_list(header: dict[str, Any], key: str, count: int) -> np.ndarray | None:
+    values = header.get(key)
+    if values is None:
+        return None
+    if isinstance(values, str):
+        values = [v for v in re.split(r"[,\s]+", values.strip("{} ")) if v]
+    try:
+        array = np.array([float(v) for v in values if str(v).strip() != ""], dtype=float)
+    except ValueError:
+        return None
+    return array if array.size == count else None
+
+
+def dtype_from_header(header: dict[str, Any]) -> np.dtype:
+    """Sample type from ENVI 'data type' and 'byte order'."""
+    code = _int_field(header, "data type", "sample type")
+    if code in _COMPLEX:
+        raise CubeError(
+            f"ENVI data type {code} ({_COMPLEX[code]}) is complex; Cubescope shows real-valued "
+            "cubes only. Export the magnitude or the real part first."
+        )
+    if code not in ENVI_DTYPES:
+        raise CubeError(
+            f"ENVI data type {code} is not supported; use one of "
+            f"{', '.join(str(k) for k in ENVI_DTYPES)}."
+        )
+    order = _int_field(header, "byte order", "byte order", default=0)
+    if order not in (0, 1):
+        raise CubeError(f"The ENVI 'byte order' must be 0 (little-endian) or 1 (big-endian), not {order}.")
+    return np.dtype(("<" if order == 0 else ">") + ENVI_DTYPES[code])
+
+
+def load_envi(
+    path: Path, limits: Limits, *, data_file: Path | None = None, name: str | None = None
+) -> Cube:
+    """Open an ENVI cube from its header or its data file.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.hdr`` file, or the data file with its header beside it.
+    limits : Limits
+        Ceilings checked before the data is mapped.
+    data_file : Path, optional
+        The data file, when it cannot be found by name.
+    name : str, optional
+        Cube name; defaults to the file stem.
+
+    Returns
+    -------
+    Cube
+        Band-sequential files stay memory-mapped; BIL and BIP are copied once into
+        band-sequential order.
+    """
+    if path.suffix.lower() == ".hdr":
+        header_path = path
+        data_path = data_file or find_data_file(path)
+    else:
+        data_path = path
+        found = find_header(path)
+        if found is None:
+            raise CubeError(f"'{path.name}' has no ENVI header (.hdr) beside it; upload both.")
+        header_path = found
+    header = read_header(header_path, limits)
+
+    samples = _int_field(header, "samples", "number of columns")
+    lines = _int_field(header, "lines", "number of rows")
+    bands = _int_field(header, "bands", "number of bands")
+    offset = _int_field(header, "header offset", "header offset", default=0)
+    if offset < 0:
+        raise CubeError(f"The ENVI 'header offset' cannot be negative ({offset}).")
+    dtype = dtype_from_header(header)
+    interleave = str(header.get("interleave", "bsq")).strip().lower()
+    if interleave not in ("bsq", "bil", "bip"):
+        raise CubeError(f"The ENVI interleave must be bsq, bil or bip, not '{interleave}'.")
+
+    what = f"The ENVI header '{header_path.name}'"
+    check_cube_shape(lines, samples, bands, limits, what)
+    file_size = data_path.stat().st_size
+    check_declared(
+        (lines, samples, bands), dtype.itemsize, limits, available=file_size - offset, what=what
+    )
+    file_shape = {
+        "bsq": (bands, lines, samples),
+        "bil": (lines, bands, samples),
+        "bip": (lines, samples, bands),
+    }[interleave]
+    mapped = np.memmap(data_path, dtype=dtype, mode="r", offset=offset, shape=file_shape)
+    if interleave == "bsq":
+        bsq = mapped
+    else:
+        bsq = to_band_sequential(
+            np.moveaxis(mapped, 1, 2) if interleave == "bil" else mapped, band_axis=2
+        )
+    return Cube(bsq, name=name or header_path.stem, **_cube_fields(header, bands))
+
+
+def _cube_fields(header: dict[str, Any], bands: int) -> dict[str, Any]:
+    wavelengths = _float_list(header, "wavelength", bands)
+    fwhm = _float_list(header, "fwhm", bands) if wavelengths is not None else None
+    bbl = _float_list(header, "bbl", bands)
+    nodata = None
+    if "data ignore value" in header:
+        try:
+            nodata = float(str(header["data ignore value"]).strip())
+        except ValueError:
+            nodata = None
+    default_bands = None
+    listed = _float_list(header, "default bands", len(header.get("default bands", [])) or -1)
+    if listed is not None and len(listed) in (1, 3):
+        # ENVI counts default bands from 1.
+        default_bands = tuple(int(b) - 1 for b in listed)
+    units = header.get("wavelength units")
+    metadata = {
+        key: _short(value)
+        for key, value in header.items()
+        if key not in {"wavelength", "fwhm", "bbl", "band names", "file names"}
+    }
+    if isinstance(header.get("band names"), list) and len(header["band names"]) == bands:
+        metadata["band names"] = [_short(str(n)) for n in header["band names"]]
+    return {
+        "wavelengths": wavelengths,
+        "wavelength_units": units if isinstance(units, str) else None,
+        "fwhm": fwhm,
+        "bad_bands": None if bbl is None else bbl == 0,
+        "nodata": nodata,
+        "default_bands": default_bands,
+        "metadata": metadata,
+    }
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_short(v) for v in value[:1000]]
+    text = str(value)
+    return text if len(text) <= _MAX_TEXT_VALUE else text[:_MAX_TEXT_VALUE] + " …"
+
+
+# ---------------------------------------------------------------------- ERDAS / GIS .lan
+_LAN_PACKING = {0: "u1", 2: "i2"}
+
+
+def load_lan(path: Path, limits: Limits, *, name: str | None = None) -> Cube:
+    """Open an ERDAS 7.4/7.5 .lan file (128-byte header, band-interleaved by line).
+
+    The header does not state its byte order: little-endian is tried first and big-endian
+    when the dimensions read that way make no sense, as Spectral Python does. 8-bit data
+    (packing 0) is read as unsigned, as ERDAS defines it.
+    """
+    from spectral.io.erdas import read_erdas_lan_header
+
+    size = path.stat().st_size
+    if size < 128:
+        raise CubeError(f"'{path.name}' is too short to be an ERDAS .lan file (under 128 bytes).")
+    try:
+        header = read_erdas_lan_header(str(path))
+        order = "<"
+        if not _lan_plausible(header):
+            header = read_erdas_lan_header(str(path), 1)
+            order = ">"
+    except Exception as exc:
+        raise CubeError(f"'{path.name}' is not a readable ERDAS .lan file ({exc}).") from exc
+    packing = header["packing"]
+    if packing == 1:
+        raise CubeError("4-bit ERDAS .lan data is not supported; convert it to 8 or 16 bit.")
+    if packing not in _LAN_PACKING:
+        raise CubeError(f"Unknown ERDAS .lan packing code {packing}.")
+    rows, cols, bands = int(header["nrows"]), int(header["ncols"]), int(header["nbands"])
+    dtype = np.dtype(order + _LAN_PACKING[packing])
+    what = f"The ERDAS header of '{path.name}'"
+    check_cube_shape(rows, cols, bands, limits, what)
+    check_declared((rows, cols, bands), dtype.itemsize, limits, available=size - 128, what=what)
+    mapped = np.memmap(path, dtype=dtype, mode="r", offset=128, shape=(rows, bands, cols))
+    bsq = to_band_sequential(np.moveaxis(mapped, 1, 2), band_axis=2)
+    metadata = {"format": "ERDAS LAN", "header": header["type"].decode("ascii", "replace")}
+    return Cube(bsq, name=name or path.stem, metadata=metadata)
+
+
+def _lan_plausible(header: dict[str, Any]) -> bool:
+    return 0 < header["nbands"] <= 10_000 and 0 < header["ncols"] <= 10**6 and 0 < header["nrows"] <= 10**6

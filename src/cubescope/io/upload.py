@@ -1,0 +1,108 @@
+"""Uploaded files: safe names, zip bundles, and which file opens the cube."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+
+from cubescope.errors import CubeError
+from cubescope.io.limits import Limits, human_bytes
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_MAX_MEMBERS = 64
+
+
+def safe_name(name: str, fallback: str = "file") -> str:
+    """A file name reduced to letters, digits, ``._-``: no folders, no leading dot, never empty.
+
+    >>> safe_name("../../etc/passwd")
+    'passwd'
+    >>> safe_name("scène 01.hdr")
+    'sc_ne_01.hdr'
+    """
+    base = PurePosixPath(str(name).replace("\\", "/")).name
+    cleaned = _SAFE.sub("_", base).lstrip("._")[:120]
+    return cleaned or fallback
+
+
+def content_id(files: Sequence[tuple[str, bytes]], options: str = "") -> str:
+    """128-bit hex id of a set of files by content alone (names and order do not matter),
+    plus the load options that change what cube they make."""
+    digests = sorted(hashlib.sha256(data).hexdigest() for _, data in files)
+    return hashlib.sha256(("\n".join(digests) + "\n" + options).encode()).hexdigest()[:32]
+
+
+def stage_files(files: Sequence[tuple[str, bytes]], folder: Path, limits: Limits) -> list[Path]:
+    """Write uploads into ``folder`` under safe names, unpacking .zip bundles.
+
+    Zip members are checked before extraction: no absolute paths or ``..``, at most 64
+    members, and their declared sizes must fit the limits (a zip bomb is refused unread).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, data in files:
+        clean = safe_name(name)
+        if clean.lower().endswith(".zip"):
+            written.extend(_unzip(name, data, folder, limits))
+            continue
+        target = folder / clean
+        target.write_bytes(data)
+        written.append(target)
+    if not written:
+        raise CubeError("No file was uploaded.")
+    return written
+
+
+def _unzip(name: str, data: bytes, folder: Path, limits: Limits) -> list[Path]:
+    import io
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise CubeError(f"'{safe_name(name)}' is not a valid .zip file ({exc}).") from exc
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) > _MAX_MEMBERS:
+            raise CubeError(f"The zip holds {len(members)} files; a cube needs only a few (at most {_MAX_MEMBERS}).")
+        total = sum(m.file_size for m in members)
+        if total > limits.max_bytes + limits.max_header_bytes * len(members):
+            raise CubeError(
+                f"The zip unpacks to {human_bytes(total)}, more than this server accepts "
+                f"({human_bytes(limits.max_bytes)})."
+            )
+        paths = []
+        for member in members:
+            parts = PurePosixPath(member.filename.replace("\\", "/")).parts
+            if member.filename.startswith(("/", "\\")) or ".." in parts:
+                raise CubeError(f"The zip member '{member.filename}' points outside the archive; refused.")
+            if parts and parts[0] == "__MACOSX":
+                continue
+            target = folder / safe_name(member.filename)
+            with archive.open(member) as source, open(target, "wb") as sink:
+                copied = 0
+                while chunk := source.read(1 << 20):
+                    copied += len(chunk)
+                    if copied > member.file_size:
+                        raise CubeError(f"The zip member '{member.filename}' is larger than it declares.")
+                    sink.write(chunk)
+            paths.append(target)
+    return paths
+
+
+def main_file(paths: Sequence[Path]) -> Path:
+    """The file that opens the cube: the ENVI header when there is one, else the only file."""
+    headers = [p for p in paths if p.suffix.lower() == ".hdr"]
+    if len(headers) == 1:
+        return headers[0]
+    if len(headers) > 1:
+        raise CubeError("Several ENVI headers were uploaded; upload one cube (header + data) at a time.")
+    if len(paths) == 1:
+        return paths[0]
+    names = ", ".join(p.name for p in paths)
+    raise CubeError(
+        f"Several files were uploaded ({names}) but none is an ENVI header (.hdr). Upload one "
+        "cube file, or an ENVI header with its data file."
+    )

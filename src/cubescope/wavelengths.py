@@ -1,0 +1,120 @@
+"""Wavelength axes: unit names as headers spell them, conversion to nanometres, band picking."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Header spellings seen in the wild (ENVI, vendor software, MATLAB exports), folded to one name.
+_UNIT_ALIASES = {
+    "nm": "nm",
+    "nanometer": "nm",
+    "nanometers": "nm",
+    "nanometre": "nm",
+    "nanometres": "nm",
+    "um": "µm",
+    "µm": "µm",
+    "μm": "µm",
+    "micron": "µm",
+    "microns": "µm",
+    "micrometer": "µm",
+    "micrometers": "µm",
+    "micrometre": "µm",
+    "micrometres": "µm",
+    "mm": "mm",
+    "millimeters": "mm",
+    "cm-1": "cm⁻¹",
+    "cm^-1": "cm⁻¹",
+    "1/cm": "cm⁻¹",
+    "wavenumber": "cm⁻¹",
+    "wavenumbers": "cm⁻¹",
+    "ghz": "GHz",
+    "mhz": "MHz",
+    "index": "index",
+}
+_TO_NM = {"nm": 1.0, "µm": 1000.0, "mm": 1.0e6}
+
+
+def normalize_units(units: str | None, wavelengths: np.ndarray | None = None) -> str | None:
+    """Fold a unit name from a header to a canonical one, guessing when it is missing.
+
+    Parameters
+    ----------
+    units : str or None
+        The unit as written in the file ("Nanometers", "um", "Micrometers", "", "Unknown", ...).
+    wavelengths : ndarray, optional
+        The values, used to guess the unit when the file names none: centre values below 30
+        are taken as micrometres, values from 200 to 30000 as nanometres.
+
+    Returns
+    -------
+    str or None
+        One of "nm", "µm", "mm", "cm⁻¹", "GHz", "MHz", "index", another unit as written,
+        or None when there is neither a usable name nor a safe guess.
+    """
+    key = (units or "").strip().lower().replace(" ", "")
+    if key in _UNIT_ALIASES:
+        return _UNIT_ALIASES[key]
+    if key and key not in {"unknown", "none", "n/a", "na"}:
+        return units.strip() if units else None
+    if wavelengths is None or len(wavelengths) == 0:
+        return None
+    finite = np.asarray(wavelengths, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return None
+    centre = float(np.median(finite))
+    if 0.2 <= centre < 30:
+        return "µm"
+    if 200 <= centre <= 30000:
+        return "nm"
+    return None
+
+
+def to_nanometres(wavelengths: np.ndarray | None, units: str | None) -> np.ndarray | None:
+    """Wavelengths in nm, or None when the unit is not a length."""
+    if wavelengths is None or units not in _TO_NM:
+        return None
+    return np.asarray(wavelengths, dtype=float) * _TO_NM[units]
+
+
+def nearest_band(wavelengths_nm: np.ndarray, target_nm: float, tolerance_nm: float) -> int | None:
+    """Index of the band closest to ``target_nm``, or None if none lies within ``tolerance_nm``."""
+    distance = np.abs(np.asarray(wavelengths_nm, dtype=float) - target_nm)
+    if not np.isfinite(distance).any():
+        return None
+    best = int(np.nanargmin(distance))
+    return best if distance[best] <= tolerance_nm else None
+
+
+def true_colour_bands(wavelengths_nm: np.ndarray | None) -> tuple[int, int, int] | None:
+    """Bands nearest 640, 550 and 460 nm (red, green, blue), if the cube covers all three.
+
+    A band counts as covering a colour when it lies within 40 nm of it, so multispectral
+    sensors with broad bands (Sentinel-2, Landsat) get a true-colour view too.
+    """
+    if wavelengths_nm is None:
+        return None
+    picks = [nearest_band(wavelengths_nm, target, 40.0) for target in (640.0, 550.0, 460.0)]
+    if any(p is None for p in picks):
+        return None
+    return picks[0], picks[1], picks[2]
+
+
+def band_label(index: int, wavelengths: np.ndarray | None, units: str | None) -> str:
+    """A short label such as ``"band 41 · 652.3 nm"`` (``"band 41"`` without wavelengths)."""
+    if wavelengths is None:
+        return f"band {index}"
+    unit = f" {units}" if units and units != "index" else ""
+    return f"band {index} · {float(wavelengths[index]):.4g}{unit}"
+
+
+def uniform_spacing(wavelengths: np.ndarray, rtol: float = 1e-3) -> float | None:
+    """The band spacing if the axis is uniform to ``rtol`` (relative to the mean step), else None."""
+    w = np.asarray(wavelengths, dtype=float)
+    if w.size < 2:
+        return None
+    steps = np.diff(w)
+    mean = float(steps.mean())
+    if mean == 0 or not np.all(np.isfinite(steps)):
+        return None
+    return mean if float(np.max(np.abs(steps - mean))) <= rtol * abs(mean) else None

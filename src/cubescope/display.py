@@ -24,7 +24,7 @@ STRETCHES = ("percentile", "min-max", "range")
 #: Longest side of a displayed image, in image pixels.
 DISPLAY_MAX_SIDE = 768
 #: Images smaller than this are enlarged (by repeating pixels) so they can be clicked.
-DISPLAY_MIN_SIDE = 360
+DISPLAY_MIN_SIDE = 560
 # Percentiles of a regular subsample of this many pixels match the full image's to well
 # within one display level, at a fraction of the cost.
 _PERCENTILE_SAMPLE = 1 << 18

@@ -27,7 +27,7 @@ import numpy as np
 
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
-from cubescope.io import load_cube
+from cubescope.io import ArrayInfo, list_arrays, load_cube
 from cubescope.io.limits import Limits
 from cubescope.io.upload import content_id, main_file, stage_files
 
@@ -130,6 +130,15 @@ class CubeStore:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return cube_id
+
+    def list_upload(self, files: Sequence[tuple[str, bytes]]) -> list[ArrayInfo]:
+        """The arrays an uploaded container (.npz, .mat, HDF5) holds, so the user can choose."""
+        staging = self.root / "tmp" / f"inspect-{uuid.uuid4().hex}"
+        try:
+            paths = stage_files(files, staging, self.limits)
+            return list_arrays(main_file(paths))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     # -------------------------------------------------------------- reading
     def open(self, cube_id: str, verify: bool = True) -> Cube:

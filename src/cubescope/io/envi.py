@@ -158,6 +158,7 @@ def load_envi(
     """
     if path.suffix.lower() == ".hdr":
         header_path = path
+        header = read_header(header_path, limits)
         data_path = data_file or find_data_file(path)
     else:
         data_path = path
@@ -165,7 +166,7 @@ def load_envi(
         if found is None:
             raise CubeError(f"'{path.name}' has no ENVI header (.hdr) beside it; upload both.")
         header_path = found
-    header = read_header(header_path, limits)
+        header = read_header(header_path, limits)
 
     samples = _int_field(header, "samples", "number of columns")
     lines = _int_field(header, "lines", "number of rows")

@@ -1,0 +1,74 @@
+"""Cubes and derived products, cached by cube id and parameters (never by hashing arrays).
+
+Cubes are shared by every session of the server (``st.cache_resource``, read-only memory
+maps); small derived results (display images, region statistics) are cached per parameters
+with ``st.cache_data``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from cubescope import Cube, CubeError, display, spectra
+from cubescope.demo import demo_cube
+from cubescope.io.limits import Limits
+from cubescope.store import CubeStore
+
+DEMO_ID = "demo"
+
+
+@st.cache_resource(show_spinner=False)
+def store() -> CubeStore:
+    """The server's cube store (``CUBESCOPE_STORE``, default ``~/.cache/cubescope/store``)."""
+    root = os.environ.get("CUBESCOPE_STORE") or Path.home() / ".cache" / "cubescope" / "store"
+    max_bytes = int(float(os.environ.get("CUBESCOPE_STORE_MAX_BYTES", 20e9)))
+    return CubeStore(root, max_bytes=max_bytes, limits=Limits.from_env())
+
+
+@st.cache_resource(max_entries=32, show_spinner="Opening the cube…")
+def open_cube(cube_id: str) -> Cube:
+    """The cube behind an id; ``"demo"`` is the generated demo scene."""
+    if cube_id == DEMO_ID:
+        return demo_cube()
+    return store().open(cube_id)
+
+
+def current_cube() -> tuple[str, Cube] | None:
+    """The session's cube, or None after showing why it cannot be opened."""
+    cube_id = st.session_state.get("cube") or DEMO_ID
+    try:
+        return cube_id, open_cube(cube_id)
+    except CubeError as exc:
+        from cubescope_ui.text import error
+
+        error(exc)
+        st.button("Open the demo cube", on_click=_open_demo, key="fallback_demo")
+        return None
+
+
+def _open_demo() -> None:
+    st.session_state["cube"] = DEMO_ID
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def band_view(cube_id: str, band: int, method: str, low: float, high: float,
+              vmin: float | None, vmax: float | None) -> display.BandView:
+    return display.band_view(open_cube(cube_id).band(band), method, low, high, vmin, vmax)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def rgb_view(cube_id: str, bands: tuple[int, int, int], method: str, low: float,
+             high: float) -> tuple[np.ndarray, display.DisplayGrid]:
+    cube = open_cube(cube_id)
+    r, g, b = (cube.band(i) for i in bands)
+    return display.rgb_view((r, g, b), method, low, high)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def region_stats(cube_id: str, box: tuple[int, int, int, int]) -> spectra.RegionStats:
+    r0, r1, c0, c1 = box
+    return spectra.region_stats(open_cube(cube_id), slice(r0, r1), slice(c0, c1))

@@ -1,0 +1,111 @@
+"""The sidebar's cube picker: upload, choose an array in a container, fix the band axis."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cubescope import CubeError
+from cubescope_ui.data import DEMO_ID, open_cube, store
+from cubescope_ui.text import error, plain
+from cubescope_ui.widgets import reset_view
+
+ACCEPTED = "ENVI (.hdr with its data file, or both in one .zip), ERDAS .lan, .npy, .npz, .mat, .tif, .h5"
+
+
+def _uploaded_files() -> list[tuple[str, bytes]]:
+    return [(f.name, f.getvalue()) for f in st.session_state.get("upload") or []]
+
+
+def _ingest(dataset: str | None = None, band_axis: int | None = None) -> None:
+    """Put the uploaded files in the store and make them the session's cube."""
+    st.session_state.pop("upload_error", None)
+    files = _uploaded_files()
+    if not files:
+        return
+    try:
+        choices = store().list_upload(files) if dataset is None else []
+        cubes = [info for info in choices if len(info.shape) == 3]
+        if len(cubes) > 1:
+            st.session_state["upload_choices"] = [info.name for info in cubes]
+            return
+        st.session_state.pop("upload_choices", None)
+        cube_id = store().put_files(files, dataset=dataset, band_axis=band_axis)
+    except CubeError as exc:
+        st.session_state["upload_error"] = str(exc)
+        return
+    except MemoryError:
+        st.session_state["upload_error"] = "The file is too large for this server's memory."
+        return
+    st.session_state["upload_dataset"] = dataset
+    st.session_state["cube"] = cube_id
+    reset_view()
+
+
+def _on_upload() -> None:
+    st.session_state.pop("upload_choices", None)
+    _ingest()
+
+
+def _on_dataset() -> None:
+    _ingest(dataset=st.session_state["upload_dataset_choice"])
+
+
+def _on_band_axis() -> None:
+    _ingest(dataset=st.session_state.get("upload_dataset"), band_axis=st.session_state["band_axis_choice"])
+
+
+def _open_demo() -> None:
+    st.session_state["cube"] = DEMO_ID
+    reset_view()
+
+
+def cube_picker(max_upload_mb: int) -> None:
+    """Draw the sidebar's cube section. The cube id lives in the URL (``?cube=``)."""
+    st.sidebar.header("Cube")
+    st.sidebar.file_uploader(
+        "Open a cube",
+        accept_multiple_files=True,
+        key="upload",
+        on_change=_on_upload,
+        help=f"{ACCEPTED}. Up to {max_upload_mb} MB per file.",
+    )
+    st.sidebar.caption(f"{ACCEPTED}. Up to {max_upload_mb} MB per file.")
+    if st.session_state.get("upload_error"):
+        with st.sidebar:
+            error(st.session_state["upload_error"])
+    if st.session_state.get("upload_choices"):
+        st.sidebar.selectbox(
+            "This file holds several cubes: choose one",
+            st.session_state["upload_choices"],
+            index=None,
+            key="upload_dataset_choice",
+            on_change=_on_dataset,
+        )
+    st.sidebar.button("Open the demo cube", on_click=_open_demo, use_container_width=True)
+    st.sidebar.text_input(
+        "Cube id",
+        value=DEMO_ID,
+        key="cube",
+        bind="query-params",
+        on_change=reset_view,
+        help="Every cube has an id; links carry it. Paste one to open that cube.",
+    )
+    guess = _band_axis_guess()
+    if guess and st.session_state.get("upload"):
+        st.sidebar.caption(plain(f"Band axis: {guess}"))
+        st.sidebar.selectbox(
+            "Bands are on axis",
+            [0, 1, 2],
+            index=None,
+            key="band_axis_choice",
+            on_change=_on_band_axis,
+            placeholder="keep the guess",
+        )
+
+
+def _band_axis_guess() -> str | None:
+    """How the open cube's band axis was chosen, for formats that do not state it."""
+    try:
+        return open_cube(st.session_state.get("cube") or DEMO_ID).metadata.get("band axis")
+    except CubeError:
+        return None

@@ -1,0 +1,137 @@
+"""Widgets shared by pages: band choice, stretch controls, the clickable image, pinned pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+from streamlit_image_coordinates import streamlit_image_coordinates
+
+from cubescope import Cube, display
+from cubescope.wavelengths import band_label
+
+MAX_PINS = 8
+#: A drag shorter than this (in CSS pixels) is a click.
+_CLICK_SLOP = 4
+
+
+@dataclass(frozen=True)
+class Stretch:
+    method: str
+    low: float
+    high: float
+    vmin: float | None
+    vmax: float | None
+    colormap: str
+
+
+def band_slider(cube: Cube, key: str, label: str = "Band", default: int | None = None) -> int:
+    """A slider over bands that reads in wavelengths (and units) when the cube has them."""
+    n = cube.n_bands
+    default = n // 2 if default is None else default
+    if st.session_state.get(key) not in (None, *range(n)):
+        del st.session_state[key]  # left from a cube with more bands
+    return st.select_slider(
+        label,
+        options=list(range(n)),
+        value=default,
+        format_func=lambda i: band_label(i, cube.wavelengths, cube.wavelength_units),
+        key=key,
+        bind="query-params",
+    )
+
+
+def stretch_controls(prefix: str = "", colormap: bool = True) -> Stretch:
+    """Stretch method, its parameters and the colormap, laid out on one row."""
+    left, middle, right = st.columns([1.1, 1.6, 1])
+    method = left.radio(
+        "Stretch", display.STRETCHES, key=f"{prefix}stretch", bind="query-params", horizontal=True,
+        help="percentile: clip the darkest and brightest tails; min-max: full range; range: your values",
+    )
+    low, high, vmin, vmax = 2.0, 98.0, None, None
+    if method == "percentile":
+        low, high = middle.slider("Percentiles", 0.0, 100.0, (2.0, 98.0), 0.5, key=f"{prefix}pct",
+                                  bind="query-params")
+    elif method == "range":
+        a, b = middle.columns(2)
+        vmin = a.number_input("Low value", value=0.0, key=f"{prefix}vmin", bind="query-params", format="%g")
+        vmax = b.number_input("High value", value=1.0, key=f"{prefix}vmax", bind="query-params", format="%g")
+    cmap = "gray"
+    if colormap:
+        cmap = right.selectbox("Colormap", display.COLORMAPS, key=f"{prefix}cmap", bind="query-params")
+    return Stretch(method, float(low), float(high), vmin, vmax, cmap)
+
+
+class _EncodedPng:
+    """Hands an already encoded PNG to streamlit-image-coordinates without re-encoding it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def save(self, buffer, format: str = "PNG", **_: object) -> None:
+        buffer.write(self.data)
+
+
+def clickable_image(png: bytes, grid: display.DisplayGrid, key: str) -> None:
+    """Show an image; a click pins the pixel under it, a drag selects a region.
+
+    Pins go to ``st.session_state["pins"]`` (list of ``[row, col]``), the region to
+    ``st.session_state["region"]`` (``[row0, row1, col0, col1]``, end-exclusive).
+    """
+    value = streamlit_image_coordinates(
+        _EncodedPng(png), key=key, click_and_drag=True, width="content", cursor="crosshair"
+    )
+    if not value or value.get("unix_time") == st.session_state.get(f"{key}_seen"):
+        return
+    st.session_state[f"{key}_seen"] = value.get("unix_time")
+    width, height = value["width"], value["height"]
+    r1, c1 = grid.to_pixel(value["x1"], value["y1"], width, height)
+    if abs(value["x2"] - value["x1"]) < _CLICK_SLOP and abs(value["y2"] - value["y1"]) < _CLICK_SLOP:
+        pin(r1, c1)
+        st.rerun()
+    r2, c2 = grid.to_pixel(value["x2"], value["y2"], width, height)
+    st.session_state["region"] = [min(r1, r2), max(r1, r2) + 1, min(c1, c2), max(c1, c2) + 1]
+    st.rerun()
+
+
+def pins() -> list[list[int]]:
+    return st.session_state.setdefault("pins", [])
+
+
+def pin(row: int, col: int) -> None:
+    """Pin a pixel (once); the oldest pin goes when there are more than :data:`MAX_PINS`."""
+    current = pins()
+    if [row, col] in current:
+        return
+    current.append([int(row), int(col)])
+    del current[:-MAX_PINS]
+
+
+def overlay_points() -> list[tuple[int, int, int]]:
+    """Pins as ``(row, col, marker number)`` for :func:`cubescope.display.draw_overlay`."""
+    return [(r, c, k) for k, (r, c) in enumerate(pins())]
+
+
+def reset_view() -> None:
+    """Forget pins, region and band choices: called when another cube is opened."""
+    st.session_state["pins"] = []
+    for key in ("region", "band", "rgb_r", "rgb_g", "rgb_b"):
+        st.session_state.pop(key, None)
+
+
+def pin_controls(cube: Cube) -> None:
+    """Type a pixel to pin it; clear pins and region."""
+    with st.form("pin_form", border=False):
+        a, b, c = st.columns([1, 1, 1], vertical_alignment="bottom")
+        size = f"{cube.rows}x{cube.cols}"
+        row = a.number_input("Row", 0, cube.rows - 1, cube.rows // 2, key=f"pin_row_{size}")
+        col = b.number_input("Column", 0, cube.cols - 1, cube.cols // 2, key=f"pin_col_{size}")
+        if c.form_submit_button("Pin pixel", use_container_width=True):
+            pin(int(row), int(col))
+    left, right = st.columns(2)
+    if left.button("Clear pins", use_container_width=True, disabled=not pins()):
+        st.session_state["pins"] = []
+        st.rerun()
+    if right.button("Clear region", use_container_width=True, disabled=not st.session_state.get("region")):
+        st.session_state.pop("region", None)
+        st.rerun()

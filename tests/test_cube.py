@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+
+from cubescope import Cube, CubeError
+from cubescope.demo import demo_cube
+from tests.writers import sample_cube
+
+
+def test_from_array_layouts_agree():
+    data = sample_cube()
+    for axis, arranged in [(2, data), (0, data.transpose(2, 0, 1)), (1, data.transpose(0, 2, 1))]:
+        cube = Cube.from_array(arranged, band_axis=axis)
+        assert cube.shape == data.shape
+        np.testing.assert_array_equal(cube.band(4), data[:, :, 4])
+        np.testing.assert_array_equal(cube.spectrum(6, 1), data[6, 1])
+
+
+def test_band_is_contiguous_copy_and_cube_read_only():
+    cube = Cube.from_array(sample_cube())
+    band = cube.band(0)
+    assert band.flags.c_contiguous
+    band[:] = 0
+    assert cube.band(0).any()
+    with pytest.raises(ValueError):
+        cube.bsq[0, 0, 0] = 1
+
+
+def test_integer_types_become_floats_wide_enough():
+    assert Cube.from_array(sample_cube(dtype="u2")).band(0).dtype == np.float32
+    assert Cube.from_array(sample_cube(dtype="i4")).band(0).dtype == np.float64
+    assert Cube.from_array(sample_cube(dtype="f8")).band(0).dtype == np.float64
+
+
+def test_nodata_and_nan_make_invalid_pixels():
+    data = sample_cube(dtype="f4")
+    data[1, 1, 2] = np.nan
+    data[2, 2, :] = -9999
+    cube = Cube.from_array(data, nodata=-9999)
+    assert np.isnan(cube.spectrum(2, 2)).all()
+    assert not cube.valid_mask[1, 1] and not cube.valid_mask[2, 2]
+    assert cube.valid_mask.sum() == data.shape[0] * data.shape[1] - 2
+
+
+def test_bad_bands_do_not_invalidate_pixels():
+    data = sample_cube(dtype="f4")
+    data[:, :, 3] = np.nan
+    cube = Cube.from_array(data, bad_bands=[False, False, False, True, False, False])
+    assert cube.valid_mask.all()
+    assert cube.good_bands.sum() == 5
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros((3, 3)), "three axes"),
+    (np.zeros((3, 3, 3), complex), "not supported"),
+    (np.zeros((0, 3, 3)), "empty"),
+])
+def test_invalid_arrays(bad, message):
+    with pytest.raises(CubeError, match=message):
+        Cube.from_array(bad)
+
+
+def test_wavelengths_must_match_bands():
+    with pytest.raises(CubeError, match="must match"):
+        Cube.from_array(sample_cube(), wavelengths=[1, 2, 3])
+
+
+def test_out_of_range_access():
+    cube = Cube.from_array(sample_cube())
+    with pytest.raises(CubeError, match="does not exist"):
+        cube.band(6)
+    with pytest.raises(CubeError, match="outside"):
+        cube.spectrum(7, 0)
+
+
+def test_demo_cube_is_deterministic_and_realistic():
+    a, b = demo_cube(), demo_cube()
+    np.testing.assert_array_equal(a.bsq, b.bsq)
+    assert a.wavelength_units == "nm" and a.nbytes < 30e6
+    veg = a.spectrum(5, 230)  # north-east corner is dense vegetation
+    wl = a.wavelengths
+    red, nir = veg[np.argmin(abs(wl - 670))], veg[np.argmin(abs(wl - 850))]
+    assert nir > 3 * red  # the red edge
+    r, g, bl = a.rgb_bands()
+    assert abs(wl[r] - 640) < 20 and abs(wl[g] - 550) < 20 and abs(wl[bl] - 460) < 20

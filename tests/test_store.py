@@ -1,0 +1,131 @@
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from cubescope import Cube, CubeError
+from cubescope.store import CubeStore, valid_id
+from tests.writers import sample_cube, write_envi
+
+
+def envi_files(tmp_path, **kwargs):
+    header, data = write_envi(tmp_path, sample_cube(dtype="i2"), **kwargs)
+    return [(header.name, header.read_bytes()), (data.name, data.read_bytes())]
+
+
+def test_upload_round_trip_is_canonical_and_memory_mapped(tmp_path):
+    store = CubeStore(tmp_path / "store")
+    files = envi_files(tmp_path, interleave="bil", byte_order=1,
+                       extra="wavelength = {1,2,3,4,5,6}\nwavelength units = um\n")
+    cube_id = store.put_files(files)
+    assert valid_id(cube_id)
+    cube = store.open(cube_id)
+    np.testing.assert_array_equal(np.moveaxis(np.asarray(cube.bsq), 0, 2), sample_cube(dtype="i2"))
+    assert cube.bsq.dtype.byteorder in "=<|" and cube.is_memory_mapped
+    assert cube.wavelength_units == "µm" and cube.wavelengths[-1] == 6
+
+
+def test_same_content_same_id_whatever_the_names(tmp_path):
+    store = CubeStore(tmp_path / "store")
+    files = envi_files(tmp_path)
+    renamed = [("other.hdr", files[0][1]), ("other.img", files[1][1])]
+    assert store.put_files(files) == store.put_files(list(reversed(renamed)))
+
+
+def test_zip_bundle(tmp_path):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in envi_files(tmp_path):
+            archive.writestr(f"folder/{name}", data)
+    store = CubeStore(tmp_path / "store")
+    cube = store.open(store.put_files([("bundle.zip", buffer.getvalue())]))
+    assert cube.shape == (7, 5, 6)
+
+
+def test_zip_with_parent_path_refused(tmp_path):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("../../escape.hdr", "ENVI\n")
+    with pytest.raises(CubeError, match="outside"):
+        CubeStore(tmp_path / "store").put_files([("b.zip", buffer.getvalue())])
+
+
+def test_damaged_copy_is_detected_and_removed(tmp_path):
+    store = CubeStore(tmp_path / "store")
+    cube_id = store.put_files(envi_files(tmp_path))
+    data = tmp_path / "store" / "objects" / cube_id / "data.npy"
+    raw = bytearray(data.read_bytes())
+    raw[-1] ^= 0xFF
+    data.write_bytes(bytes(raw))
+    with pytest.raises(CubeError, match="damaged"):
+        store.open(cube_id)
+    assert cube_id not in store
+
+
+@pytest.mark.parametrize("bad", ["../etc", "demo", "ABCDEF0123456789ABCDEF0123456789", "0" * 31, None])
+def test_invalid_and_unknown_ids(tmp_path, bad):
+    store = CubeStore(tmp_path / "store")
+    with pytest.raises(CubeError):
+        store.open(bad)
+    with pytest.raises(CubeError, match="not on the server"):
+        store.open("0" * 32)
+
+
+def test_concurrent_writers_of_one_cube(tmp_path):
+    store = CubeStore(tmp_path / "store")
+    cube = Cube.from_array(sample_cube(rows=50, cols=40, bands=30))
+    errors = []
+
+    def put():
+        try:
+            store.put(cube, "a" * 32)
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=put) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    np.testing.assert_array_equal(store.open("a" * 32).bsq, cube.bsq)
+    assert not list((tmp_path / "store" / "tmp").iterdir())
+
+
+def test_crash_before_rename_leaves_nothing_served(tmp_path):
+    store = CubeStore(tmp_path / "store")
+    partial = tmp_path / "store" / "tmp" / ("b" * 32 + "-crashed")
+    partial.mkdir()
+    (partial / "data.npy").write_bytes(b"half")
+    assert "b" * 32 not in store
+    with pytest.raises(CubeError, match="not on the server"):
+        store.open("b" * 32)
+
+
+def test_eviction_least_recently_used(tmp_path):
+    cube = Cube.from_array(sample_cube(rows=64, cols=64, bands=16))  # 256 KB
+    store = CubeStore(tmp_path / "store", max_bytes=int(cube.nbytes * 2.5))
+    ids = ["1" * 32, "2" * 32, "3" * 32]
+    store.put(cube, ids[0])
+    store.put(cube, ids[1])
+    import os
+    import time
+
+    old = time.time() - 100
+    os.utime(tmp_path / "store" / "objects" / ids[1] / "meta.json", (old, old))
+    store.put(cube, ids[2])
+    assert ids[1] not in store and ids[0] in store and ids[2] in store
+
+
+def test_meta_json_is_plain_text(tmp_path):
+    store = CubeStore(tmp_path / "store")
+    cube_id = store.put_files(envi_files(tmp_path, extra="description = {<script>alert(1)</script>}\n"))
+    meta = json.loads((tmp_path / "store" / "objects" / cube_id / "meta.json").read_text())
+    assert meta["metadata"]["description"] == "<script>alert(1)</script>"

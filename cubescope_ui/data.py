@@ -38,7 +38,13 @@ def open_cube(cube_id: str) -> Cube:
 
 
 def current_cube() -> tuple[str, Cube] | None:
-    """The session's cube, or None after showing why it cannot be opened."""
+    """The session's cube, or None after showing why it cannot be opened.
+
+    Called at the top of every page; shows what a pending upload needs first.
+    """
+    from cubescope_ui.picker import upload_panel
+
+    upload_panel()
     cube_id = st.session_state.get("cube") or DEMO_ID
     try:
         return cube_id, open_cube(cube_id)

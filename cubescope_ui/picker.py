@@ -1,4 +1,5 @@
-"""The sidebar's cube picker: upload, choose an array in a container, fix the band axis."""
+"""Choosing the cube: the sidebar's uploader and id box, and the upload panel at the top of a
+page (errors, which array of a container, which axis holds the bands)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,11 @@ def _ingest(dataset: str | None = None, band_axis: int | None = None) -> None:
     if not files:
         return
     try:
-        choices = store().list_upload(files) if dataset is None else []
-        cubes = [info for info in choices if len(info.shape) == 3]
-        if len(cubes) > 1:
-            st.session_state["upload_choices"] = [info.name for info in cubes]
-            return
+        if dataset is None:
+            cubes = [info for info in store().list_upload(files) if len(info.shape) == 3]
+            if len(cubes) > 1:
+                st.session_state["upload_choices"] = [info.name for info in cubes]
+                return
         st.session_state.pop("upload_choices", None)
         cube_id = store().put_files(files, dataset=dataset, band_axis=band_axis)
     except CubeError as exc:
@@ -60,7 +61,7 @@ def _open_demo() -> None:
 
 
 def cube_picker(max_upload_mb: int) -> None:
-    """Draw the sidebar's cube section. The cube id lives in the URL (``?cube=``)."""
+    """The sidebar's cube section. The cube id lives in the URL (``?cube=``)."""
     st.sidebar.header("Cube")
     st.sidebar.file_uploader(
         "Open a cube",
@@ -70,18 +71,7 @@ def cube_picker(max_upload_mb: int) -> None:
         help=f"{ACCEPTED}. Up to {max_upload_mb} MB per file.",
     )
     st.sidebar.caption(f"{ACCEPTED}. Up to {max_upload_mb} MB per file.")
-    if st.session_state.get("upload_error"):
-        with st.sidebar:
-            error(st.session_state["upload_error"])
-    if st.session_state.get("upload_choices"):
-        st.sidebar.selectbox(
-            "This file holds several cubes: choose one",
-            st.session_state["upload_choices"],
-            index=None,
-            key="upload_dataset_choice",
-            on_change=_on_dataset,
-        )
-    st.sidebar.button("Open the demo cube", on_click=_open_demo, use_container_width=True)
+    st.sidebar.button("Open the demo cube", on_click=_open_demo, width="stretch")
     st.sidebar.text_input(
         "Cube id",
         value=DEMO_ID,
@@ -90,17 +80,26 @@ def cube_picker(max_upload_mb: int) -> None:
         on_change=reset_view,
         help="Every cube has an id; links carry it. Paste one to open that cube.",
     )
+
+
+def upload_panel() -> None:
+    """What the last upload needs from the user: its error, or a choice of array or band axis."""
+    if st.session_state.get("upload_error"):
+        error(f"The upload could not be opened. {st.session_state['upload_error']}")
+    if st.session_state.get("upload_choices"):
+        st.selectbox(
+            "This file holds several cubes: choose one",
+            st.session_state["upload_choices"],
+            index=None,
+            key="upload_dataset_choice",
+            on_change=_on_dataset,
+        )
     guess = _band_axis_guess()
     if guess and st.session_state.get("upload"):
-        st.sidebar.caption(plain(f"Band axis: {guess}"))
-        st.sidebar.selectbox(
-            "Bands are on axis",
-            [0, 1, 2],
-            index=None,
-            key="band_axis_choice",
-            on_change=_on_band_axis,
-            placeholder="keep the guess",
-        )
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        left.caption(plain(f"Band axis: {guess}. If the images look wrong, the bands are on another axis."))
+        right.selectbox("Bands are on axis", [0, 1, 2], index=None, key="band_axis_choice",
+                        on_change=_on_band_axis, placeholder="keep the guess")
 
 
 def _band_axis_guess() -> str | None:

@@ -126,12 +126,12 @@ def pin_controls(cube: Cube) -> None:
         size = f"{cube.rows}x{cube.cols}"
         row = a.number_input("Row", 0, cube.rows - 1, cube.rows // 2, key=f"pin_row_{size}")
         col = b.number_input("Column", 0, cube.cols - 1, cube.cols // 2, key=f"pin_col_{size}")
-        if c.form_submit_button("Pin pixel", use_container_width=True):
+        if c.form_submit_button("Pin pixel", width="stretch", key="pin_submit"):
             pin(int(row), int(col))
     left, right = st.columns(2)
-    if left.button("Clear pins", use_container_width=True, disabled=not pins()):
+    if left.button("Clear pins", width="stretch", key="clear_pins", disabled=not pins()):
         st.session_state["pins"] = []
         st.rerun()
-    if right.button("Clear region", use_container_width=True, disabled=not st.session_state.get("region")):
+    if right.button("Clear region", width="stretch", key="clear_region", disabled=not st.session_state.get("region")):
         st.session_state.pop("region", None)
         st.rerun()

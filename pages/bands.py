@@ -77,7 +77,7 @@ with spectra_col:
         )
         if table:
             st.caption(plain(f"Values at {band_label(band, cube.wavelengths, cube.wavelength_units)}"))
-            st.dataframe(table, hide_index=True, use_container_width=True,
+            st.dataframe(table, hide_index=True, width="stretch",
                          column_order=["pixel", "value at band"])
     else:
         st.info("Click the image to plot a pixel's spectrum, or drag to plot a region's mean.")
@@ -86,5 +86,5 @@ with spectra_col:
 with st.expander("About this cube"):
     st.dataframe(
         [{"field": k, "value": str(v)} for k, v in {**cube.describe(), **cube.metadata}.items()],
-        hide_index=True, use_container_width=True,
+        hide_index=True, width="stretch",
     )

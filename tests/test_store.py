@@ -129,3 +129,16 @@ def test_meta_json_is_plain_text(tmp_path):
     cube_id = store.put_files(envi_files(tmp_path, extra="description = {<script>alert(1)</script>}\n"))
     meta = json.loads((tmp_path / "store" / "objects" / cube_id / "meta.json").read_text())
     assert meta["metadata"]["description"] == "<script>alert(1)</script>"
+
+
+def test_container_choice(tmp_path):
+    path = tmp_path / "two.npz"
+    np.savez(path, a=sample_cube(seed=1), b=sample_cube(rows=9, seed=2))
+    files = [("two.npz", path.read_bytes())]
+    store = CubeStore(tmp_path / "store")
+    assert [info.name for info in store.list_upload(files)] == ["a", "b"]
+    with pytest.raises(CubeError, match="several cubes"):
+        store.put_files(files)
+    chosen = store.open(store.put_files(files, dataset="b"))
+    np.testing.assert_array_equal(np.moveaxis(np.asarray(chosen.bsq), 0, 2), sample_cube(rows=9, seed=2))
+    assert store.put_files(files, dataset="a") != store.put_files(files, dataset="b")

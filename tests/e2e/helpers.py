@@ -1,0 +1,36 @@
+"""Reading what the browser shows: the app's state, the band image, plotly traces."""
+
+from __future__ import annotations
+
+IMAGE_FRAME = "iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']"
+
+
+def wait_ready(page) -> None:
+    """Wait until the app is connected and has finished running its script."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']")
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')"
+    )
+
+
+def band_image(page):
+    """The clickable band image inside its component frame, once loaded."""
+    image = page.frame_locator(IMAGE_FRAME).locator("img#image")
+    image.wait_for(state="visible")
+    image.evaluate("img => img.complete && img.naturalWidth > 0 || new Promise(r => img.onload = r)")
+    return image
+
+
+def image_source(page) -> str:
+    return band_image(page).get_attribute("src")
+
+
+def traces(page, key: str) -> list[dict]:
+    """Name and y values of every trace in the plotly chart with Streamlit key ``key``."""
+    selector = f".st-key-{key} .js-plotly-plot"
+    page.wait_for_selector(selector)
+    return page.eval_on_selector(
+        selector,
+        "gd => gd._fullData.map(t => ({name: t.name, y: Array.from(t.y || [])}))",
+    )

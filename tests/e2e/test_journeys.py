@@ -1,0 +1,55 @@
+"""What a person does in the browser, asserted on what the page shows."""
+
+import time
+
+import numpy as np
+import pytest
+
+from cubescope.demo import demo_cube
+from cubescope.display import display_grid
+from tests.e2e.helpers import band_image, image_source, traces, wait_ready
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_for_change(read, before, timeout=20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        now = read()
+        if now != before:
+            return now
+        time.sleep(0.1)
+    raise AssertionError("the page did not change")
+
+
+def test_open_app_move_band_click_pixel(page, server, artifacts):
+    """Journey 1 and 2: demo band image shown; band control changes it; a click plots the
+    clicked pixel's spectrum, with the values the processing package gives."""
+    page.goto(server)
+    wait_ready(page)
+    image = band_image(page)
+    first = image_source(page)
+    assert first.startswith("data:image/png;base64,")
+
+    slider = page.locator(".st-key-band input[type='range']")
+    slider.focus()
+    slider.press("ArrowRight")
+    changed = wait_for_change(lambda: image_source(page), first)
+    assert changed != first
+    assert "band=band+65+%C2%B7+1475+nm" in page.url  # the URL carries the band, readable
+
+    image = band_image(page)
+    box = image.bounding_box()
+    x, y = 0.8 * box["width"], 0.2 * box["height"]
+    image.click(position={"x": x, "y": y})
+    spectra = traces(page, "spectra")
+    cube = demo_cube()
+    row, col = display_grid(cube.rows, cube.cols).to_pixel(x, y, box["width"], box["height"])
+    assert spectra[-1]["name"] == f"({row}, {col})"
+    np.testing.assert_allclose(spectra[-1]["y"], cube.spectrum(row, col), rtol=1e-6)
+
+    image.click(position={"x": 0.2 * box["width"], "y": 0.7 * box["height"]})
+    page.wait_for_function(
+        "() => document.querySelector('.st-key-spectra .js-plotly-plot')._fullData.length >= 2")
+    assert len(traces(page, "spectra")) == 2
+    page.screenshot(path=str(artifacts / "journey1-band-and-pixels.png"), full_page=True)

@@ -8,10 +8,11 @@ import streamlit as st
 
 from cubescope_ui.picker import cube_picker
 
-st.set_page_config(page_title="Cubescope", page_icon="🛰️", layout="wide")
+st.set_page_config(page_title="Cubescope", page_icon=":material/satellite_alt:", layout="wide")
 
 pages = [
-    st.Page("pages/bands.py", title="Bands", icon="🌈", default=True),
+    st.Page("pages/bands.py", title="Bands", icon=":material/layers:", default=True),
+    st.Page("pages/smoothing.py", title="Smoothing", icon=":material/show_chart:", url_path="smoothing"),
 ]
 navigation = st.navigation(pages)
 cube_picker(max_upload_mb=st.get_option("server.maxUploadSize"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bands"]
+BENCHMARKS = ["bands", "smoothing"]
 
 
 def main(names: list[str]) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from cubescope import Cube, CubeError, display, spectra
+from cubescope import Cube, CubeError, display, smoothing, spectra
 from cubescope.demo import demo_cube
 from cubescope.io.limits import Limits
 from cubescope.store import CubeStore
@@ -42,8 +42,10 @@ def current_cube() -> tuple[str, Cube] | None:
 
     Called at the top of every page; shows what a pending upload needs first.
     """
+    from cubescope_ui.navigation import require_navigation
     from cubescope_ui.picker import upload_panel
 
+    require_navigation()
     upload_panel()
     cube_id = st.session_state.get("cube") or DEMO_ID
     try:
@@ -78,3 +80,10 @@ def rgb_view(cube_id: str, bands: tuple[int, int, int], method: str, low: float,
 def region_stats(cube_id: str, box: tuple[int, int, int, int]) -> spectra.RegionStats:
     r0, r1, c0, c1 = box
     return spectra.region_stats(open_cube(cube_id), slice(r0, r1), slice(c0, c1))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def savgol_view(cube_id: str, band: int, window: int, degree: int, deriv: int, delta: float, exact: bool,
+                method: str, low: float, high: float, vmin: float | None, vmax: float | None) -> display.BandView:
+    image = smoothing.savgol_band(open_cube(cube_id), band, window, degree, deriv, delta, use_wavelengths=exact)
+    return display.band_view(image, method, low, high, vmin, vmax)

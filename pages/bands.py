@@ -60,14 +60,14 @@ with image_col:
 with spectra_col:
     traces = []
     table = []
-    for r, c in widgets.pins():
+    for k, (r, c) in enumerate(widgets.pins()):
         values = cube.spectrum(r, c)
-        traces.append(Trace(f"({r}, {c})", values))
+        traces.append(Trace(f"({r}, {c})", values, marker=k))
         table.append({"pixel": f"({r}, {c})", "row": r, "column": c, "value at band": float(values[band])})
     if box is not None:
         try:
             stats = data.region_stats(cube_id, box)
-            traces.append(Trace(f"region mean ±1σ ({stats.count} px)", stats.mean, stats.std, dash="dot"))
+            traces.append(Trace(f"region mean ±1σ ({stats.count} px)", stats.mean, stats.std, marker=8))
         except CubeError as exc:
             st.warning(plain(exc))
     if traces:

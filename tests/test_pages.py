@@ -147,3 +147,63 @@ def test_hostile_cube_id_in_url():
     at.query_params["cube"] = "../../etc/passwd"
     at.run()
     assert not at.exception and at.error
+
+
+# ----------------------------------------------------------------------------- Smoothing page
+def smoothing_page(query: dict | None = None) -> AppTest:
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("pages/smoothing.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def component_image(at, key: str) -> np.ndarray:
+    """The palette indices of the PNG the page hands to the clickable-image component ``key``."""
+    import base64
+    import io
+    import json
+
+    from PIL import Image
+
+    for element in at.get("component_instance"):
+        if element.proto.id.endswith(f"-{key}"):
+            src = json.loads(element.proto.json_args)["src"]
+            return np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+    raise AssertionError(f"no image component {key!r}")
+
+
+def spectra_spec(at, key: str) -> str:
+    return next(c.proto.spec for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}"))
+
+
+def test_smoothing_window_changes_spectrum_and_image():
+    at = smoothing_page()
+    at.session_state["pins"] = [[30, 50]]
+    at.run()
+    image_before, spectra_before = component_image(at, "image_sg"), spectra_spec(at, "sg_spectra")
+    raw_before = component_image(at, "image_raw")
+    at.select_slider(key="sg_window").set_value(31).run()
+    assert not at.exception
+    assert spectra_spec(at, "sg_spectra") != spectra_before
+    assert (component_image(at, "image_sg") != image_before).mean() > 0.05
+    np.testing.assert_array_equal(component_image(at, "image_raw"), raw_before)
+
+
+def test_smoothing_derivative_from_url():
+    at = smoothing_page({"sg_deriv": "2nd", "sg_window": "15"})
+    assert at.selectbox(key="sg_deriv").value == "2nd"
+    assert at.select_slider(key="sg_window").value == 15
+    assert "per nm²" in " ".join(m.value for m in at.markdown)
+
+
+def test_invalid_smoothing_setting_shows_message():
+    at = smoothing_page()
+    at.number_input(key="sg_degree").set_value(10).run()  # window 11 > 10 is fine; make it invalid:
+    at.select_slider(key="sg_window").set_value(9).run()
+    assert not at.exception
+    assert any("larger than the polynomial degree" in w.value for w in at.warning)

@@ -14,12 +14,14 @@ from cubescope.spectra import with_gaps
 
 @dataclass(frozen=True)
 class Trace:
-    """One spectrum to draw: values per band, a legend name, an optional ±spread band."""
+    """One spectrum to draw: values per band, a legend name, an optional ±spread band, and the
+    marker number whose colour it takes (so a pin and its spectrum share a colour)."""
 
     name: str
     values: np.ndarray
     spread: np.ndarray | None = None
     dash: str | None = None
+    marker: int | None = None
 
 
 def x_axis(wavelengths: np.ndarray | None, units: str | None, n_bands: int) -> tuple[np.ndarray, str]:
@@ -40,7 +42,7 @@ def spectra_figure(
     """Spectra against wavelength; bad bands drawn as gaps, spreads as shaded bands."""
     figure = go.Figure()
     for i, trace in enumerate(traces):
-        colour = MARKER_COLOURS[i % len(MARKER_COLOURS)]
+        colour = MARKER_COLOURS[(i if trace.marker is None else trace.marker) % len(MARKER_COLOURS)]
         x, x_title = x_axis(wavelengths, units, trace.values.size)
         y = with_gaps(trace.values, bad_bands)
         if trace.spread is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -27,37 +28,44 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextlib.contextmanager
+def running_app(store: Path, log_path: Path):
+    """``streamlit run app.py`` on a free localhost port with the given store; yields its URL."""
+    port = _free_port()
+    env = {**os.environ, "CUBESCOPE_STORE": str(store)}
+    with open(log_path, "w+") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false", "--global.developmentMode", "false"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + 60
+            while True:
+                try:
+                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                        break
+                except OSError:
+                    if time.time() > deadline or process.poll() is not None:
+                        log.seek(0)
+                        pytest.fail(f"streamlit did not start:\n{log.read()}")
+                    time.sleep(0.3)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """``streamlit run app.py`` on a free localhost port with an empty store; its base URL."""
-    port = _free_port()
-    env = {**os.environ, "CUBESCOPE_STORE": str(tmp_path_factory.mktemp("e2e-store"))}
-    log = open(tmp_path_factory.mktemp("e2e-log") / "streamlit.log", "w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false", "--global.developmentMode", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        log.seek(0)
-        pytest.fail(f"streamlit did not start:\n{log.read()}")
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    """The app, shared by the browser tests, on an empty store of its own."""
+    with running_app(tmp_path_factory.mktemp("e2e-store"), tmp_path_factory.mktemp("log") / "app.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

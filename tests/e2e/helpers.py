@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-IMAGE_FRAME = "iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']"
-
 
 def wait_ready(page) -> None:
     """Wait until the app is connected and has finished running its script."""
@@ -14,16 +12,16 @@ def wait_ready(page) -> None:
     )
 
 
-def band_image(page):
-    """The clickable band image inside its component frame, once loaded."""
-    image = page.frame_locator(IMAGE_FRAME).locator("img#image")
+def band_image(page, key: str = "image"):
+    """The clickable image with Streamlit key ``key``, inside its component frame, once loaded."""
+    image = page.frame_locator(f".st-key-{key} iframe").locator("img#image")
     image.wait_for(state="visible")
     image.evaluate("img => img.complete && img.naturalWidth > 0 || new Promise(r => img.onload = r)")
     return image
 
 
-def image_source(page) -> str:
-    return band_image(page).get_attribute("src")
+def image_source(page, key: str = "image") -> str:
+    return band_image(page, key).get_attribute("src")
 
 
 def traces(page, key: str) -> list[dict]:

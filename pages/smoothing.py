@@ -1,0 +1,84 @@
+"""Smoothing: Savitzky-Golay smoothing and derivatives, tuned live, on spectra and band images."""
+
+import streamlit as st
+
+from cubescope import CubeError, display, smoothing
+from cubescope.plots import Trace, colorbar_figure, spectra_figure
+from cubescope.wavelengths import band_label
+from cubescope_ui import data, widgets
+from cubescope_ui.text import plain
+
+opened = data.current_cube()
+if opened is None:
+    st.stop()
+cube_id, cube = opened
+units = cube.wavelength_units if cube.wavelengths is not None else None
+
+st.subheader(plain(f"Savitzky-Golay · {cube.name}"))
+delta, uniform = smoothing.band_spacing(cube.wavelengths)
+
+c1, c2, c3, c4 = st.columns([2, 1, 1, 2], vertical_alignment="bottom")
+longest = max(3, min(cube.n_bands - (1 - cube.n_bands % 2), 101))
+window = c1.select_slider("Window (bands)", options=list(range(3, longest + 1, 2)), value=min(11, longest),
+                          key="sg_window", bind="query-params")
+degree = c2.number_input("Degree", 0, 10, 3, key="sg_degree", bind="query-params")
+ORDERS = ["none", "1st", "2nd", "3rd"]
+deriv = ORDERS.index(c3.selectbox("Derivative", ORDERS, key="sg_deriv", bind="query-params"))
+exact = False
+if cube.wavelengths is not None:
+    exact = c4.toggle("Fit on true wavelengths", value=not uniform, key="sg_exact", bind="query-params",
+                      help="Fits each window on the bands' real wavelengths: exact derivatives where the "
+                           "band spacing varies.")
+    if not uniform and not exact:
+        st.caption(plain(f"The band spacing varies; derivatives use the mean spacing ({delta:.4g} {units})."))
+
+try:
+    smoothing.check_parameters(window, degree, deriv, int(cube.good_bands.sum()))
+except CubeError as exc:
+    st.warning(plain(exc))
+    st.stop()
+
+band = widgets.band_slider(cube, "band")
+stretch = widgets.stretch_controls()
+unit_text = smoothing.derivative_unit(units, deriv)
+label = band_label(band, cube.wavelengths, units)
+product = ["smoothed", "1st derivative", "2nd derivative", "3rd derivative"][deriv]
+
+raw_col, sg_col = st.columns(2, gap="medium")
+points = [(r, c, display.marker_index(k)) for r, c, k in widgets.overlay_points()]
+with raw_col:
+    st.markdown("**Raw**")
+    raw = data.band_view(cube_id, band, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
+    widgets.clickable_image(display.encode_indexed_png(display.draw_overlay(raw.index, raw.grid, points),
+                                                       stretch.colormap), raw.grid, key="image_raw")
+    st.plotly_chart(colorbar_figure(raw.lo, raw.hi, stretch.colormap, label), config={"displayModeBar": False},
+                    key="colorbar_raw")
+with sg_col:
+    st.markdown(f"**{product.capitalize()}** {plain(unit_text)}")
+    view = data.savgol_view(cube_id, band, window, degree, deriv, delta, exact,
+                            stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
+    widgets.clickable_image(display.encode_indexed_png(display.draw_overlay(view.index, view.grid, points),
+                                                       stretch.colormap), view.grid, key="image_sg")
+    st.plotly_chart(colorbar_figure(view.lo, view.hi, stretch.colormap, f"{product} {unit_text}"),
+                    config={"displayModeBar": False}, key="colorbar_sg")
+
+pins = widgets.pins()
+if pins:
+    raw_traces, sg_traces = [], []
+    for k, (r, c) in enumerate(pins):
+        values = cube.spectrum(r, c)
+        filtered = smoothing.savgol_spectrum(values, window, degree, deriv, delta,
+                                             wavelengths=cube.wavelengths if exact else None,
+                                             bad_bands=cube.bad_bands)
+        raw_traces.append(Trace(f"({r}, {c}) raw", values, dash="dot", marker=k))
+        sg_traces.append(Trace(f"({r}, {c}) {product}", filtered, marker=k))
+    if deriv == 0:
+        figure = spectra_figure([t for pair in zip(raw_traces, sg_traces, strict=True) for t in pair],
+                                cube.wavelengths, units, cube.bad_bands)
+    else:
+        figure = spectra_figure(sg_traces, cube.wavelengths, units, cube.bad_bands,
+                                y_title=f"{product} {unit_text}")
+    st.plotly_chart(figure, key="sg_spectra")
+else:
+    st.info("Click either image to pin pixels (pins are shared with the Bands page) and compare raw and "
+            "filtered spectra.")

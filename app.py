@@ -13,6 +13,7 @@ st.set_page_config(page_title="Cubescope", page_icon=":material/satellite_alt:",
 pages = [
     st.Page("pages/bands.py", title="Bands", icon=":material/layers:", default=True),
     st.Page("pages/smoothing.py", title="Smoothing", icon=":material/show_chart:", url_path="smoothing"),
+    st.Page("pages/pca.py", title="PCA", icon=":material/scatter_plot:", url_path="pca"),
 ]
 navigation = st.navigation(pages)
 cube_picker(max_upload_mb=st.get_option("server.maxUploadSize"))

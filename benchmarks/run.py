@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bands", "smoothing"]
+BENCHMARKS = ["bands", "smoothing", "pca"]
 
 
 def main(names: list[str]) -> int:

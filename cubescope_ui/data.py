@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from cubescope import Cube, CubeError, display, smoothing, spectra
+from cubescope import Cube, CubeError, display, pca, smoothing, spectra
 from cubescope.demo import demo_cube
 from cubescope.io.limits import Limits
 from cubescope.store import CubeStore
@@ -87,3 +87,52 @@ def savgol_view(cube_id: str, band: int, window: int, degree: int, deriv: int, d
                 method: str, low: float, high: float, vmin: float | None, vmax: float | None) -> display.BandView:
     image = smoothing.savgol_band(open_cube(cube_id), band, window, degree, deriv, delta, use_wavelengths=exact)
     return display.band_view(image, method, low, high, vmin, vmax)
+
+
+def _region_mask(cube: Cube, region: tuple[int, int, int, int] | None) -> np.ndarray | None:
+    if region is None:
+        return None
+    mask = np.zeros((cube.rows, cube.cols), bool)
+    r0, r1, c0, c1 = region
+    mask[r0:r1, c0:c1] = True
+    return mask
+
+
+@st.cache_data(max_entries=64, show_spinner="Fitting the PCA…")
+def pca_fit(cube_id: str, k: int, region: tuple[int, int, int, int] | None) -> pca.PCAResult:
+    cube = open_cube(cube_id)
+    return pca.fit_pca(cube, k, mask=_region_mask(cube, region))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Computing the PC images…")
+def pca_scores(cube_id: str, k: int, region: tuple[int, int, int, int] | None) -> np.ndarray:
+    """PC images ``(rows, cols, k)``; shared by sessions, read-only."""
+    scores = pca_fit(cube_id, k, region).transform(open_cube(cube_id))
+    scores.flags.writeable = False
+    return scores
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def pca_view(cube_id: str, k: int, region: tuple[int, int, int, int] | None, component: int,
+             method: str, low: float, high: float, vmin: float | None, vmax: float | None) -> display.BandView:
+    return display.band_view(pca_scores(cube_id, k, region)[:, :, component], method, low, high, vmin, vmax)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def pca_rgb(cube_id: str, k: int, region: tuple[int, int, int, int] | None, components: tuple[int, int, int],
+            method: str, low: float, high: float) -> tuple[np.ndarray, display.DisplayGrid]:
+    scores = pca_scores(cube_id, k, region)
+    r, g, b = (scores[:, :, i] for i in components)
+    return display.rgb_view((r, g, b), method, low, high)
+
+
+@st.cache_data(max_entries=32, show_spinner="Computing the reconstruction error…")
+def pca_error_view(cube_id: str, k: int, region: tuple[int, int, int, int] | None, method: str, low: float,
+                   high: float, vmin: float | None, vmax: float | None) -> display.BandView:
+    error = pca_fit(cube_id, k, region).reconstruction_error(open_cube(cube_id))
+    return display.band_view(error, method, low, high, vmin, vmax)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def pca_on_whole_cube(cube_id: str, k: int, region: tuple[int, int, int, int]) -> np.ndarray:
+    return pca_fit(cube_id, k, region).explained_variance_on(open_cube(cube_id))

@@ -207,3 +207,43 @@ def test_invalid_smoothing_setting_shows_message():
     at.select_slider(key="sg_window").set_value(9).run()
     assert not at.exception
     assert any("larger than the polynomial degree" in w.value for w in at.warning)
+
+
+# ----------------------------------------------------------------------------- PCA page
+def open_page(path: str, query: dict | None = None) -> AppTest:
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=90)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_pca_page_scree_loadings_images():
+    at = open_page("pages/pca.py", {"pca_k": "4"})
+    assert at.slider(key="pca_k").value == 4
+    assert "the 4 components explain" in at.caption[0].value
+    scree = spectra_spec(at, "scree")
+    assert "cumulative" in scree and "95%" in scree and "99%" in scree
+    pc1 = component_image(at, "image_pca")
+    at.slider(key="pc").set_value(2).run()
+    assert not at.exception
+    assert (component_image(at, "image_pca") != pc1).mean() > 0.1
+    at.segmented_control(key="pca_view").set_value("Reconstruction error").run()
+    assert not at.exception and "reconstruction error" in spectra_spec(at, "colorbar_pca")
+    at.segmented_control(key="pca_view").set_value("RGB of PCs").run()
+    assert not at.exception and component_image(at, "image_pca").shape[-1] == 4
+
+
+def test_pca_fit_on_region_compares_with_whole_cube():
+    at = open_page("pages/pca.py")
+    at.session_state["region"] = [0, 60, 0, 80]
+    at.run()
+    at.toggle(key="pca_region").set_value(True).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["component", "explained on the region (%)", "explained on the whole cube (%)"]
+    assert "Fitted on 4,800 pixels" in at.caption[0].value

@@ -81,3 +81,43 @@ def colorbar_figure(lo: float, hi: float, colormap: str, title: str = "") -> go.
         template="plotly_white",
     )
     return figure
+
+
+def scree_figure(ratios: np.ndarray, kept: int, height: int = 320) -> go.Figure:
+    """Explained-variance ratio per component (bars; the kept ones solid) with the cumulative
+    ratio (line) and the 95% and 99% levels marked with the number of components reaching them."""
+    ratios = np.asarray(ratios, dtype=float)
+    shown = min(ratios.size, max(kept + 5, 10))
+    x = np.arange(1, shown + 1)
+    cumulative = np.cumsum(ratios)[:shown]
+    figure = go.Figure()
+    figure.add_trace(go.Bar(
+        x=x, y=100 * ratios[:shown], name="explained variance",
+        marker_color=[MARKER_COLOURS[0] if i <= kept else "#b8c4d6" for i in x],
+    ))
+    figure.add_trace(go.Scatter(x=x, y=100 * cumulative, name="cumulative", mode="lines+markers",
+                                line={"color": MARKER_COLOURS[1]}, yaxis="y2"))
+    for level, position in ((95.0, "bottom right"), (99.0, "top right")):
+        reached = np.flatnonzero(np.cumsum(ratios) * 100 >= level - 1e-9)
+        count = reached[0] + 1 if reached.size else None
+        label = f"{level:g}%: {count} PC{'s' if count != 1 else ''}" if count else f"{level:g}% not reached"
+        figure.add_hline(y=level, yref="y2", line_dash="dot", line_color="#888",
+                         annotation_text=label, annotation_position=position, annotation_font_size=11)
+    figure.update_layout(
+        height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, template="plotly_white",
+        xaxis={"title": "component", "dtick": 1 if shown <= 20 else None},
+        yaxis={"title": "explained variance (%)"},
+        yaxis2={"title": "cumulative (%)", "overlaying": "y", "side": "right", "range": [0, 104], "dtick": 20,
+                "showgrid": False},
+        legend={"orientation": "h", "y": 1.15}, bargap=0.2,
+    )
+    return figure
+
+
+def loadings_figure(components: np.ndarray, wavelengths: np.ndarray | None, units: str | None,
+                    which: list[int], height: int = 320) -> go.Figure:
+    """Loadings of the chosen components (0-based) against wavelength (or band)."""
+    traces = [Trace(f"PC{i + 1}", components[i], marker=i) for i in which]
+    figure = spectra_figure(traces, wavelengths, units, y_title="loading", height=height)
+    figure.add_hline(y=0, line_color="#bbb", line_width=1)
+    return figure

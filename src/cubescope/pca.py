@@ -1,0 +1,346 @@
+"""Principal component analysis of a cube, streamed over chunks of rows.
+
+Pixels are samples and bands are features. One pass over the cube accumulates, in float64,
+the sum and the band-by-band cross-products of the pixels minus a shift (a sample mean of the
+cube): with the shift close to the mean, the covariance ``(S2 - s1 s1ᵀ / n) / (n - 1)`` keeps
+full precision even for data with a large offset (values ~10000 with a spread of ~1).
+
+The pass runs over cache-sized blocks of pixels on every core. For float64 cubes everything is
+float64; for float32 (and 8/16-bit) cubes the products inside one block of 32768 pixels are
+formed in float32, which costs ~1e-6 relative in the covariance (below the data's own
+precision), and the sums across blocks are float64. The
+covariance is ``bands x bands``, so its eigendecomposition is instant; components follow
+scikit-learn's names and sign convention (each component's largest-magnitude loading is
+positive). Transforming is a second streamed pass that writes only the output.
+
+No-data pixels (NaN or the no-data value in any used band) are left out of the fit and come
+out as NaN; bad bands are left out of the features.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from cubescope.cube import Cube
+from cubescope.errors import CubeError
+
+#: Bytes of float64 working data per chunk of rows (one chunk per task on the thread pool).
+_CHUNK_BYTES = 8 * 2**20
+#: Pixels per block inside a chunk: a block's centred samples stay in the CPU cache.
+_BLOCK = 32768
+
+
+def _feature_bands(cube: Cube, bands: np.ndarray | list[int] | None) -> np.ndarray:
+    if bands is None:
+        return np.flatnonzero(cube.good_bands)
+    chosen = np.unique(np.asarray(bands, dtype=int))
+    if chosen.size == 0 or chosen[0] < 0 or chosen[-1] >= cube.n_bands:
+        raise CubeError(f"Band choice for PCA must be within 0..{cube.n_bands - 1} and not empty.")
+    return chosen
+
+
+def _check_mask(cube: Cube, mask: np.ndarray | None) -> np.ndarray | None:
+    if mask is None:
+        return None
+    mask = np.asarray(mask, bool)
+    if mask.shape != (cube.rows, cube.cols):
+        raise CubeError(f"The pixel mask has shape {mask.shape}; the image is {(cube.rows, cube.cols)}.")
+    return mask
+
+
+def _valid_columns(cube: Cube, block: np.ndarray, mask_rows: np.ndarray | None) -> np.ndarray:
+    """Which pixels (columns of a ``(features, pixels)`` block) have data in every used band."""
+    take = np.ones(block.shape[1], bool) if mask_rows is None else mask_rows.ravel().copy()
+    if cube.dtype.kind == "f":
+        take &= np.isfinite(block).all(axis=0)
+    if cube.nodata is not None:
+        take &= (block != cube.nodata).all(axis=0)
+    return take
+
+
+def _row_chunks(cube: Cube, n_features: int) -> list[slice]:
+    step = max(1, _CHUNK_BYTES // max(1, cube.cols * n_features * 8))
+    return [slice(r, min(r + step, cube.rows)) for r in range(0, cube.rows, step)]
+
+
+def _pixels(cube: Cube, bands: np.ndarray, rows: slice) -> np.ndarray:
+    """``(features, pixels)`` samples of a chunk of rows, as stored (a view when possible)."""
+    contiguous = bands[-1] - bands[0] == bands.size - 1
+    block = cube.bsq[bands[0]:bands[-1] + 1, rows] if contiguous else cube.bsq[bands, rows]
+    return block.reshape(bands.size, -1)
+
+
+def _work_dtype(cube: Cube) -> np.dtype:
+    return np.dtype(np.float64 if cube.float_dtype == np.float64 else np.float32)
+
+
+@lru_cache(maxsize=1)
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # scanning the loaded libraries is slow: do it once
+
+
+def _map_chunks(function, chunks: list[slice]) -> list:
+    """``function`` over chunks of rows on every core. numpy and BLAS release the GIL; BLAS is
+    held to one thread per worker so the workers do not oversubscribe the cores."""
+    workers = min(len(chunks), os.cpu_count() or 1)
+    if workers <= 1:
+        return [function(chunk) for chunk in chunks]
+    with _blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(function, chunks))
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Mean and covariance (ddof=1) of a set of pixels over the used bands."""
+
+    mean: np.ndarray
+    covariance: np.ndarray
+    n_samples: int
+
+
+def pixel_moments(cube: Cube, mask: np.ndarray | None = None, bands: np.ndarray | None = None) -> Moments:
+    """Mean and covariance of the valid pixels in ``mask``, in one streamed float64 pass.
+
+    Parameters
+    ----------
+    cube : Cube
+    mask : ndarray of bool, shape (rows, cols), optional
+        Pixels to use (default all); pixels without data in a used band are always left out.
+    bands : sequence of int, optional
+        Bands used as features (default: every band not on the bad-band list).
+    """
+    bands = _feature_bands(cube, bands)
+    mask = _check_mask(cube, mask)
+    shift = _shift(cube, bands, mask)
+    dtype = _work_dtype(cube)
+    shift_work = shift.astype(dtype)[:, None]
+
+    # Rows of the working block: the features, then a row of ones (so that one matrix product
+    # also gives the sums and the count), then zeros up to a multiple of 16, the shape BLAS
+    # kernels handle fastest.
+    n_rows = -(-(bands.size + 1) // 16) * 16
+
+    def accumulate(rows: slice) -> np.ndarray:
+        gram = np.zeros((n_rows, n_rows))
+        raw = _pixels(cube, bands, rows)
+        mask_rows = None if mask is None else mask[rows].ravel()
+        buffer = np.zeros((n_rows, _BLOCK), dtype)
+        buffer[bands.size] = 1.0
+        for start in range(0, raw.shape[1], _BLOCK):
+            stop = min(start + _BLOCK, raw.shape[1])
+            block = raw[:, start:stop]
+            work = buffer[:, :stop - start]
+            np.subtract(block, shift_work, out=work[:bands.size], dtype=dtype, casting="unsafe")
+            product = work @ work.T
+            if mask_rows is not None or cube.nodata is not None or not np.isfinite(product).all():
+                # Leave out masked and no-data pixels (NaN makes the product non-finite).
+                take = _valid_columns(cube, block, None if mask_rows is None else mask_rows[start:stop])
+                work = work[:, take]
+                product = work @ work.T
+            gram += product
+        return gram
+
+    gram = sum(_map_chunks(accumulate, _row_chunks(cube, bands.size)))
+    f = bands.size
+    s1, s2, n = gram[:f, f], gram[:f, :f], round(gram[f, f])
+    if n < 2:
+        raise CubeError(
+            "PCA needs at least two pixels with data in every used band; this selection has "
+            f"{n}. Choose a larger region, or leave out the bands that are empty."
+        )
+    mean = shift + s1 / n
+    covariance = (s2 - np.outer(s1, s1) / n) / (n - 1)
+    return Moments(mean, (covariance + covariance.T) / 2, n)
+
+
+def _shift(cube: Cube, bands: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """The mean of a regular sample of ~16k pixels: close enough to the true mean that the
+    shifted sums lose no precision (any finite shift gives the right answer; a close one keeps
+    all of float64's digits)."""
+    n_pixels = cube.rows * cube.cols
+    flat = np.arange(0, n_pixels, max(1, n_pixels // 16384))
+    if mask is not None:
+        flat = np.flatnonzero(mask.ravel())
+        flat = flat[:: max(1, flat.size // 16384)]
+    rows, cols = np.divmod(flat, cube.cols)
+    sample = cube.plane(cube.bsq[bands[:, None], rows[None, :], cols[None, :]]).astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN band: any shift will do
+        shift = np.nanmean(sample, axis=1) if sample.size else np.zeros(bands.size)
+    return np.nan_to_num(shift)
+
+
+@dataclass(frozen=True)
+class PCAResult:
+    """A fitted PCA, with scikit-learn's attribute names.
+
+    Attributes
+    ----------
+    components_ : ndarray, shape (k, n_features)
+        Principal axes (rows, unit length), largest-magnitude loading positive.
+    mean_ : ndarray, shape (n_features,)
+    explained_variance_ : ndarray, shape (k,)
+        Variance along each component (ddof=1), i.e. eigenvalues of the covariance.
+    explained_variance_ratio_ : ndarray, shape (k,)
+        ``explained_variance_`` over the total variance (trace of the covariance).
+    cumulative_variance_ratio_ : ndarray, shape (k,)
+    total_variance_ : float
+    n_samples_ : int
+        Pixels used in the fit.
+    bands_ : ndarray of int, shape (n_features,)
+        Cube bands used as features.
+    all_variance_ratio_ : ndarray, shape (n_features,)
+        Ratios of every component (for a scree plot beyond ``k``).
+    """
+
+    components_: np.ndarray
+    mean_: np.ndarray
+    explained_variance_: np.ndarray
+    explained_variance_ratio_: np.ndarray
+    cumulative_variance_ratio_: np.ndarray
+    total_variance_: float
+    n_samples_: int
+    bands_: np.ndarray
+    all_variance_ratio_: np.ndarray
+
+    @property
+    def n_components_(self) -> int:
+        return self.components_.shape[0]
+
+    def components_needed(self, fraction: float) -> int | None:
+        """Fewest components whose cumulative ratio reaches ``fraction`` (None if all do not)."""
+        reached = np.flatnonzero(np.cumsum(self.all_variance_ratio_) >= fraction - 1e-12)
+        return int(reached[0]) + 1 if reached.size else None
+
+    # ------------------------------------------------------------------ transforms
+    def transform(self, cube: Cube, out: np.ndarray | None = None) -> np.ndarray:
+        """PC images of ``cube``: shape ``(rows, cols, k)``, NaN where a pixel lacks data.
+
+        The result is a view of a band-sequential ``(k, rows, cols)`` array (``out`` if given),
+        so each PC image ``scores[:, :, i]`` is contiguous in memory.
+        """
+        self._check_cube(cube)
+        dtype = _work_dtype(cube)
+        k = self.n_components_
+        if out is None:
+            out = np.empty((k, cube.rows, cube.cols), dtype)
+        weights = self.components_.astype(dtype)
+        mean = self.mean_.astype(dtype)[:, None]
+
+        def project(rows: slice) -> None:
+            raw = _pixels(cube, self.bands_, rows)
+            target = out[:, rows].reshape(k, -1)
+            buffer = np.empty((self.bands_.size, _BLOCK), dtype)
+            for start in range(0, raw.shape[1], _BLOCK):
+                stop = min(start + _BLOCK, raw.shape[1])
+                block = raw[:, start:stop]
+                # Centre first, then project: exact for data with large offsets. NaN propagates.
+                centred = np.subtract(block, mean, out=buffer[:, :stop - start], dtype=dtype, casting="unsafe")
+                scores = np.matmul(weights, centred, out=target[:, start:stop])
+                if cube.nodata is not None or not np.isfinite(scores).all():
+                    scores[:, ~_valid_columns(cube, block, None)] = np.nan
+
+        _map_chunks(project, _row_chunks(cube, self.bands_.size))
+        return np.moveaxis(out, 0, 2)
+
+    def inverse_transform(self, scores: np.ndarray) -> np.ndarray:
+        """Spectra (over ``bands_``) from scores: ``(..., k) -> (..., n_features)``."""
+        return np.asarray(scores) @ self.components_ + self.mean_
+
+    def reconstruction_error(self, cube: Cube) -> np.ndarray:
+        """Root-mean-square difference per pixel between its spectrum (over ``bands_``) and its
+        reconstruction from the ``k`` components; shape ``(rows, cols)``, NaN without data."""
+        self._check_cube(cube)
+        out = np.empty((cube.rows, cube.cols))
+        mean = self.mean_[:, None]
+        for rows in _row_chunks(cube, self.bands_.size):
+            raw = _pixels(cube, self.bands_, rows)
+            centred = raw.astype(np.float64) - mean
+            residual = centred - self.components_.T @ (self.components_ @ centred)
+            error = np.sqrt(np.mean(residual * residual, axis=0))
+            error[~_valid_columns(cube, raw, None)] = np.nan
+            out[rows] = error.reshape(-1, cube.cols)
+        return out
+
+    def explained_variance_on(self, cube: Cube, mask: np.ndarray | None = None) -> np.ndarray:
+        """Fraction of the variance of other data (another cube, or pixels not in the fit)
+        that each component explains.
+
+        Each component's share is the variance of the data's projections on it (centred with
+        the fit's mean, so projections of new data are the scores :meth:`transform` gives)
+        divided by the data's own total variance. On the fitted pixels this equals
+        ``explained_variance_ratio_``; on other data it is usually lower, and the components
+        are no longer ordered by it nor uncorrelated there, because they were chosen to
+        maximise variance on the fitted pixels, not on these.
+        """
+        self._check_cube(cube)
+        moments = pixel_moments(cube, mask, self.bands_)
+        projected = np.einsum("kb,bc,kc->k", self.components_, moments.covariance, self.components_)
+        return projected / np.trace(moments.covariance)
+
+    def _check_cube(self, cube: Cube) -> None:
+        if cube.n_bands <= self.bands_[-1]:
+            raise CubeError(
+                f"The PCA was fitted on band {self.bands_[-1]}; this cube has only {cube.n_bands} bands."
+            )
+
+
+def fit_pca(
+    cube: Cube,
+    n_components: int,
+    mask: np.ndarray | None = None,
+    bands: np.ndarray | list[int] | None = None,
+) -> PCAResult:
+    """Fit a PCA to the pixels of a cube.
+
+    Parameters
+    ----------
+    cube : Cube
+    n_components : int
+        Components to keep (1 to the number of used bands).
+    mask : ndarray of bool, shape (rows, cols), optional
+        Pixels to fit on (e.g. a region); default all pixels with data.
+    bands : sequence of int, optional
+        Bands to use; default every band not on the bad-band list.
+
+    Returns
+    -------
+    PCAResult
+    """
+    feature_bands = _feature_bands(cube, bands)
+    if not 1 <= n_components <= feature_bands.size:
+        raise CubeError(
+            f"The number of components must be between 1 and {feature_bands.size} (the bands used); "
+            f"got {n_components}."
+        )
+    moments = pixel_moments(cube, mask, feature_bands)
+    eigenvalues, eigenvectors = np.linalg.eigh(moments.covariance)
+    order = np.argsort(eigenvalues)[::-1]
+    eigenvalues = np.clip(eigenvalues[order], 0.0, None)
+    vectors = eigenvectors[:, order].T
+    # scikit-learn's svd_flip(u_based_decision=False): largest |loading| positive.
+    signs = np.sign(vectors[np.arange(vectors.shape[0]), np.argmax(np.abs(vectors), axis=1)])
+    vectors *= np.where(signs == 0, 1.0, signs)[:, None]
+    total = float(np.trace(moments.covariance))
+    if total <= 0:
+        raise CubeError("Every used band is constant over these pixels: there is no variance to analyse.")
+    ratios = eigenvalues / total
+    return PCAResult(
+        components_=vectors[:n_components],
+        mean_=moments.mean,
+        explained_variance_=eigenvalues[:n_components],
+        explained_variance_ratio_=ratios[:n_components],
+        cumulative_variance_ratio_=np.cumsum(ratios[:n_components]),
+        total_variance_=total,
+        n_samples_=moments.n_samples,
+        bands_=feature_bands,
+        all_variance_ratio_=ratios,
+    )

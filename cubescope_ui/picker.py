@@ -72,14 +72,30 @@ def cube_picker(max_upload_mb: int) -> None:
     )
     st.sidebar.caption(f"{ACCEPTED}. Up to {max_upload_mb} MB per file.")
     st.sidebar.button("Open the demo cube", on_click=_open_demo, width="stretch")
+    _sync_cube_with_url()
     st.sidebar.text_input(
         "Cube id",
-        value=DEMO_ID,
         key="cube",
-        bind="query-params",
         on_change=reset_view,
         help="Every cube has an id; links carry it. Paste one to open that cube.",
     )
+    _sync_cube_with_url()
+
+
+def _sync_cube_with_url() -> None:
+    """``?cube=`` opens a cube when a session starts; afterwards the URL follows the session's cube.
+
+    Kept by hand rather than by binding the id box to the URL: a bound widget's URL is not
+    rewritten when a callback (an upload, "Open the demo cube") changes it, and a page's
+    query string is cleared on page switches unless written again.
+    """
+    if "cube" not in st.session_state:
+        st.session_state["cube"] = str(st.query_params.get("cube", DEMO_ID))[:64]
+    cube_id = st.session_state["cube"] or DEMO_ID
+    if cube_id == DEMO_ID:
+        st.query_params.pop("cube", None)
+    elif st.query_params.get("cube") != cube_id:
+        st.query_params["cube"] = cube_id
 
 
 def upload_panel() -> None:

@@ -22,12 +22,13 @@ def app():
     return at
 
 
-def plotly_keys(at):
-    return [c.proto.id for c in at.get("plotly_chart")]
+def cube_of(at) -> str:
+    """The session's cube id (an empty id box means the demo)."""
+    return at.session_state["cube"] or "demo"
 
 
 def test_opens_on_demo_cube(app):
-    assert app.session_state["cube"] == "demo"
+    assert cube_of(app) == "demo"
     assert "demo scene" in [h.value for h in app.subheader]
     assert not app.error
     band = app.select_slider(key="band")
@@ -82,7 +83,7 @@ def test_upload_envi_pair_opens_it(app, tmp_path):
         (raw.name, raw.read_bytes(), "application/octet-stream"),
     ]).run()
     assert not app.exception
-    assert app.session_state["cube"] != "demo" and len(app.session_state["cube"]) == 32
+    assert len(cube_of(app)) == 32
     assert "scene" in [h.value for h in app.subheader]
     app.session_state["pins"] = [[3, 4]]
     app.run()
@@ -98,7 +99,7 @@ def test_broken_upload_shows_message_not_traceback(app, tmp_path):
     ]).run()
     assert not app.exception
     assert any("holds only" in e.value for e in app.error)
-    assert app.session_state["cube"] == "demo"
+    assert cube_of(app) == "demo"
 
 
 @pytest.mark.parametrize("name, payload", [
@@ -123,12 +124,11 @@ def test_container_with_several_cubes_asks_which(app, tmp_path):
     path = tmp_path / "two.npz"
     np.savez(path, a=sample_cube(seed=1), b=sample_cube(rows=9, seed=2))
     app.file_uploader(key="upload").set_value(("two.npz", path.read_bytes(), "application/octet-stream")).run()
-    assert app.session_state["cube"] == "demo"
+    assert cube_of(app) == "demo"
     chooser = app.selectbox(key="upload_dataset_choice")
     assert chooser.options == ["a", "b"]
-    # Choosing reruns the upload from the sidebar's uploader, which AppTest no longer resends
-    # after its first run (entry-point elements drop out of its tree); the browser test and
-    # tests/test_store.py::test_container_choice cover the rest.
+    # Choosing re-reads the files from the uploader, whose files AppTest does not send again
+    # on later runs; tests/test_store.py::test_container_choice covers the load itself.
 
 
 def test_unknown_cube_id_in_url_offers_demo():
@@ -139,7 +139,7 @@ def test_unknown_cube_id_in_url_offers_demo():
     assert not at.exception
     assert any("not on the server" in e.value for e in at.error)
     at.button(key="fallback_demo").click().run()
-    assert at.session_state["cube"] == "demo" and not at.error
+    assert cube_of(at) == "demo" and not at.error
 
 
 def test_hostile_cube_id_in_url():

@@ -32,3 +32,8 @@ def traces(page, key: str) -> list[dict]:
         selector,
         "gd => gd._fullData.map(t => ({name: t.name, y: Array.from(t.y || [])}))",
     )
+
+
+def current_url(page) -> str:
+    """The address bar as the app last wrote it (``page.url`` lags behind history.replaceState)."""
+    return page.evaluate("() => window.location.href")

@@ -7,7 +7,7 @@ import pytest
 
 from cubescope.demo import demo_cube
 from cubescope.display import display_grid
-from tests.e2e.helpers import band_image, image_source, traces, wait_ready
+from tests.e2e.helpers import band_image, current_url, image_source, traces, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +36,7 @@ def test_open_app_move_band_click_pixel(page, server, artifacts):
     slider.press("ArrowRight")
     changed = wait_for_change(lambda: image_source(page), first)
     assert changed != first
-    assert "band=band+65+%C2%B7+1475+nm" in page.url  # the URL carries the band, readable
+    assert "band=band+65+%C2%B7+1475+nm" in current_url(page)  # the URL carries the band, readable
 
     image = band_image(page)
     box = image.bounding_box()

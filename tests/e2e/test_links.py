@@ -3,7 +3,7 @@
 import pytest
 
 from tests.e2e.conftest import running_app
-from tests.e2e.helpers import band_image, wait_ready
+from tests.e2e.helpers import band_image, current_url, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +18,7 @@ def test_link_to_a_page_as_a_fresh_servers_first_request(browser, tmp_path):
         wait_ready(page)
         band_image(page, "image_sg")
         assert page.get_by_text("Open the demo cube").is_visible()
-        assert "sg_deriv=2nd" in page.url
+        assert "sg_deriv=2nd" in current_url(page)
         assert "15" in page.locator(".st-key-sg_window").inner_text()
         assert page.get_by_text("2nd derivative").first.is_visible()
         context.close()

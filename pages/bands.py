@@ -5,7 +5,7 @@ import streamlit as st
 from cubescope import CubeError, display
 from cubescope.plots import Trace, colorbar_figure, spectra_figure
 from cubescope.wavelengths import band_label
-from cubescope_ui import data, widgets
+from cubescope_ui import data, exporting, widgets
 from cubescope_ui.text import plain
 
 opened = data.current_cube()
@@ -53,6 +53,12 @@ with image_col:
         st.plotly_chart(colorbar_figure(view.lo, view.hi, stretch.colormap, label),
                         config={"displayModeBar": False}, key="colorbar")
         grid = view.grid
+        exporting.image_panel(
+            lambda: cube.band(band), stretch, (cube.name, label),
+            {"cube": cube.name, "band": band, "wavelengths": None if cube.wavelengths is None else
+             [float(cube.wavelengths[band])], "wavelength_units": cube.wavelength_units, "product": "band"},
+            key="export_band",
+        )
     zoom = f"every {grid.step}th pixel shown" if grid.step > 1 else (
         f"enlarged {grid.zoom}×" if grid.zoom > 1 else "full resolution")
     st.caption(f"Click to pin a pixel, drag to select a region ({zoom}).")
@@ -60,14 +66,17 @@ with image_col:
 with spectra_col:
     traces = []
     table = []
+    exported = {}
     for k, (r, c) in enumerate(widgets.pins()):
         values = cube.spectrum(r, c)
         traces.append(Trace(f"({r}, {c})", values, marker=k))
+        exported[f"pixel ({r}, {c})"] = values
         table.append({"pixel": f"({r}, {c})", "row": r, "column": c, "value at band": float(values[band])})
     if box is not None:
         try:
             stats = data.region_stats(cube_id, box)
             traces.append(Trace(f"region mean ±1σ ({stats.count} px)", stats.mean, stats.std, marker=8))
+            exported["region mean"], exported["region std"] = stats.mean, stats.std
         except CubeError as exc:
             st.warning(plain(exc))
     if traces:
@@ -79,6 +88,8 @@ with spectra_col:
             st.caption(plain(f"Values at {band_label(band, cube.wavelengths, cube.wavelength_units)}"))
             st.dataframe(table, hide_index=True, width="stretch",
                          column_order=["pixel", "value at band"])
+        exporting.spectra_panel(exported, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                                (cube.name, "spectra"), key="export_spectra")
     else:
         st.info("Click the image to plot a pixel's spectrum, or drag to plot a region's mean.")
     widgets.pin_controls(cube)

@@ -1,10 +1,11 @@
 """PCA: how many components carry the signal, what each looks like, which wavelengths drive it."""
 
+import numpy as np
 import streamlit as st
 
 from cubescope import CubeError, display
 from cubescope.plots import colorbar_figure, loadings_figure, scree_figure
-from cubescope_ui import data, widgets
+from cubescope_ui import data, exporting, widgets
 from cubescope_ui.text import plain
 
 opened = data.current_cube()
@@ -82,3 +83,13 @@ else:
                                 key="image_pca")
         st.plotly_chart(colorbar_figure(shown_view.lo, shown_view.hi, stretch.colormap, title),
                         config={"displayModeBar": False}, key="colorbar_pca")
+        exporting.image_panel(
+            (lambda: data.pca_fit(cube_id, k, fit_region).reconstruction_error(cube))
+            if view == "Reconstruction error" else (lambda: data.pca_scores(cube_id, k, fit_region)[:, :, component]),
+            stretch, (cube.name, title), {"cube": cube.name, "product": title}, key="export_pca",
+        )
+
+with st.expander(f"Export all {k} PC images"):
+    st.caption("Band-sequential scores, one band per component, as 32-bit floats; NaN where a pixel has no data.")
+    exporting.cube_panel(f"{k} PC images", lambda: np.moveaxis(data.pca_scores(cube_id, k, fit_region), 2, 0),
+                         f"{cube.name} PCA {k}", key="export_pca_cube")

@@ -5,7 +5,7 @@ import streamlit as st
 from cubescope import CubeError, display, smoothing
 from cubescope.plots import Trace, colorbar_figure, spectra_figure
 from cubescope.wavelengths import band_label
-from cubescope_ui import data, widgets
+from cubescope_ui import data, exporting, widgets
 from cubescope_ui.text import plain
 
 opened = data.current_cube()
@@ -61,6 +61,15 @@ with sg_col:
                                                        stretch.colormap), view.grid, key="image_sg")
     st.plotly_chart(colorbar_figure(view.lo, view.hi, stretch.colormap, f"{product} {unit_text}"),
                     config={"displayModeBar": False}, key="colorbar_sg")
+    settings = f"SG w{window} p{degree}" + (f" d{deriv}" if deriv else "")
+    exporting.image_panel(
+        lambda: smoothing.savgol_band(cube, band, window, degree, deriv, delta, use_wavelengths=exact),
+        stretch, (cube.name, settings, label),
+        {"cube": cube.name, "band": band, "product": f"{product} {unit_text}".strip(), "savitzky_golay": settings,
+         "wavelengths": None if cube.wavelengths is None else [float(cube.wavelengths[band])],
+         "wavelength_units": units},
+        key="export_sg",
+    )
 
 pins = widgets.pins()
 if pins:
@@ -79,6 +88,17 @@ if pins:
         figure = spectra_figure(sg_traces, cube.wavelengths, units, cube.bad_bands,
                                 y_title=f"{product} {unit_text}")
     st.plotly_chart(figure, key="sg_spectra")
+    exporting.spectra_panel({t.name: t.values for t in raw_traces + sg_traces}, cube.wavelengths, units,
+                            cube.bad_bands, (cube.name, settings, "spectra"), key="export_sg_spectra")
 else:
     st.info("Click either image to pin pixels (pins are shared with the Bands page) and compare raw and "
             "filtered spectra.")
+
+with st.expander("Export the whole filtered cube"):
+    st.caption(plain(f"Every band filtered with {settings}, as 32-bit floats; built when you click."))
+    exporting.cube_panel(
+        "Filtered cube",
+        lambda: smoothing.savgol_cube(cube, window, degree, deriv, delta, use_wavelengths=exact).bsq,
+        f"{cube.name} {settings}", key="export_sg_cube", wavelengths=cube.wavelengths, wavelength_units=units,
+        bad_bands=cube.bad_bands,
+    )

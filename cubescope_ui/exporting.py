@@ -1,0 +1,88 @@
+"""Download panels: what a page shows, exported with its numbers kept. Files are built on click."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from cubescope import CubeError, export
+from cubescope_ui.text import plain
+from cubescope_ui.widgets import Stretch
+
+FORMATS = {
+    "PNG 8-bit, as shown": ("png", "image/png"),
+    "PNG 16-bit, full range": ("png", "image/png"),
+    "TIFF, float values": ("tif", "image/tiff"),
+    "NumPy .npy": ("npy", "application/octet-stream"),
+}
+
+
+def image_panel(image: Callable[[], np.ndarray], stretch: Stretch, name_parts: tuple, metadata: Mapping[str, Any],
+                key: str) -> None:
+    """An "Export" expander for one image: format, the exact scaling, a preview, a download."""
+    with st.expander("Export this image"):
+        choice = st.radio("Format", list(FORMATS), key=f"{key}_format", horizontal=True)
+        extension, mime = FORMATS[choice]
+        values = image()
+        try:
+            if choice.startswith("PNG 8"):
+                _, normalization = export.normalize_for_export(
+                    values, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
+                st.caption(plain(f"Scaling: {normalization.describe()}. Colormap: {stretch.colormap}. "
+                                 "The scaling is written into the PNG's text chunks."))
+            elif choice.startswith("PNG 16"):
+                _, normalization = export.normalize_for_export(values, "min-max")
+                st.caption(plain(f"Scaling: {normalization.describe()}. value = offset + scale × pixel; pixel 0 "
+                                 "is no data. Offset and scale are in the PNG's text chunks."))
+            else:
+                where = " with the band and wavelength in the file's description." if extension == "tif" else "."
+                st.caption("The real values, negatives, NaN and all, as 32-bit floats" + where)
+        except CubeError as exc:
+            st.warning(plain(exc))
+            return
+
+        def build() -> bytes:
+            if choice.startswith("PNG 8"):
+                return export.to_png(values, 8, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax,
+                                     colormap=None if stretch.colormap == "gray" else stretch.colormap,
+                                     metadata=metadata)
+            if choice.startswith("PNG 16"):
+                return export.to_png(values, 16, "min-max", metadata=metadata)
+            if extension == "tif":
+                return export.to_tiff(values, wavelengths=metadata.get("wavelengths"),
+                                      wavelength_units=metadata.get("wavelength_units"), metadata=metadata)
+            return export.to_npy(values)
+
+        st.download_button(f"Download .{extension}", build, file_name=export.safe_filename(*name_parts,
+                           extension=extension), mime=mime, key=f"{key}_download", on_click="ignore")
+
+
+def spectra_panel(spectra: Mapping[str, np.ndarray], wavelengths: np.ndarray | None, units: str | None,
+                  bad_bands: np.ndarray | None, name_parts: tuple, key: str) -> None:
+    """A CSV download of the plotted spectra."""
+    if not spectra:
+        return
+    st.download_button(
+        "Download spectra (.csv)", lambda: export.spectra_to_csv(spectra, wavelengths, units, bad_bands),
+        file_name=export.safe_filename(*name_parts, extension="csv"), mime="text/csv", key=key, on_click="ignore",
+    )
+
+
+def cube_panel(label: str, cube: Callable[[], np.ndarray], name: str, key: str, **envi: Any) -> None:
+    """Downloads of a whole band-sequential product: multi-band float TIFF or ENVI (.zip)."""
+    left, right = st.columns(2)
+    left.download_button(
+        f"{label} (.tif)",
+        lambda: export.to_tiff(cube(), wavelengths=envi.get("wavelengths"),
+                               wavelength_units=envi.get("wavelength_units"), metadata={"product": name}),
+        file_name=export.safe_filename(name, extension="tif"), mime="image/tiff", key=f"{key}_tif",
+        on_click="ignore", width="stretch",
+    )
+    right.download_button(
+        f"{label} (ENVI .zip)", lambda: export.envi_zip(cube(), name, **envi),
+        file_name=export.safe_filename(name, extension="zip"), mime="application/zip", key=f"{key}_envi",
+        on_click="ignore", width="stretch",
+    )

@@ -1,0 +1,362 @@
+"""Exports that keep the numbers: PNG (8 or 16 bit, with the scaling written into the file),
+float TIFF, ENVI, NumPy and CSV. Every front door returns the file's bytes.
+
+Floats with negative values, NaN, infinities and constant images are handled by construction:
+values are mapped to ``[0, 1]`` by :func:`normalize_for_export` (no wrap-around, no division by
+zero, NaN and ±inf kept apart as no-data), and what was done is returned as a
+:class:`Normalization` and written into the file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cubescope.display import apply_colormap, normalize, stretch_limits
+from cubescope.errors import CubeError
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How values were mapped to ``[0, 1]`` for an integer image.
+
+    Attributes
+    ----------
+    method : str
+        "percentile", "min-max" or "range".
+    low, high : float
+        The values mapped to 0 and 1 (equal for a constant image, which maps to 0.5).
+    n_nodata : int
+        Pixels that are NaN or ±inf: transparent in PNG, never given a value.
+    n_below, n_above : int
+        Finite pixels clipped to 0 or 1.
+    """
+
+    method: str
+    low: float
+    high: float
+    n_nodata: int
+    n_below: int
+    n_above: int
+
+    def describe(self) -> str:
+        clipped = ""
+        if self.n_below or self.n_above:
+            clipped = f"; {self.n_below} pixels below and {self.n_above} above were clipped"
+        nodata = f"; {self.n_nodata} no-data pixels are transparent" if self.n_nodata else ""
+        if self.low == self.high:
+            return f"constant image ({self.low:.6g}) written as mid-grey{nodata}"
+        return f"{self.method}: {self.low:.6g} → 0 and {self.high:.6g} → full scale, linear{clipped}{nodata}"
+
+
+def normalize_for_export(
+    image: np.ndarray,
+    stretch: str = "min-max",
+    low: float = 2.0,
+    high: float = 98.0,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> tuple[np.ndarray, Normalization]:
+    """Map an image to ``[0, 1]`` (float32) with NaN where it has no data.
+
+    Parameters
+    ----------
+    image : ndarray, 2D
+        Any real values; NaN and ±inf count as no data.
+    stretch : {"min-max", "percentile", "range"}
+        How the ends are chosen (see :func:`cubescope.display.stretch_limits`).
+
+    Raises
+    ------
+    CubeError
+        If no pixel holds a finite value.
+    """
+    values = np.asarray(image, dtype=np.float64 if np.asarray(image).dtype == np.float64 else np.float32)
+    if values.ndim != 2:
+        raise CubeError(f"An image export needs a 2D image; this array has shape {values.shape}.")
+    finite = np.isfinite(values)
+    if not finite.any():
+        raise CubeError("Every pixel of this image is NaN or infinite: there is nothing to export as an image.")
+    clean = np.where(finite, values, np.nan)
+    lo, hi = stretch_limits(clean, stretch, low, high, vmin, vmax)
+    unit = normalize(clean, lo, hi)
+    return unit, Normalization(
+        method=stretch, low=lo, high=hi, n_nodata=int((~finite).sum()),
+        n_below=int((clean < lo).sum()), n_above=int((clean > hi).sum()),
+    )
+
+
+def _png_info(normalization: Normalization, metadata: Mapping[str, Any], extra: Mapping[str, Any]):
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    record = {**{k: _plain(v) for k, v in metadata.items()}, "normalization": asdict(normalization), **extra}
+    info.add_text("cubescope", json.dumps(record))
+    info.add_text("Description", normalization.describe())
+    for key, value in metadata.items():
+        info.add_text(str(key)[:79], str(_plain(value)))
+    return info
+
+
+def to_png(
+    image: np.ndarray,
+    bits: int = 8,
+    stretch: str = "min-max",
+    low: float = 2.0,
+    high: float = 98.0,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    colormap: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> bytes:
+    """A PNG of one image, with no-data transparent and the scaling in its text chunks.
+
+    Parameters
+    ----------
+    image : ndarray, (rows, cols)
+    bits : 8 or 16
+        8: greyscale (or ``colormap`` colours) with an alpha channel where there is no data;
+        pixel ``p`` stands for ``low + p / 255 * (high - low)``.
+        16: greyscale, pixel 0 reserved for no data (transparent), pixels 1..65535 spanning
+        ``low..high``; the text chunk ``cubescope`` gives ``value = offset + scale * pixel``.
+    stretch, low, high, vmin, vmax
+        See :func:`normalize_for_export`; min-max by default, so nothing is clipped.
+    colormap : str, optional
+        8-bit only: colour with this colormap (RGBA).
+    metadata : mapping, optional
+        Source cube, band, wavelength...: written as text chunks too.
+
+    Returns
+    -------
+    bytes
+    """
+    from PIL import Image
+
+    unit, norm = normalize_for_export(image, stretch, low, high, vmin, vmax)
+    nodata = np.isnan(unit)
+    metadata = dict(metadata or {})
+    if bits == 8:
+        if colormap:
+            pixels = apply_colormap(unit, colormap)
+            picture = Image.fromarray(pixels)
+        else:
+            grey = np.nan_to_num(unit * 255.0 + 0.5, nan=0.0).astype(np.uint8)
+            alpha = np.where(nodata, 0, 255).astype(np.uint8)
+            picture = Image.fromarray(np.dstack([grey, alpha])) if nodata.any() else Image.fromarray(grey)
+        span = norm.high - norm.low
+        extra = {"bits": 8, "value_of_pixel": f"{norm.low!r} + pixel / 255 * {span!r}"}
+    elif bits == 16:
+        span = norm.high - norm.low
+        scale = span / 65534.0 if span > 0 else 0.0
+        offset = norm.low - scale if span > 0 else norm.low
+        # Quantise from float64: float32 is too coarse for 65535 levels.
+        values = np.asarray(image, dtype=np.float64)
+        exact = np.clip((values - norm.low) / span, 0.0, 1.0) if span > 0 else np.zeros_like(values)
+        pixels = np.where(nodata, 0, np.round(np.nan_to_num(exact) * 65534.0) + 1).astype(np.uint16)
+        if span == 0:
+            pixels[~nodata] = 32768
+        picture = Image.fromarray(pixels)  # uint16: 16-bit greyscale ("I;16")
+        extra = {"bits": 16, "scale": scale, "offset": offset, "nodata_pixel": 0,
+                 "value_of_pixel": "offset + scale * pixel"}
+    else:
+        raise CubeError(f"PNG exports are 8 or 16 bit, not {bits}.")
+    buffer = io.BytesIO()
+    options = {"pnginfo": _png_info(norm, metadata, extra)}
+    if bits == 16 and nodata.any():
+        options["transparency"] = 0
+    picture.save(buffer, format="PNG", **options)
+    return buffer.getvalue()
+
+
+def read_png_scaling(data: bytes) -> dict[str, Any]:
+    """The ``cubescope`` text chunk of a PNG written by :func:`to_png`."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as picture:
+        return json.loads(picture.text["cubescope"])
+
+
+def to_tiff(
+    array: np.ndarray,
+    *,
+    wavelengths: Sequence[float] | None = None,
+    wavelength_units: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> bytes:
+    """A 32-bit float TIFF keeping the real values (negatives, NaN, infinities).
+
+    Parameters
+    ----------
+    array : ndarray, (rows, cols) or (bands, rows, cols)
+        One image, or a band-sequential stack (a PC cube, a smoothed cube) written one page
+        per band. float64 stays float64.
+    wavelengths : sequence of float, optional
+        One per band (or one for a single image): stored, with everything in ``metadata``, as
+        JSON in the TIFF's description, which :func:`cubescope.load_cube` reads back.
+    """
+    import tifffile
+
+    data = np.asarray(array)
+    if data.ndim not in (2, 3):
+        raise CubeError(f"A TIFF export needs a 2D image or a (bands, rows, cols) stack, not shape {data.shape}.")
+    if data.dtype != np.float64:
+        data = data.astype(np.float32)
+    description = {k: _plain(v) for k, v in (metadata or {}).items()}
+    if wavelengths is not None:
+        description["wavelengths"] = [float(w) for w in np.atleast_1d(wavelengths)]
+        description["wavelength_units"] = wavelength_units
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, data, metadata=description, photometric="minisblack")
+    return buffer.getvalue()
+
+
+def to_npy(array: np.ndarray) -> bytes:
+    """The array as a ``.npy`` file (never pickled)."""
+    data = np.asarray(array)
+    if data.dtype.hasobject:
+        raise CubeError("Only numeric arrays can be exported.")
+    buffer = io.BytesIO()
+    np.save(buffer, data, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def spectra_to_csv(
+    spectra: Mapping[str, np.ndarray],
+    wavelengths: np.ndarray | None,
+    wavelength_units: str | None,
+    bad_bands: np.ndarray | None = None,
+) -> bytes:
+    """CSV of named spectra, one row per band: band, wavelength with its unit, one column each.
+
+    Bad bands are marked in a column of their own; NaN is written as an empty field.
+    """
+    names = list(spectra)
+    n = len(next(iter(spectra.values()))) if spectra else 0
+    header = ["band"]
+    if wavelengths is not None:
+        header.append(f"wavelength ({wavelength_units or 'unit unknown'})")
+    if bad_bands is not None:
+        header.append("bad band")
+    header += names
+    lines = [",".join(_csv_field(h) for h in header)]
+    for b in range(n):
+        row = [str(b)]
+        if wavelengths is not None:
+            row.append(repr(float(wavelengths[b])))
+        if bad_bands is not None:
+            row.append("1" if bad_bands[b] else "0")
+        row += ["" if not np.isfinite(v) else repr(float(v)) for v in (spectra[name][b] for name in names)]
+        lines.append(",".join(row))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _csv_field(text: str) -> str:
+    text = str(text)
+    if any(c in text for c in ',"\n'):
+        text = '"' + text.replace('"', '""') + '"'
+    # A leading =, +, - or @ would be run as a formula by spreadsheet programs.
+    return "'" + text if text[:1] in "=+-@" else text
+
+
+def to_envi(
+    array: np.ndarray,
+    folder: str | Path,
+    name: str,
+    *,
+    wavelengths: Sequence[float] | None = None,
+    wavelength_units: str | None = None,
+    bad_bands: Sequence[bool] | None = None,
+    nodata: float | None = None,
+    description: str = "",
+) -> tuple[Path, Path]:
+    """Write a ``(bands, rows, cols)`` cube as ENVI BSQ (``name.hdr`` + ``name.img``).
+
+    The sample type is kept (float32 stays float32, float64 stays float64, integers keep their
+    ENVI type), little-endian. Returns the header and data paths.
+    """
+    codes = {"u1": 1, "i2": 2, "i4": 3, "f4": 4, "f8": 5, "u2": 12, "u4": 13, "i8": 14, "u8": 15}
+    data = np.asarray(array)
+    if data.ndim == 2:
+        data = data[None]
+    if data.ndim != 3:
+        raise CubeError(f"An ENVI export needs a (bands, rows, cols) cube, not shape {data.shape}.")
+    key = data.dtype.newbyteorder("=").str[1:]
+    if key not in codes:
+        data, key = data.astype(np.float32), "f4"
+    folder = Path(folder)
+    base = safe_filename(name)
+    header_path, data_path = folder / f"{base}.hdr", folder / f"{base}.img"
+    data.astype(data.dtype.newbyteorder("<"), copy=False).tofile(data_path)
+    bands, rows, cols = data.shape
+    lines = [
+        "ENVI",
+        f"description = {{{_envi_text(description or 'written by Cubescope')}}}",
+        f"samples = {cols}",
+        f"lines = {rows}",
+        f"bands = {bands}",
+        "header offset = 0",
+        "file type = ENVI Standard",
+        f"data type = {codes[key]}",
+        "interleave = bsq",
+        "byte order = 0",
+    ]
+    if wavelengths is not None:
+        lines.append(f"wavelength units = {_envi_units(wavelength_units)}")
+        lines.append("wavelength = {" + ", ".join(repr(float(w)) for w in wavelengths) + "}")
+    if bad_bands is not None:
+        lines.append("bbl = {" + ", ".join("0" if bad else "1" for bad in bad_bands) + "}")
+    if nodata is not None:
+        lines.append(f"data ignore value = {nodata!r}")
+    header_path.write_text("\n".join(lines) + "\n")
+    return header_path, data_path
+
+
+def envi_zip(array: np.ndarray, name: str, **kwargs: Any) -> bytes:
+    """:func:`to_envi` into a .zip holding the header and the data, for a download."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        header, data = to_envi(array, folder, name, **kwargs)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(header, header.name)
+            archive.write(data, data.name)
+    return buffer.getvalue()
+
+
+def safe_filename(*parts: object, extension: str = "") -> str:
+    """A file name from parts (cube name, product, band, wavelength), in ``[A-Za-z0-9._-]``.
+
+    >>> safe_filename("AVIRIS scene/1", "band 41", "652.3nm", extension="png")
+    'AVIRIS_scene_1_band_41_652.3nm.png'
+    """
+    text = "_".join(str(p) for p in parts if p not in (None, ""))
+    cleaned = _SAFE.sub("_", text).strip("._-")[:150] or "cubescope"
+    return f"{cleaned}.{extension}" if extension else cleaned
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _envi_text(text: str) -> str:
+    return str(text).replace("{", "(").replace("}", ")").replace("\n", " ")
+
+
+def _envi_units(units: str | None) -> str:
+    return {"nm": "Nanometers", "µm": "Micrometers", "mm": "Millimeters", "cm⁻¹": "Wavenumber",
+            "GHz": "GHz", "MHz": "MHz", "index": "Index"}.get(units or "", "Unknown")

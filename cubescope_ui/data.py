@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from cubescope import Cube, CubeError, display, pca, smoothing, spectra
+from cubescope import Cube, CubeError, display, pca, smoothing, spectra, state
 from cubescope.demo import demo_cube
 from cubescope.io.limits import Limits
 from cubescope.store import CubeStore
@@ -49,13 +49,21 @@ def current_cube() -> tuple[str, Cube] | None:
     upload_panel()
     cube_id = st.session_state.get("cube") or DEMO_ID
     try:
-        return cube_id, open_cube(cube_id)
+        if not state.valid_cube_id(cube_id):
+            raise CubeError("That cube id is not valid (it must be 32 hexadecimal digits, or 'demo').")
+        cube = open_cube(cube_id)
     except CubeError as exc:
         from cubescope_ui.text import error
 
         error(exc)
         st.button("Open the demo cube", on_click=_open_demo, key="fallback_demo")
         return None
+    from cubescope_ui.urlstate import share_link, sync_view
+
+    sync_view(cube)
+    st.sidebar.caption("Share link: reopens this cube, page, pixels and settings (copy with the icon)")
+    st.sidebar.code(share_link(), language=None, wrap_lines=True)
+    return cube_id, cube
 
 
 def _open_demo() -> None:

@@ -247,3 +247,54 @@ def test_pca_fit_on_region_compares_with_whole_cube():
     table = at.dataframe[0].value
     assert list(table.columns) == ["component", "explained on the region (%)", "explained on the whole cube (%)"]
     assert "Fitted on 4,800 pixels" in at.caption[0].value
+
+
+# ----------------------------------------------------------------------------- share links
+def test_share_link_reopens_upload_band_and_pins_in_another_session(tmp_path):
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    first = AppTest.from_file(APP, default_timeout=60)
+    first.run()
+    data = sample_cube(rows=40, cols=30, bands=9, dtype="f4")
+    np.save(tmp_path / "lab scan.npy", data)
+    first.file_uploader(key="upload").set_value(("lab scan.npy", (tmp_path / "lab scan.npy").read_bytes(),
+                                                 "application/octet-stream")).run()
+    first.select_slider(key="band").set_value(6).run()
+    first.session_state["pins"] = [[3, 4], [30, 20]]
+    first.session_state["region"] = [5, 15, 5, 25]
+    first.run()
+    assert not first.exception
+    # The link as the browser writes it: the app's own parameters plus the bound widgets'.
+    link = {**dict(first.query_params), "band": first.select_slider(key="band").format_func(6)}
+    assert set(link) == {"cube", "px", "roi", "band"} and len(link["cube"]) == 32
+
+    second = AppTest.from_file(APP, default_timeout=60)  # another browser: a new session
+    for key, value in link.items():
+        second.query_params[key] = value
+    second.run()
+    assert not second.exception and not second.warning
+    assert second.session_state["pins"] == [[3, 4], [30, 20]]
+    assert second.session_state["region"] == [5, 15, 5, 25]
+    assert second.select_slider(key="band").value == 6
+    np.testing.assert_array_equal(component_image(second, "image"), component_image(first, "image"))
+    assert second.dataframe[0].value.equals(first.dataframe[0].value)
+    assert spectra_spec(second, "spectra") == spectra_spec(first, "spectra")
+
+
+@pytest.mark.parametrize("query", [
+    {"band": "band 9999 · 1 nm", "px": "<script>alert(1)</script>", "roi": "x"},
+    {"cube": "demo", "px": "1-2," * 500, "sg_window": "-3", "pct": "abc"},
+    {"cube": "<img src=x onerror=alert(1)>", "stretch": "nonsense", "cmap": "../../etc"},
+    {"px": "100000-5", "roi": "0-99999999-0-5", "view": "RGB", "rgb_r": "999"},
+])
+def test_hostile_query_strings_give_defaults_and_messages(query):
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    pins = at.session_state["pins"] if "pins" in at.session_state else []
+    assert all(len(p) == 2 and p[0] < 200 and p[1] < 240 for p in pins)
+    texts = " ".join(e.value for e in at.error) + " ".join(w.value for w in at.warning)
+    assert "<script>" not in texts and "<img" not in texts  # shown, if at all, escaped as text

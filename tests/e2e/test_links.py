@@ -3,7 +3,7 @@
 import pytest
 
 from tests.e2e.conftest import running_app
-from tests.e2e.helpers import band_image, current_url, wait_ready
+from tests.e2e.helpers import band_image, current_url, image_source, traces, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -22,3 +22,40 @@ def test_link_to_a_page_as_a_fresh_servers_first_request(browser, tmp_path):
         assert "15" in page.locator(".st-key-sg_window").inner_text()
         assert page.get_by_text("2nd derivative").first.is_visible()
         context.close()
+
+
+def test_share_link_opens_same_analysis_in_another_browser(browser, server, artifacts):
+    """Journey 7: pin pixels and move the band in one browser; the sidebar's share link opens
+    the same cube, band, pixels and image in a second, independent browser context."""
+    first_context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    first = first_context.new_page()
+    first.goto(server)
+    wait_ready(first)
+    image = band_image(first)
+    box = image.bounding_box()
+    image.click(position={"x": 0.3 * box["width"], "y": 0.3 * box["height"]})
+    traces(first, "spectra")
+    band_image(first).click(position={"x": 0.7 * box["width"], "y": 0.8 * box["height"]})
+    first.wait_for_function(
+        "() => document.querySelector('.st-key-spectra .js-plotly-plot')._fullData.length >= 2")
+    slider = first.locator(".st-key-band input[type='range']")
+    slider.focus()
+    for _ in range(5):
+        slider.press("ArrowLeft")
+    first.wait_for_function("() => location.href.includes('band=band+59')")
+    wait_ready(first)
+    first.wait_for_timeout(500)
+    link = first.locator("[data-testid='stSidebar'] [data-testid='stCode'] code").inner_text().strip()
+    assert "px=" in link and "band=band+59" in link
+    shown_first, spectra_first = image_source(first), traces(first, "spectra")
+
+    second_context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    second = second_context.new_page()
+    second.goto(link)
+    wait_ready(second)
+    band_image(second)
+    assert image_source(second) == shown_first
+    assert traces(second, "spectra") == spectra_first
+    second.screenshot(path=str(artifacts / "journey7-shared-link.png"), full_page=True)
+    first_context.close()
+    second_context.close()

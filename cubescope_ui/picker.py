@@ -13,14 +13,27 @@ from cubescope_ui.widgets import reset_view
 ACCEPTED = "ENVI (.hdr with its data file, or both in one .zip), ERDAS .lan, .npy, .npz, .mat, .tif, .h5"
 
 
-def _uploaded_files() -> list[tuple[str, bytes]]:
-    return [(f.name, f.getvalue()) for f in st.session_state.get("upload") or []]
+def _uploaded_files(again: bool = False) -> list[tuple[str, bytes]]:
+    """The files to open: those added since the last upload (the uploader keeps earlier ones;
+    a user adding a file means to open it), else all of them; ``again``: the last ones opened.
+
+    Only file ids are remembered: the bytes stay in the uploader, never copied into the session.
+    """
+    files = st.session_state.get("upload") or []
+    if again:
+        chosen = [f for f in files if f.file_id in st.session_state.get("upload_last", ())]
+    else:
+        seen = st.session_state.get("upload_seen", set())
+        chosen = [f for f in files if f.file_id not in seen] or files
+        st.session_state["upload_seen"] = seen | {f.file_id for f in files}
+        st.session_state["upload_last"] = [f.file_id for f in chosen]
+    return [(f.name, f.getvalue()) for f in chosen]
 
 
 def _ingest(dataset: str | None = None, band_axis: int | None = None) -> None:
     """Put the uploaded files in the store and make them the session's cube."""
     st.session_state.pop("upload_error", None)
-    files = _uploaded_files()
+    files = _uploaded_files(again=dataset is not None or band_axis is not None)
     if not files:
         return
     try:

@@ -28,6 +28,7 @@ import numpy as np
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
 from cubescope.io import ArrayInfo, list_arrays, load_cube
+from cubescope.io.isolated import run_isolated
 from cubescope.io.limits import Limits
 from cubescope.io.upload import content_id, main_file, stage_files
 
@@ -123,20 +124,24 @@ class CubeStore:
         try:
             paths = stage_files(files, staging, self.limits)
             path = main_file(paths)
-            cube = load_cube(path, dataset=dataset, band_axis=band_axis, limits=self.limits)
             source = {"files": [p.name for p in paths], "dataset": dataset, "band_axis": band_axis}
-            self.put(cube, cube_id, source)
-            del cube
+            # Parsers of untrusted files run in a child process: a crash or a memory bomb stays there.
+            run_isolated(_convert, str(self.root), self.max_bytes, self.limits, str(path), cube_id, dataset,
+                         band_axis, source, memory_limit=self._child_memory(), what=f"'{path.name}'")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return cube_id
+
+    def _child_memory(self) -> int:
+        """Address space for a conversion: the largest cube twice over, plus room for the readers."""
+        return max(4 * 2**30, 2 * self.limits.max_bytes + 2 * 2**30)
 
     def list_upload(self, files: Sequence[tuple[str, bytes]]) -> list[ArrayInfo]:
         """The arrays an uploaded container (.npz, .mat, HDF5) holds, so the user can choose."""
         staging = self.root / "tmp" / f"inspect-{uuid.uuid4().hex}"
         try:
-            paths = stage_files(files, staging, self.limits)
-            return list_arrays(main_file(paths))
+            path = main_file(stage_files(files, staging, self.limits))
+            return run_isolated(list_arrays, str(path), memory_limit=self._child_memory(), what=f"'{path.name}'")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -223,6 +228,13 @@ class CubeStore:
             total -= size
             evicted.append(cube_id)
         return evicted
+
+
+def _convert(root: str, max_bytes: int, limits: Limits, path: str, cube_id: str, dataset: str | None,
+             band_axis: int | None, source: dict[str, Any]) -> None:
+    """In the child process: read an uploaded file and store its canonical copy."""
+    store = CubeStore(root, max_bytes=max_bytes, limits=limits)
+    store.put(load_cube(path, dataset=dataset, band_axis=band_axis, limits=limits), cube_id, source)
 
 
 def _digest(data: np.ndarray) -> str:

@@ -135,6 +135,12 @@ def load_cube(
     ------
     CubeError
         For anything wrong with the file, with a message for the user.
+
+    Notes
+    -----
+    This reads in the calling process. The C readers underneath can crash on a maliciously
+    damaged file (scipy's MATLAB reader segfaults on some); for files from untrusted sources use
+    :meth:`cubescope.store.CubeStore.put_files`, which converts them in a child process.
     """
     path = Path(path)
     limits = limits or DEFAULT_LIMITS
@@ -156,7 +162,21 @@ def load_cube(
         raise
     except MemoryError as exc:
         raise CubeError(f"'{path.name}' is too large to open on this server.") from exc
-    except (OSError, ValueError, TypeError, KeyError, IndexError, OverflowError, EOFError) as exc:
+    except _parser_errors() as exc:
         # A file that passed every check and still fails is damaged in a way the checks do not
-        # foresee; the user gets the reason, never a traceback.
-        raise CubeError(f"'{path.name}' could not be read as {FORMATS[fmt]}: {exc}") from exc
+        # foresee; the user gets the reason, never a traceback. The list is explicit (not
+        # Exception) so that the fuzz tests still see any other error as a bug of ours.
+        raise CubeError(f"'{path.name}' could not be read as {FORMATS[fmt]} ({type(exc).__name__}: {exc})") from exc
+
+
+def _parser_errors() -> tuple[type[BaseException], ...]:
+    """What the format libraries raise on damaged files."""
+    import struct
+    import zipfile
+    import zlib
+
+    import tifffile
+    from scipy.io.matlab import MatReadError
+
+    return (OSError, ValueError, TypeError, KeyError, IndexError, ArithmeticError, EOFError, RuntimeError,
+            UnicodeDecodeError, zipfile.BadZipFile, zlib.error, struct.error, MatReadError, tifffile.TiffFileError)

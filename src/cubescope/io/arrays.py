@@ -72,8 +72,8 @@ def list_npz(path: Path, limits: Limits) -> list[ArrayInfo]:
                     shape, dtype, _, offset = _read_npy_header(handle, f"Member '{member.filename}'")
                 infos.append(ArrayInfo(member.filename[:-4], shape, str(dtype),
                                        member.file_size - offset))
-    except zipfile.BadZipFile as exc:
-        raise CubeError(f"'{path.name}' is not a valid .npz archive ({exc}).") from exc
+    except (zipfile.BadZipFile, RuntimeError, OSError, EOFError, ValueError) as exc:
+        raise CubeError(f"'{path.name}' is not a valid .npz archive ({type(exc).__name__}: {exc}).") from exc
     return infos
 
 

@@ -26,12 +26,20 @@ def load_tiff(path: Path, limits: Limits, *, band_axis: int | None = None,
     ``band_axis`` says otherwise. Wavelengths come from Cubescope's own float-TIFF metadata
     when present; the GeoTIFF no-data tag is honoured.
     """
+    try:
+        return _load_tiff(path, limits, band_axis, name)
+    except CubeError:
+        raise
+    except Exception as exc:
+        # tifffile checks damaged structures with plain asserts and index arithmetic; whatever it
+        # raises on a file means the file is unreadable.
+        raise CubeError(f"'{path.name}' is not a readable TIFF file ({type(exc).__name__}: {exc}).") from exc
+
+
+def _load_tiff(path: Path, limits: Limits, band_axis: int | None, name: str | None) -> Cube:
     import tifffile
 
-    try:
-        tif = tifffile.TiffFile(path)
-    except Exception as exc:
-        raise CubeError(f"'{path.name}' is not a readable TIFF file ({exc}).") from exc
+    tif = tifffile.TiffFile(path)
     with tif:
         if not tif.series:
             raise CubeError(f"'{path.name}' holds no image.")

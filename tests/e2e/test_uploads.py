@@ -1,0 +1,48 @@
+"""Journey 3: uploads through the browser (the real server converts them in a child process)."""
+
+import numpy as np
+import pytest
+
+from tests.e2e.helpers import band_image, current_url, traces, wait_ready
+from tests.writers import sample_cube, write_envi
+
+pytestmark = pytest.mark.e2e
+
+
+def upload(page, paths) -> None:
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(p) for p in paths])
+    page.wait_for_timeout(500)
+    wait_ready(page)
+
+
+def test_upload_envi_pair_npy_and_broken_header(page, server, tmp_path, artifacts):
+    page.goto(server)
+    wait_ready(page)
+    band_image(page)
+
+    data = sample_cube(rows=48, cols=36, bands=10, dtype="i2")
+    wavelengths = "{" + ", ".join(str(400 + 50 * i) for i in range(10)) + "}"
+    header, raw = write_envi(tmp_path, data, name="field_scan", interleave="bil", byte_order=1,
+                             extra=f"wavelength units = Nanometers\nwavelength = {wavelengths}\n")
+    upload(page, [header, raw])
+    page.get_by_role("heading", name="field_scan").wait_for()
+    assert "cube=" in current_url(page)
+    image = band_image(page)
+    box = image.bounding_box()
+    image.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
+    spectrum = traces(page, "spectra")[-1]
+    row, col = (int(v) for v in spectrum["name"].strip("()").split(","))
+    np.testing.assert_array_equal(spectrum["y"], data[row, col].astype(float))
+    page.screenshot(path=str(artifacts / "journey3-envi-upload.png"), full_page=True)
+
+    np.save(tmp_path / "lab.npy", sample_cube(rows=20, cols=30, bands=5, dtype="f4"))
+    upload(page, [tmp_path / "lab.npy"])
+    page.get_by_role("heading", name="lab").wait_for()
+    band_image(page)
+
+    header.write_text(header.read_text().replace("lines = 48", "lines = 480"))
+    upload(page, [header, raw])
+    page.get_by_text("holds only").wait_for()
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.get_by_role("heading", name="lab").is_visible()  # the previous cube stays open
+    page.screenshot(path=str(artifacts / "journey3-broken-header.png"), full_page=True)

@@ -31,7 +31,7 @@ def test_npz_member_claiming_encryption_or_unknown_compression(tmp_path, flag_of
     data[flag_offset] = value
     path = tmp_path / "c.npz"
     path.write_bytes(bytes(data))
-    with pytest.raises(CubeError, match="npz|could not be read"):
+    with pytest.raises(CubeError, match=r"not a valid \.npz archive|could not be read"):
         load_cube(path)
 
 
@@ -63,7 +63,7 @@ def crashing_mat() -> bytes:
 
 def test_mat_file_that_crashes_scipy_is_refused_by_the_store(tmp_path):
     store = CubeStore(tmp_path / "store")
-    with pytest.raises(CubeError, match="crashed the file reader|could not be read"):
+    with pytest.raises(CubeError, match="crashed the file reader"):
         store.put_files([("scan.mat", crashing_mat())])
     # The server (this process) is still here, and the store still works.
     good = io.BytesIO()

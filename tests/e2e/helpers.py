@@ -16,7 +16,9 @@ def band_image(page, key: str = "image"):
     """The clickable image with Streamlit key ``key``, inside its component frame, once loaded."""
     image = page.frame_locator(f".st-key-{key} iframe").locator("img#image")
     image.wait_for(state="visible")
-    image.evaluate("img => img.complete && img.naturalWidth > 0 || new Promise(r => img.onload = r)")
+    # Poll: the component sets img.onload itself, so waiting on onload would race with it.
+    image.evaluate("img => new Promise(r => { const c = () => img.complete && img.naturalWidth > 0 ? r(true)"
+                   " : setTimeout(c, 10); c(); })")
     return image
 
 

@@ -59,7 +59,9 @@ def current_cube() -> tuple[str, Cube] | None:
         st.button("Open the demo cube", on_click=_open_demo, key="fallback_demo")
         return None
     from cubescope_ui.urlstate import share_link, sync_view
+    from cubescope_ui.widgets import IMAGE_KEYS, take_clicks
 
+    take_clicks(display.display_grid(cube.rows, cube.cols), *IMAGE_KEYS)
     sync_view(cube)
     st.sidebar.caption("Share link: reopens this cube, page, pixels and settings (copy with the icon)")
     st.sidebar.code(share_link(), language=None, wrap_lines=True)

@@ -8,11 +8,13 @@ import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from cubescope import Cube, display
+from cubescope.state import MAX_PINS
 from cubescope.wavelengths import band_label
 
-MAX_PINS = 8
 #: A drag shorter than this (in CSS pixels) is a click.
 _CLICK_SLOP = 4
+#: Keys of every clickable image in the app (all show the cube's pixels on the same grid).
+IMAGE_KEYS = ("image", "image_raw", "image_sg", "image_pca")
 
 
 @dataclass(frozen=True)
@@ -75,23 +77,36 @@ class _EncodedPng:
 def clickable_image(png: bytes, grid: display.DisplayGrid, key: str) -> None:
     """Show an image; a click pins the pixel under it, a drag selects a region.
 
-    Pins go to ``st.session_state["pins"]`` (list of ``[row, col]``), the region to
-    ``st.session_state["region"]`` (``[row0, row1, col0, col1]``, end-exclusive).
+    ``key`` must be one of :data:`IMAGE_KEYS`: their clicks are taken at the top of the page
+    (:func:`take_clicks`), so the run that receives a click already draws its pin; a click found
+    only here costs one more run.
     """
-    value = streamlit_image_coordinates(
-        _EncodedPng(png), key=key, click_and_drag=True, width="content", cursor="crosshair"
-    )
-    if not value or value.get("unix_time") == st.session_state.get(f"{key}_seen"):
-        return
-    st.session_state[f"{key}_seen"] = value.get("unix_time")
-    width, height = value["width"], value["height"]
-    r1, c1 = grid.to_pixel(value["x1"], value["y1"], width, height)
-    if abs(value["x2"] - value["x1"]) < _CLICK_SLOP and abs(value["y2"] - value["y1"]) < _CLICK_SLOP:
-        pin(r1, c1)
+    streamlit_image_coordinates(_EncodedPng(png), key=key, click_and_drag=True, width="content", cursor="crosshair")
+    if take_clicks(grid, key):
         st.rerun()
-    r2, c2 = grid.to_pixel(value["x2"], value["y2"], width, height)
-    st.session_state["region"] = [min(r1, r2), max(r1, r2) + 1, min(c1, c2), max(c1, c2) + 1]
-    st.rerun()
+
+
+def take_clicks(grid: display.DisplayGrid, *keys: str) -> bool:
+    """Apply clicks and drags not yet seen on the images with these keys; True if any was new.
+
+    A click pins the pixel under it (``st.session_state["pins"]``, list of ``[row, col]``); a
+    drag sets ``st.session_state["region"]`` (``[row0, row1, col0, col1]``, end-exclusive).
+    """
+    changed = False
+    for key in keys:
+        value = st.session_state.get(key)
+        if not value or value.get("unix_time") == st.session_state.get(f"{key}_seen"):
+            continue
+        st.session_state[f"{key}_seen"] = value.get("unix_time")
+        changed = True
+        width, height = value["width"], value["height"]
+        r1, c1 = grid.to_pixel(value["x1"], value["y1"], width, height)
+        if abs(value["x2"] - value["x1"]) < _CLICK_SLOP and abs(value["y2"] - value["y1"]) < _CLICK_SLOP:
+            pin(r1, c1)
+        else:
+            r2, c2 = grid.to_pixel(value["x2"], value["y2"], width, height)
+            st.session_state["region"] = [min(r1, r2), max(r1, r2) + 1, min(c1, c2), max(c1, c2) + 1]
+    return changed
 
 
 def pins() -> list[list[int]]:
@@ -110,6 +125,12 @@ def pin(row: int, col: int) -> None:
 def overlay_points() -> list[tuple[int, int, int]]:
     """Pins as ``(row, col, marker number)`` for :func:`cubescope.display.draw_overlay`."""
     return [(r, c, k) for k, (r, c) in enumerate(pins())]
+
+
+def region_box() -> tuple[int, int, int, int] | None:
+    """The selected region as ``(row0, row1, col0, col1)``, end-exclusive, or None."""
+    region = st.session_state.get("region")
+    return tuple(region) if region else None
 
 
 def reset_view() -> None:

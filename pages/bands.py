@@ -25,8 +25,6 @@ image_col, spectra_col = st.columns([3, 2], gap="large")
 
 with image_col:
     mode = st.segmented_control("View", ["Band", "RGB"], default="Band", key="view", bind="query-params")
-    region = st.session_state.get("region")
-    box = tuple(region) if region else None
     if mode == "RGB":
         default_rgb = cube.rgb_bands()
         c1, c2, c3 = st.columns(3)
@@ -39,7 +37,7 @@ with image_col:
         stretch = widgets.stretch_controls(colormap=False)
         rgba, grid = data.rgb_view(cube_id, (red, green, blue), stretch.method, stretch.low, stretch.high)
         points = [(r, c, display.marker_rgba(k)) for r, c, k in widgets.overlay_points()]
-        shown = display.draw_overlay(rgba, grid, points, box, display.marker_rgba(8))
+        shown = display.draw_overlay(rgba, grid, points, widgets.region_box(), display.marker_rgba(8))
         widgets.clickable_image(display.encode_png(shown), grid, key="image")
         band = green
     else:
@@ -47,7 +45,7 @@ with image_col:
         stretch = widgets.stretch_controls()
         view = data.band_view(cube_id, band, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
         points = [(r, c, display.marker_index(k)) for r, c, k in widgets.overlay_points()]
-        shown = display.draw_overlay(view.index, view.grid, points, box, display.marker_index(8))
+        shown = display.draw_overlay(view.index, view.grid, points, widgets.region_box(), display.marker_index(8))
         widgets.clickable_image(display.encode_indexed_png(shown, stretch.colormap), view.grid, key="image")
         label = band_label(band, cube.wavelengths, cube.wavelength_units)
         st.plotly_chart(colorbar_figure(view.lo, view.hi, stretch.colormap, label),
@@ -72,6 +70,7 @@ with spectra_col:
         traces.append(Trace(f"({r}, {c})", values, marker=k))
         exported[f"pixel ({r}, {c})"] = values
         table.append({"pixel": f"({r}, {c})", "row": r, "column": c, "value at band": float(values[band])})
+    box = widgets.region_box()
     if box is not None:
         try:
             stats = data.region_stats(cube_id, box)

@@ -142,3 +142,77 @@ def test_container_choice(tmp_path):
     chosen = store.open(store.put_files(files, dataset="b"))
     np.testing.assert_array_equal(np.moveaxis(np.asarray(chosen.bsq), 0, 2), sample_cube(rows=9, seed=2))
     assert store.put_files(files, dataset="a") != store.put_files(files, dataset="b")
+
+
+# ---------------------------------------------------------------- chunked conversion (issue 9)
+
+@pytest.mark.parametrize("interleave", ["bsq", "bil", "bip"])
+@pytest.mark.parametrize("byte_order", [0, 1])
+def test_lazy_load_is_a_view_of_the_file(tmp_path, interleave, byte_order):
+    from cubescope import load_cube
+
+    values = sample_cube(rows=9, cols=4, bands=5, dtype="i2")
+    header, _ = write_envi(tmp_path, values, interleave=interleave, byte_order=byte_order)
+    lazy = load_cube(header, lazy=True)
+    assert lazy.is_memory_mapped  # no copy of the samples was made
+    np.testing.assert_array_equal(np.moveaxis(np.asarray(lazy.bsq), 0, 2), values)
+
+
+@pytest.mark.parametrize("interleave", ["bil", "bip"])
+def test_row_chunked_conversion_equals_band_sequential(tmp_path, monkeypatch, interleave):
+    """An interleaved file converted a few rows at a time gives the same store entry (bytes and
+    per-band checksums) as the same cube written band by band."""
+    import cubescope.store as store_module
+    from cubescope import load_cube
+
+    monkeypatch.setattr(store_module, "_WRITE_CHUNK", 3 * 5 * 7 * 4)  # three rows per step
+    values = sample_cube(rows=23, cols=7, bands=5, dtype="f4")
+    header, _ = write_envi(tmp_path, values, interleave=interleave, byte_order=1)
+    fractions = []
+    store = CubeStore(tmp_path / "store")
+    store.put(load_cube(header, lazy=True), "a" * 32, progress=fractions.append)
+    store.put(Cube.from_array(values), "b" * 32)
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) == 8
+    meta = [json.loads((tmp_path / "store" / "objects" / c / "meta.json").read_text()) for c in ("a" * 32, "b" * 32)]
+    assert meta[0]["band_sha256"] == meta[1]["band_sha256"]
+    np.testing.assert_array_equal(np.asarray(store.open("a" * 32).bsq), np.asarray(store.open("b" * 32).bsq))
+
+
+def test_upload_conversion_reports_progress(tmp_path):
+    fractions = []
+    store = CubeStore(tmp_path / "store")
+    cube_id = store.put_files(envi_files(tmp_path, interleave="bip"), progress=fractions.append)
+    assert fractions and fractions[-1] == 1.0
+    np.testing.assert_array_equal(np.moveaxis(np.asarray(store.open(cube_id).bsq), 0, 2), sample_cube(dtype="i2"))
+
+
+def test_large_cube_checked_on_sampled_bands(tmp_path, monkeypatch):
+    import cubescope.store as store_module
+
+    monkeypatch.setattr(store_module, "_FULL_CHECK_BYTES", 0)  # every cube counts as large
+    monkeypatch.setattr(store_module, "_SAMPLED_BANDS", 2)  # first and last band only
+    store = CubeStore(tmp_path / "store")
+    cube_id = store.put(Cube.from_array(sample_cube(bands=6)), "c" * 32)
+    data = tmp_path / "store" / "objects" / cube_id / "data.npy"
+    stored = np.load(data, mmap_mode="r+")
+    stored[2, 0, 0] += 1  # a band the sample does not read: not seen
+    stored.flush()
+    del stored
+    store.open(cube_id)
+    stored = np.load(data, mmap_mode="r+")
+    stored[5, 3, 1] += 1  # the last band is always read
+    stored.flush()
+    del stored
+    with pytest.raises(CubeError, match="damaged"):
+        store.open(cube_id)
+
+
+def test_store_of_an_older_format_is_not_served(tmp_path):
+    store = CubeStore(tmp_path / "store")
+    cube_id = store.put(Cube.from_array(sample_cube()), "d" * 32)
+    meta_path = tmp_path / "store" / "objects" / cube_id / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["format_version"] = 1
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(CubeError, match="damaged"):
+        store.open(cube_id)

@@ -123,6 +123,7 @@ class Cube:
         wavelengths: Any = None,
         *,
         band_axis: int = -1,
+        copy: bool = True,
         **kwargs: Any,
     ) -> Cube:
         """Build a cube from an array, by default laid out ``(rows, cols, bands)``.
@@ -135,6 +136,10 @@ class Cube:
             Band centres; see :class:`Cube` for the other keyword arguments.
         band_axis : int
             Which axis of ``data`` holds the bands; the other two are rows then columns.
+        copy : bool
+            Copy another layout into band-sequential order (fast band images). With False the
+            cube keeps a strided view (a memory map stays mapped): for streaming a file larger
+            than memory into the store, row chunk by row chunk.
 
         Notes
         -----
@@ -148,8 +153,8 @@ class Cube:
                 f"(shape {array.shape})."
             )
         axis = band_axis % 3
-        if axis == 0:
-            return cls(array, wavelengths=wavelengths, **kwargs)
+        if axis == 0 or not copy:
+            return cls(np.moveaxis(array, axis, 0), wavelengths=wavelengths, **kwargs)
         return cls(to_band_sequential(array, axis), wavelengths=wavelengths, **kwargs)
 
     # ------------------------------------------------------------------ shape and layout

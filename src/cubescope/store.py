@@ -2,7 +2,13 @@
 
 A cube is kept under its content id (128 bits of SHA-256, hex) as a folder holding
 ``data.npy`` (band-sequential ``(bands, rows, cols)``, native byte order, memory-mapped on
-open) and ``meta.json`` (wavelengths, no-data value, metadata, sizes and a checksum).
+open) and ``meta.json`` (wavelengths, no-data value, metadata, sizes and checksums: one
+SHA-256 per band image, so a cube can be written in any chunk order and a very large one can
+be checked on a sample of bands).
+
+Writing streams over chunks: band by band from a band-sequential source, row by row from a
+band- or pixel-interleaved one (a memory-mapped view, see ``load_cube(lazy=True)``), so
+converting a file larger than memory needs memory for one chunk only.
 
 Writes go to a private temporary folder that is renamed into place in one step, so a reader
 never sees half a cube; a crash leaves only a temporary folder, cleaned later. The store
@@ -19,7 +25,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +39,15 @@ from cubescope.io.limits import Limits
 from cubescope.io.upload import content_id, main_file, stage_files
 
 CUBE_ID = re.compile(r"^[0-9a-f]{32}$")
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 _STALE_TEMP_SECONDS = 6 * 3600
+#: Bytes of samples moved per step when writing; bounds the memory a conversion needs.
+_WRITE_CHUNK = 64 * 2**20
+#: Cubes larger than this are checked on a sample of bands when opened (all bands otherwise).
+_FULL_CHECK_BYTES = 2 * 2**30
+_SAMPLED_BANDS = 8
+
+Progress = Callable[[float], None]
 
 
 def valid_id(cube_id: object) -> bool:
@@ -73,10 +86,13 @@ class CubeStore:
         return valid_id(cube_id) and (self._folder(str(cube_id)) / "meta.json").is_file()
 
     # -------------------------------------------------------------- writing
-    def put(self, cube: Cube, cube_id: str, source: dict[str, Any] | None = None) -> str:
+    def put(self, cube: Cube, cube_id: str, source: dict[str, Any] | None = None,
+            progress: Progress | None = None) -> str:
         """Store ``cube`` under ``cube_id`` unless it is there already; return the id.
 
-        The samples are copied band by band (bounded memory) into native byte order.
+        The samples are copied in chunks of about 64 MB into native byte order: by bands when
+        ``cube.bsq`` is band-sequential in memory, else by rows (each row chunk of an
+        interleaved file is one contiguous read). ``progress`` is called with the fraction done.
         """
         final = self._folder(cube_id)
         if (final / "meta.json").is_file():
@@ -85,17 +101,8 @@ class CubeStore:
         temp = self.root / "tmp" / f"{cube_id}-{uuid.uuid4().hex}"
         temp.mkdir(parents=True)
         try:
-            digest = hashlib.sha256()
-            dtype = cube.dtype.newbyteorder("=")
-            out = np.lib.format.open_memmap(temp / "data.npy", mode="w+", dtype=dtype,
-                                            shape=cube.bsq.shape)
-            for start, stop in cube.iter_band_chunks():
-                block = np.asarray(cube.bsq[start:stop], dtype=dtype)
-                out[start:stop] = block
-                digest.update(np.ascontiguousarray(block).tobytes())
-            out.flush()
-            del out
-            meta = _meta(cube, digest.hexdigest(), source)
+            band_digests = _write_samples(cube.bsq, temp / "data.npy", progress)
+            meta = _meta(cube, band_digests, source)
             (temp / "meta.json").write_text(json.dumps(meta, default=str))
             _fsync_folder(temp)
             try:
@@ -110,7 +117,7 @@ class CubeStore:
         return cube_id
 
     def put_files(self, files: Sequence[tuple[str, bytes]], *, dataset: str | None = None,
-                  band_axis: int | None = None) -> str:
+                  band_axis: int | None = None, progress: Progress | None = None) -> str:
         """Store uploaded files (an ENVI pair, a zip, or one cube file); return the cube id.
 
         The same content uploaded again costs nothing: the id is known from the bytes alone.
@@ -127,7 +134,8 @@ class CubeStore:
             source = {"files": [p.name for p in paths], "dataset": dataset, "band_axis": band_axis}
             # Parsers of untrusted files run in a child process: a crash or a memory bomb stays there.
             run_isolated(_convert, str(self.root), self.max_bytes, self.limits, str(path), cube_id, dataset,
-                         band_axis, source, memory_limit=self._child_memory(), what=f"'{path.name}'")
+                         band_axis, source, memory_limit=self._child_memory(), what=f"'{path.name}'",
+                         progress=progress)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return cube_id
@@ -165,10 +173,12 @@ class CubeStore:
         try:
             meta = json.loads(meta_path.read_text())
             data = np.load(folder / "data.npy", mmap_mode="r", allow_pickle=False)
+            if meta.get("format_version") != _FORMAT_VERSION:
+                raise ValueError(f"stored in format {meta.get('format_version')}, this server reads {_FORMAT_VERSION}")
             if list(data.shape) != meta["shape"] or str(data.dtype) != meta["dtype"]:
                 raise ValueError("shape or type differs from meta.json")
-            if verify and _digest(data) != meta["sha256"]:
-                raise ValueError("checksum mismatch")
+            if verify:
+                check_samples(data, meta["band_sha256"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             shutil.rmtree(folder, ignore_errors=True)
             raise CubeError(
@@ -231,21 +241,72 @@ class CubeStore:
 
 
 def _convert(root: str, max_bytes: int, limits: Limits, path: str, cube_id: str, dataset: str | None,
-             band_axis: int | None, source: dict[str, Any]) -> None:
-    """In the child process: read an uploaded file and store its canonical copy."""
+             band_axis: int | None, source: dict[str, Any], progress: Progress | None = None) -> None:
+    """In the child process: read a file (memory-mapped where the format allows) and store its
+    canonical copy, chunk by chunk."""
     store = CubeStore(root, max_bytes=max_bytes, limits=limits)
-    store.put(load_cube(path, dataset=dataset, band_axis=band_axis, limits=limits), cube_id, source)
+    cube = load_cube(path, dataset=dataset, band_axis=band_axis, limits=limits, lazy=True)
+    store.put(cube, cube_id, source, progress=progress)
 
 
-def _digest(data: np.ndarray) -> str:
-    digest = hashlib.sha256()
-    step = max(1, (64 * 2**20) // max(data[0].nbytes, 1))
-    for start in range(0, data.shape[0], step):
-        digest.update(np.ascontiguousarray(data[start:start + step]).tobytes())
-    return digest.hexdigest()
+def _write_samples(samples: np.ndarray, path: Path, progress: Progress | None) -> list[str]:
+    """Write ``(bands, rows, cols)`` samples to a native-order ``.npy`` in bounded chunks;
+    return the SHA-256 of each band image as written."""
+    bands, rows, cols = samples.shape
+    dtype = samples.dtype.newbyteorder("=")
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=samples.shape)
+    digests = [hashlib.sha256() for _ in range(bands)]
+    band_bytes = rows * cols * dtype.itemsize
+    if samples.flags.c_contiguous:
+        step = max(1, _WRITE_CHUNK // band_bytes)
+        for start in range(0, bands, step):
+            stop = min(start + step, bands)
+            out[start:stop] = samples[start:stop]
+            for b in range(start, stop):
+                digests[b].update(memoryview(out[b]).cast("B"))
+            if progress:
+                progress(stop / bands)
+    else:
+        # Interleaved source: a chunk of rows is one contiguous read; each band image receives
+        # its rows in order, so the per-band digests come out the same as band by band.
+        step = max(1, _WRITE_CHUNK // (bands * cols * dtype.itemsize))
+        for start in range(0, rows, step):
+            stop = min(start + step, rows)
+            out[:, start:stop] = samples[:, start:stop]
+            for b in range(bands):
+                digests[b].update(memoryview(np.ascontiguousarray(out[b, start:stop])).cast("B"))
+            if progress:
+                progress(stop / rows)
+    out.flush()
+    del out
+    return [d.hexdigest() for d in digests]
 
 
-def _meta(cube: Cube, sha256: str, source: dict[str, Any] | None) -> dict[str, Any]:
+def band_digest(image: np.ndarray) -> str:
+    """SHA-256 of one band image's bytes, row-major."""
+    return hashlib.sha256(memoryview(np.ascontiguousarray(image)).cast("B")).hexdigest()
+
+
+def check_samples(data: np.ndarray, band_sha256: Sequence[str]) -> None:
+    """Compare stored band images with their checksums; raise ValueError on a mismatch.
+
+    Every band is checked for cubes up to 2 GiB; larger ones are checked on the first, the
+    last and a spread of bands between, so opening a 30 GB cube does not read 30 GB. (The
+    file's size is checked on every open by memory-mapping it with its recorded shape.)
+    """
+    bands = data.shape[0]
+    if len(band_sha256) != bands:
+        raise ValueError("the checksum list does not match the bands")
+    if data.nbytes <= _FULL_CHECK_BYTES:
+        chosen = range(bands)
+    else:
+        chosen = sorted(set(np.linspace(0, bands - 1, _SAMPLED_BANDS).round().astype(int).tolist()))
+    for b in chosen:
+        if band_digest(data[b]) != band_sha256[b]:
+            raise ValueError(f"checksum mismatch in band {b}")
+
+
+def _meta(cube: Cube, band_sha256: list[str], source: dict[str, Any] | None) -> dict[str, Any]:
     def listed(values: Any) -> Any:
         return None if values is None else np.asarray(values).tolist()
 
@@ -254,7 +315,7 @@ def _meta(cube: Cube, sha256: str, source: dict[str, Any] | None) -> dict[str, A
         "name": cube.name,
         "shape": list(cube.bsq.shape),
         "dtype": str(cube.dtype.newbyteorder("=")),
-        "sha256": sha256,
+        "band_sha256": band_sha256,
         "wavelengths": listed(cube.wavelengths),
         "wavelength_units": cube.wavelength_units,
         "fwhm": listed(cube.fwhm),

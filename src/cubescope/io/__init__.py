@@ -106,6 +106,7 @@ def load_cube(
     data_file: str | Path | None = None,
     name: str | None = None,
     limits: Limits | None = None,
+    lazy: bool = False,
 ) -> Cube:
     """Open a hyperspectral cube from a file.
 
@@ -126,6 +127,11 @@ def load_cube(
         Name for the cube; the file stem by default.
     limits : Limits, optional
         Size ceilings checked before reading; :data:`DEFAULT_LIMITS` by default.
+    lazy : bool
+        ENVI, .lan and .npy files not stored band-sequentially are copied into that order in
+        memory by default (fast band images). With True they stay a memory-mapped strided view,
+        which is how :class:`~cubescope.store.CubeStore` converts files larger than memory.
+        Other formats are read into memory either way.
 
     Returns
     -------
@@ -149,11 +155,11 @@ def load_cube(
         raise CubeError(f"Unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
     try:
         if fmt == "envi":
-            return load_envi(path, limits, data_file=Path(data_file) if data_file else None, name=name)
+            return load_envi(path, limits, data_file=Path(data_file) if data_file else None, name=name, lazy=lazy)
         if fmt == "lan":
-            return load_lan(path, limits, name=name)
+            return load_lan(path, limits, name=name, lazy=lazy)
         if fmt == "npy":
-            return load_npy(path, limits, band_axis=band_axis, name=name)
+            return load_npy(path, limits, band_axis=band_axis, name=name, lazy=lazy)
         if fmt == "tiff":
             return load_tiff(path, limits, band_axis=band_axis, name=name)
         loader = {"npz": load_npz, "mat": load_mat, "hdf5": load_hdf5}[fmt]

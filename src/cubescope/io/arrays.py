@@ -46,7 +46,7 @@ def _check_array(shape: tuple[int, ...], dtype: np.dtype, limits: Limits, what: 
 
 
 def load_npy(path: Path, limits: Limits, *, band_axis: int | None = None,
-             name: str | None = None) -> Cube:
+             name: str | None = None, lazy: bool = False) -> Cube:
     """Open a ``.npy`` cube memory-mapped; its layout is guessed unless ``band_axis`` is given."""
     what = f"'{path.name}'"
     size = path.stat().st_size
@@ -56,7 +56,7 @@ def load_npy(path: Path, limits: Limits, *, band_axis: int | None = None,
     array = np.load(path, mmap_mode="r", allow_pickle=False)
     return cube_from_bare_array(
         array, name=name or path.stem, band_axis=band_axis, default_axis=2,
-        metadata={"format": "NumPy .npy"},
+        metadata={"format": "NumPy .npy"}, lazy=lazy,
     )
 
 

@@ -62,6 +62,7 @@ def cube_from_bare_array(
     wavelength_units: str | None = None,
     metadata: dict[str, Any] | None = None,
     nodata: float | None = None,
+    lazy: bool = False,
 ) -> Cube:
     """A cube from a 3D array whose layout a file did not state.
 
@@ -95,4 +96,5 @@ def cube_from_bare_array(
         wavelength_units=wavelength_units,
         metadata=info,
         nodata=nodata,
+        copy=not lazy,
     )

@@ -135,7 +135,7 @@ def dtype_from_header(header: dict[str, Any]) -> np.dtype:
 
 
 def load_envi(
-    path: Path, limits: Limits, *, data_file: Path | None = None, name: str | None = None
+    path: Path, limits: Limits, *, data_file: Path | None = None, name: str | None = None, lazy: bool = False
 ) -> Cube:
     """Open an ENVI cube from its header or its data file.
 
@@ -193,6 +193,8 @@ def load_envi(
     mapped = np.memmap(data_path, dtype=dtype, mode="r", offset=offset, shape=file_shape)
     if interleave == "bsq":
         bsq = mapped
+    elif lazy:
+        bsq = np.moveaxis(mapped, 1, 0) if interleave == "bil" else np.moveaxis(mapped, 2, 0)
     else:
         bsq = to_band_sequential(
             np.moveaxis(mapped, 1, 2) if interleave == "bil" else mapped, band_axis=2
@@ -245,7 +247,7 @@ def _short(value: Any) -> Any:
 _LAN_PACKING = {0: "u1", 2: "i2"}
 
 
-def load_lan(path: Path, limits: Limits, *, name: str | None = None) -> Cube:
+def load_lan(path: Path, limits: Limits, *, name: str | None = None, lazy: bool = False) -> Cube:
     """Open an ERDAS 7.4/7.5 .lan file (128-byte header, band-interleaved by line).
 
     The header does not state its byte order: little-endian is tried first and big-endian
@@ -276,7 +278,7 @@ def load_lan(path: Path, limits: Limits, *, name: str | None = None) -> Cube:
     check_cube_shape(rows, cols, bands, limits, what)
     check_declared((rows, cols, bands), dtype.itemsize, limits, available=size - 128, what=what)
     mapped = np.memmap(path, dtype=dtype, mode="r", offset=128, shape=(rows, bands, cols))
-    bsq = to_band_sequential(np.moveaxis(mapped, 1, 2), band_axis=2)
+    bsq = np.moveaxis(mapped, 1, 0) if lazy else to_band_sequential(np.moveaxis(mapped, 1, 2), band_axis=2)
     metadata = {"format": "ERDAS LAN", "header": header["type"].decode("ascii", "replace")}
     return Cube(bsq, name=name or path.stem, metadata=metadata)
 

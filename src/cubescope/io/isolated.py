@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import resource
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,11 +34,16 @@ def _context() -> Any:
     return _CONTEXT
 
 
-def _child(connection: Any, function: Callable[..., Any], args: tuple, memory_limit: int | None) -> None:
+def _child(connection: Any, function: Callable[..., Any], args: tuple, memory_limit: int | None,
+           progress: bool) -> None:
     if memory_limit:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     try:
-        connection.send(("ok", function(*args)))
+        if progress:
+            result = function(*args, progress=lambda fraction: connection.send(("progress", float(fraction))))
+        else:
+            result = function(*args)
+        connection.send(("ok", result))
     except CubeError as exc:
         connection.send(("cube-error", str(exc)))
     except MemoryError:
@@ -49,7 +55,8 @@ def _child(connection: Any, function: Callable[..., Any], args: tuple, memory_li
 
 
 def run_isolated(function: Callable[..., Any], *args: Any, memory_limit: int | None = None,
-                 timeout: float = 3600.0, what: str = "the file") -> Any:
+                 timeout: float = 3600.0, what: str = "the file",
+                 progress: Callable[[float], None] | None = None) -> Any:
     """Call ``function(*args)`` in a child process and return its (picklable) result.
 
     Parameters
@@ -62,6 +69,9 @@ def run_isolated(function: Callable[..., Any], *args: Any, memory_limit: int | N
         Seconds before the child is killed.
     what : str
         How to name the input in messages.
+    progress : callable, optional
+        Called in this process with the fraction done, as the child reports it; ``function``
+        is then called with a ``progress`` keyword argument to report through.
 
     Raises
     ------
@@ -71,17 +81,24 @@ def run_isolated(function: Callable[..., Any], *args: Any, memory_limit: int | N
     """
     context = _context()
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, function, args, memory_limit), daemon=True)
+    process = context.Process(target=_child, args=(sender, function, args, memory_limit, progress is not None),
+                              daemon=True)
     process.start()
     sender.close()
     try:
-        if not receiver.poll(timeout):
-            process.kill()
-            raise CubeError(f"Reading {what} took longer than {timeout:.0f} s and was stopped.")
-        try:
-            status, value = receiver.recv()
-        except EOFError:
-            value, status = None, "crashed"
+        deadline = time.monotonic() + timeout
+        while True:
+            if not receiver.poll(max(0.0, deadline - time.monotonic())):
+                process.kill()
+                raise CubeError(f"Reading {what} took longer than {timeout:.0f} s and was stopped.")
+            try:
+                status, value = receiver.recv()
+            except EOFError:
+                value, status = None, "crashed"
+            if status != "progress":
+                break
+            if progress is not None:
+                progress(value)
     finally:
         process.join(10)
         receiver.close()

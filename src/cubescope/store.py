@@ -14,6 +14,13 @@ Writes go to a private temporary folder that is renamed into place in one step, 
 never sees half a cube; a crash leaves only a temporary folder, cleaned later. The store
 has a size limit and evicts the least recently opened cubes beyond it. It never lists its
 contents to users: a cube is reached by its id only.
+
+Several app servers share cubes through a shared store, any fsspec URL
+(``s3://bucket/cubescope``): each server keeps its own local, memory-mapped copies and
+publishes what it stores there (``data.npy`` first, ``meta.json`` last, so an entry without
+``meta.json`` is never used); a server asked for a cube it does not hold fetches it from there
+and checks every band's checksum before using it. The shared store is never evicted by the app
+(give the bucket a lifecycle rule).
 """
 
 from __future__ import annotations
@@ -66,13 +73,16 @@ class CubeStore:
         Total size beyond which least recently used cubes are evicted.
     limits : Limits, optional
         Size ceilings for what is put in.
+    shared : str, optional
+        fsspec URL of a store shared by several servers (credentials from the environment).
     """
 
     def __init__(self, root: str | os.PathLike[str], max_bytes: int = 20 * 2**30,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, shared: str | None = None) -> None:
         self.root = Path(root)
         self.max_bytes = int(max_bytes)
         self.limits = limits or Limits()
+        self.shared = shared.rstrip("/") if shared else None
         (self.root / "objects").mkdir(parents=True, exist_ok=True)
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
 
@@ -83,7 +93,11 @@ class CubeStore:
         return self.root / "objects" / cube_id
 
     def __contains__(self, cube_id: object) -> bool:
-        return valid_id(cube_id) and (self._folder(str(cube_id)) / "meta.json").is_file()
+        if not valid_id(cube_id):
+            return False
+        if (self._folder(str(cube_id)) / "meta.json").is_file():
+            return True
+        return self.shared is not None and self._shared_fs().exists(self._shared_path(str(cube_id), "meta.json"))
 
     # -------------------------------------------------------------- writing
     def put(self, cube: Cube, cube_id: str, source: dict[str, Any] | None = None,
@@ -97,6 +111,7 @@ class CubeStore:
         final = self._folder(cube_id)
         if (final / "meta.json").is_file():
             self._touch(final)
+            self.publish(cube_id)
             return cube_id
         temp = self.root / "tmp" / f"{cube_id}-{uuid.uuid4().hex}"
         temp.mkdir(parents=True)
@@ -113,6 +128,7 @@ class CubeStore:
                     raise
         finally:
             shutil.rmtree(temp, ignore_errors=True)
+        self.publish(cube_id)
         self.evict(keep=cube_id)
         return cube_id
 
@@ -130,15 +146,47 @@ class CubeStore:
         staging = self.root / "tmp" / f"upload-{uuid.uuid4().hex}"
         try:
             paths = stage_files(files, staging, self.limits)
-            path = main_file(paths)
             source = {"files": [p.name for p in paths], "dataset": dataset, "band_axis": band_axis}
-            # Parsers of untrusted files run in a child process: a crash or a memory bomb stays there.
-            run_isolated(_convert, str(self.root), self.max_bytes, self.limits, str(path), cube_id, dataset,
-                         band_axis, source, memory_limit=self._child_memory(), what=f"'{path.name}'",
-                         progress=progress)
+            self._convert_isolated(main_file(paths), cube_id, dataset, band_axis, source, progress)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return cube_id
+
+    def put_path(self, path: Path, cube_id: str, *, dataset: str | None = None, band_axis: int | None = None,
+                 source: dict[str, Any] | None = None, progress: Progress | None = None) -> str:
+        """Store a file the server holds (see :mod:`cubescope.sources`), read in place and
+        converted chunk by chunk; the caller names it (``cube_id``)."""
+        if cube_id not in self:
+            self._convert_isolated(Path(path), cube_id, dataset, band_axis, source or {}, progress)
+        return cube_id
+
+    def put_url(self, url: str, *, dataset: str | None = None, band_axis: int | None = None,
+                progress: Progress | None = None) -> str:
+        """Store the object at an fsspec URL (checked by the caller with
+        :func:`cubescope.sources.check_url`): copied to local disk, then converted. The first
+        half of ``progress`` is the copy, the second the conversion."""
+        from cubescope import sources
+
+        cube_id = sources.url_source_id(url, f"dataset={dataset};band_axis={band_axis}")
+        if cube_id in self:
+            return cube_id
+        staging = self.root / "tmp" / f"fetch-{uuid.uuid4().hex}"
+        try:
+            path = sources.fetch(url, staging, self.limits, progress and (lambda f: progress(f / 2)))
+            source = {"url": url, "dataset": dataset, "band_axis": band_axis}
+            self._convert_isolated(path, cube_id, dataset, band_axis, source,
+                                   progress and (lambda f: progress(0.5 + f / 2)))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return cube_id
+
+    def _convert_isolated(self, path: Path, cube_id: str, dataset: str | None, band_axis: int | None,
+                          source: dict[str, Any], progress: Progress | None) -> None:
+        # Parsers of untrusted files run in a child process: a crash or a memory bomb stays there.
+        run_isolated(_convert, str(self.root), self.max_bytes, self.limits, str(path), cube_id, dataset,
+                     band_axis, source, memory_limit=self._child_memory(), what=f"'{path.name}'",
+                     progress=progress)
+        self.publish(cube_id)
 
     def _child_memory(self) -> int:
         """Address space for a conversion: the largest cube twice over, plus room for the readers."""
@@ -165,6 +213,8 @@ class CubeStore:
         """
         folder = self._folder(cube_id)
         meta_path = folder / "meta.json"
+        if not meta_path.is_file() and self.shared is not None:
+            self._fetch_shared(cube_id)
         if not meta_path.is_file():
             raise CubeError(
                 "This cube is not on the server (the link may be old and the cube evicted, or the "
@@ -197,6 +247,66 @@ class CubeStore:
             default_bands=tuple(meta["default_bands"]) if meta.get("default_bands") else None,
             metadata=meta.get("metadata", {}),
         )
+
+    # -------------------------------------------------------------- the shared store
+    def _shared_fs(self):
+        import fsspec
+
+        return fsspec.core.url_to_fs(self.shared)[0]
+
+    def _shared_path(self, cube_id: str, name: str) -> str:
+        import fsspec
+
+        return fsspec.core.url_to_fs(f"{self.shared}/objects/{cube_id}/{name}")[1]
+
+    def publish(self, cube_id: str) -> None:
+        """Copy a locally stored cube to the shared store (no-op without one, or when it is
+        there already): data first, ``meta.json`` last."""
+        if self.shared is None:
+            return
+        fs = self._shared_fs()
+        if fs.exists(self._shared_path(cube_id, "meta.json")):
+            return
+        folder = self._folder(cube_id)
+        try:
+            fs.makedirs(self._shared_path(cube_id, ""), exist_ok=True)
+            fs.put_file(str(folder / "data.npy"), self._shared_path(cube_id, "data.npy"))
+            fs.put_file(str(folder / "meta.json"), self._shared_path(cube_id, "meta.json"))
+        except OSError as exc:
+            raise CubeError(
+                f"The cube was stored here but could not be shared with the other servers ({exc})."
+            ) from exc
+
+    def _fetch_shared(self, cube_id: str) -> None:
+        """Bring a cube from the shared store into the local one, checked band by band."""
+        fs = self._shared_fs()
+        if not fs.exists(self._shared_path(cube_id, "meta.json")):
+            return
+        temp = self.root / "tmp" / f"{cube_id}-{uuid.uuid4().hex}"
+        temp.mkdir(parents=True)
+        try:
+            fs.get_file(self._shared_path(cube_id, "meta.json"), str(temp / "meta.json"))
+            fs.get_file(self._shared_path(cube_id, "data.npy"), str(temp / "data.npy"))
+            meta = json.loads((temp / "meta.json").read_text())
+            data = np.load(temp / "data.npy", mmap_mode="r", allow_pickle=False)
+            if meta.get("format_version") != _FORMAT_VERSION or list(data.shape) != meta["shape"]:
+                raise ValueError("format or shape differs from meta.json")
+            check_samples(data, meta["band_sha256"], every_band=True)
+            del data
+            _fsync_folder(temp)
+            try:
+                os.rename(temp, self._folder(cube_id))
+            except OSError:
+                if not (self._folder(cube_id) / "meta.json").is_file():
+                    raise
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CubeError(
+                "The shared copy of this cube could not be used (damaged or incomplete); upload the file "
+                f"again. ({exc})"
+            ) from exc
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
+        self.evict(keep=cube_id)
 
     # -------------------------------------------------------------- housekeeping
     def _touch(self, folder: Path) -> None:
@@ -287,17 +397,18 @@ def band_digest(image: np.ndarray) -> str:
     return hashlib.sha256(memoryview(np.ascontiguousarray(image)).cast("B")).hexdigest()
 
 
-def check_samples(data: np.ndarray, band_sha256: Sequence[str]) -> None:
+def check_samples(data: np.ndarray, band_sha256: Sequence[str], every_band: bool = False) -> None:
     """Compare stored band images with their checksums; raise ValueError on a mismatch.
 
-    Every band is checked for cubes up to 2 GiB; larger ones are checked on the first, the
-    last and a spread of bands between, so opening a 30 GB cube does not read 30 GB. (The
-    file's size is checked on every open by memory-mapping it with its recorded shape.)
+    Every band is checked for cubes up to 2 GiB (or with ``every_band``); larger ones are
+    checked on the first, the last and a spread of bands between, so opening a 30 GB cube does
+    not read 30 GB. (The file's size is checked on every open by memory-mapping it with its
+    recorded shape.)
     """
     bands = data.shape[0]
     if len(band_sha256) != bands:
         raise ValueError("the checksum list does not match the bands")
-    if data.nbytes <= _FULL_CHECK_BYTES:
+    if every_band or data.nbytes <= _FULL_CHECK_BYTES:
         chosen = range(bands)
     else:
         chosen = sorted(set(np.linspace(0, bands - 1, _SAMPLED_BANDS).round().astype(int).tolist()))

@@ -23,10 +23,12 @@ DEMO_ID = "demo"
 
 @st.cache_resource(show_spinner=False)
 def store() -> CubeStore:
-    """The server's cube store (``CUBESCOPE_STORE``, default ``~/.cache/cubescope/store``)."""
+    """The server's cube store (``CUBESCOPE_STORE``, default ``~/.cache/cubescope/store``),
+    shared with other servers through ``CUBESCOPE_SHARED_STORE`` when that is set."""
     root = os.environ.get("CUBESCOPE_STORE") or Path.home() / ".cache" / "cubescope" / "store"
     max_bytes = int(float(os.environ.get("CUBESCOPE_STORE_MAX_BYTES", 20e9)))
-    return CubeStore(root, max_bytes=max_bytes, limits=Limits.from_env())
+    return CubeStore(root, max_bytes=max_bytes, limits=Limits.from_env(),
+                     shared=os.environ.get("CUBESCOPE_SHARED_STORE") or None)
 
 
 @st.cache_resource(max_entries=32, show_spinner="Opening the cube…")

@@ -3,9 +3,11 @@ page (errors, which array of a container, which axis holds the bands)."""
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
-from cubescope import CubeError
+from cubescope import CubeError, sources
 from cubescope_ui.data import DEMO_ID, open_cube, store
 from cubescope_ui.text import error, plain
 from cubescope_ui.widgets import reset_view
@@ -43,7 +45,10 @@ def _ingest(dataset: str | None = None, band_axis: int | None = None) -> None:
                 st.session_state["upload_choices"] = [info.name for info in cubes]
                 return
         st.session_state.pop("upload_choices", None)
-        cube_id = store().put_files(files, dataset=dataset, band_axis=band_axis)
+        bar = st.progress(0.0, text="Converting the upload…")
+        cube_id = store().put_files(files, dataset=dataset, band_axis=band_axis,
+                                    progress=lambda f: bar.progress(f, text=f"Converting the upload… {f:.0%}"))
+        bar.empty()
     except CubeError as exc:
         st.session_state["upload_error"] = str(exc)
         return
@@ -86,6 +91,7 @@ def cube_picker(max_upload_mb: int) -> None:
     st.sidebar.caption(f"{ACCEPTED}. Up to {max_upload_mb} MB per file.")
     st.sidebar.button("Open the demo cube", on_click=_open_demo, width="stretch")
     _sync_cube_with_url()
+    _server_sources()
     st.sidebar.text_input(
         "Cube id",
         key="cube",
@@ -93,6 +99,58 @@ def cube_picker(max_upload_mb: int) -> None:
         help="Every cube has an id; links carry it. Paste one to open that cube.",
     )
     _sync_cube_with_url()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _folder_listing(root: str) -> list[str]:
+    return sources.list_folder(root)
+
+
+def _server_sources() -> None:
+    """Cubes the server can open without an upload: its data folder and allowed URLs."""
+    root = os.environ.get("CUBESCOPE_DATA_ROOT")
+    prefixes = sources.allowed_prefixes()
+    if not root and not prefixes:
+        return
+    with st.sidebar.expander("Open from the server", expanded=bool(st.session_state.get("source_error"))):
+        if root:
+            try:
+                files = _folder_listing(root)
+            except OSError:
+                files = []
+                st.warning("The server's data folder cannot be read; ask its administrator.")
+            choice = st.selectbox("Data folder", files, index=None, key="server_file",
+                                  placeholder="choose a file" if files else "no cube files")
+            if st.button("Open file", key="open_server_file", disabled=choice is None, width="stretch"):
+                _open_source(lambda progress: _put_folder_file(root, choice, progress), f"'{choice}'")
+        if prefixes:
+            url = st.text_input("Object URL", key="server_url", placeholder=prefixes[0] + "…",
+                                help="Opens URLs under " + ", ".join(prefixes) + " with the server's credentials.")
+            if st.button("Open URL", key="open_url", disabled=not url, width="stretch"):
+                _open_source(lambda progress: store().put_url(sources.check_url(url, prefixes), progress=progress),
+                             "The URL")
+        if st.session_state.get("source_error"):
+            error(st.session_state["source_error"])
+
+
+def _put_folder_file(root: str, relative: str, progress) -> str:
+    path = sources.resolve_in_folder(root, relative)
+    return store().put_path(path, sources.folder_source_id(path), source={"data folder": relative},
+                            progress=progress)
+
+
+def _open_source(put, label: str) -> None:
+    """Convert a server-side cube into the store (with a progress bar) and open it."""
+    st.session_state.pop("source_error", None)
+    bar = st.progress(0.0, text="Reading…")
+    try:
+        cube_id = put(lambda f: bar.progress(min(f, 1.0), text=f"Reading and converting… {f:.0%}"))
+    except CubeError as exc:
+        st.session_state["source_error"] = f"{label} could not be opened. {exc}"
+        st.rerun()
+    st.session_state["cube"] = cube_id
+    reset_view()
+    st.rerun()
 
 
 def _sync_cube_with_url() -> None:

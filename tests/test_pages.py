@@ -298,3 +298,10 @@ def test_hostile_query_strings_give_defaults_and_messages(query):
     assert all(len(p) == 2 and p[0] < 200 and p[1] < 240 for p in pins)
     texts = " ".join(e.value for e in at.error) + " ".join(w.value for w in at.warning)
     assert "<script>" not in texts and "<img" not in texts  # shown, if at all, escaped as text
+
+
+def test_server_sources_hidden_unless_configured(app):
+    # Opening from the data folder and refusing a URL are tested in the browser
+    # (tests/e2e/test_server_sources.py): AppTest does not keep a choice made in the sidebar's
+    # expander from one run to the next here.
+    assert not [b for b in app.button if b.key in ("open_server_file", "open_url")]

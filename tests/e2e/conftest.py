@@ -29,10 +29,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(store: Path, log_path: Path):
-    """``streamlit run app.py`` on a free localhost port with the given store; yields its URL."""
+def running_app(store: Path, log_path: Path, env: dict[str, str] | None = None):
+    """``streamlit run app.py`` on a free localhost port with the given store (and extra
+    environment); yields its URL."""
     port = _free_port()
-    env = {**os.environ, "CUBESCOPE_STORE": str(store)}
+    env = {**os.environ, **(env or {}), "CUBESCOPE_STORE": str(store)}
     with open(log_path, "w+") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",

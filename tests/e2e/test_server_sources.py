@@ -1,0 +1,45 @@
+"""Opening a cube from the server's data folder (issue 9), and a refused URL, in the browser."""
+
+import numpy as np
+import pytest
+
+from tests.e2e.conftest import running_app
+from tests.e2e.helpers import band_image, traces, wait_ready
+from tests.writers import sample_cube, write_envi
+
+pytestmark = pytest.mark.e2e
+
+
+def test_open_from_data_folder_and_refuse_url_with_credentials(browser, tmp_path, artifacts):
+    data = sample_cube(rows=60, cols=40, bands=12, dtype="i2")
+    (tmp_path / "data" / "flights").mkdir(parents=True)
+    write_envi(tmp_path / "data" / "flights", data, name="line_07", interleave="bip")
+    env = {"CUBESCOPE_DATA_ROOT": str(tmp_path / "data"), "CUBESCOPE_REMOTE_PREFIXES": "s3://cubes/"}
+    with running_app(tmp_path / "store", tmp_path / "app.log", env) as url:
+        context = browser.new_context(viewport={"width": 1500, "height": 1100})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(url)
+        wait_ready(page)
+        page.get_by_text("Open from the server").click()
+        page.locator(".st-key-server_file input").click()
+        page.get_by_role("option", name="flights/line_07.hdr").click()
+        wait_ready(page)
+        page.locator(".st-key-open_server_file button").click()
+        page.get_by_role("heading", name="line_07").wait_for()
+        wait_ready(page)
+        image = band_image(page)
+        box = image.bounding_box()
+        image.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.6})
+        spectrum = traces(page, "spectra")[-1]
+        row, col = (int(v) for v in spectrum["name"].strip("()").split(","))
+        np.testing.assert_array_equal(spectrum["y"], data[row, col].astype(float))
+        page.screenshot(path=str(artifacts / "journey9-data-folder.png"), full_page=True)
+
+        page.locator(".st-key-server_url input").fill("s3://key:secret@cubes/x.hdr")
+        page.keyboard.press("Enter")
+        wait_ready(page)
+        page.locator(".st-key-open_url button").click()
+        page.get_by_text("Do not put credentials in the URL").wait_for()
+        assert page.get_by_role("heading", name="line_07").is_visible()  # the open cube stays
+        context.close()

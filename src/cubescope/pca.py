@@ -54,13 +54,13 @@ def _check_mask(cube: Cube, mask: np.ndarray | None) -> np.ndarray | None:
     return mask
 
 
-def _valid_columns(cube: Cube, block: np.ndarray, mask_rows: np.ndarray | None) -> np.ndarray:
+def _valid_pixels(block: np.ndarray, nodata: float | None, mask: np.ndarray | None) -> np.ndarray:
     """Which pixels (columns of a ``(features, pixels)`` block) have data in every used band."""
-    take = np.ones(block.shape[1], bool) if mask_rows is None else mask_rows.ravel().copy()
-    if cube.dtype.kind == "f":
+    take = np.ones(block.shape[1], bool) if mask is None else np.asarray(mask, bool).copy()
+    if block.dtype.kind == "f":
         take &= np.isfinite(block).all(axis=0)
-    if cube.nodata is not None:
-        take &= (block != cube.nodata).all(axis=0)
+    if nodata is not None:
+        take &= (block != nodata).all(axis=0)
     return take
 
 
@@ -121,35 +121,63 @@ def pixel_moments(cube: Cube, mask: np.ndarray | None = None, bands: np.ndarray 
     mask = _check_mask(cube, mask)
     shift = _shift(cube, bands, mask)
     dtype = _work_dtype(cube)
-    shift_work = shift.astype(dtype)[:, None]
 
+    def accumulate(rows: slice) -> np.ndarray:
+        return chunk_gram(_pixels(cube, bands, rows), shift, dtype, cube.nodata,
+                          None if mask is None else mask[rows].ravel())
+
+    return moments_from_gram(sum(_map_chunks(accumulate, _row_chunks(cube, bands.size))), shift)
+
+
+def chunk_gram(raw: np.ndarray, shift: np.ndarray, dtype: np.dtype, nodata: float | None = None,
+               mask: np.ndarray | None = None) -> np.ndarray:
+    """Shifted sums of one chunk of pixels, to be added over chunks (see :func:`moments_from_gram`).
+
+    Parameters
+    ----------
+    raw : ndarray, shape (features, pixels)
+        Samples as stored.
+    shift : ndarray, shape (features,)
+        A value close to the mean (the same for every chunk).
+    dtype : dtype
+        Working type of the products inside a block (float32 or float64).
+    nodata : float, optional
+        Sample value meaning no data; such pixels (and NaN ones, and those outside ``mask``)
+        are left out.
+    mask : ndarray of bool, shape (pixels,), optional
+
+    Returns
+    -------
+    ndarray of float64, shape (m, m) with m >= features + 1
+        ``[:f, :f]`` sums of products, ``[:f, f]`` sums, ``[f, f]`` the count.
+    """
+    features = raw.shape[0]
     # Rows of the working block: the features, then a row of ones (so that one matrix product
     # also gives the sums and the count), then zeros up to a multiple of 16, the shape BLAS
     # kernels handle fastest.
-    n_rows = -(-(bands.size + 1) // 16) * 16
-
-    def accumulate(rows: slice) -> np.ndarray:
-        gram = np.zeros((n_rows, n_rows))
-        raw = _pixels(cube, bands, rows)
-        mask_rows = None if mask is None else mask[rows].ravel()
-        buffer = np.zeros((n_rows, _BLOCK), dtype)
-        buffer[bands.size] = 1.0
-        for start in range(0, raw.shape[1], _BLOCK):
-            stop = min(start + _BLOCK, raw.shape[1])
-            block = raw[:, start:stop]
-            work = buffer[:, :stop - start]
-            np.subtract(block, shift_work, out=work[:bands.size], dtype=dtype, casting="unsafe")
+    n_rows = -(-(features + 1) // 16) * 16
+    shift_work = np.asarray(shift).astype(dtype)[:, None]
+    gram = np.zeros((n_rows, n_rows))
+    buffer = np.zeros((n_rows, min(_BLOCK, max(raw.shape[1], 1))), dtype)
+    buffer[features] = 1.0
+    for start in range(0, raw.shape[1], _BLOCK):
+        stop = min(start + _BLOCK, raw.shape[1])
+        block = raw[:, start:stop]
+        work = buffer[:, :stop - start]
+        np.subtract(block, shift_work, out=work[:features], dtype=dtype, casting="unsafe")
+        product = work @ work.T
+        if mask is not None or nodata is not None or not np.isfinite(product).all():
+            # Leave out masked and no-data pixels (NaN makes the product non-finite).
+            take = _valid_pixels(block, nodata, None if mask is None else mask[start:stop])
+            work = work[:, take]
             product = work @ work.T
-            if mask_rows is not None or cube.nodata is not None or not np.isfinite(product).all():
-                # Leave out masked and no-data pixels (NaN makes the product non-finite).
-                take = _valid_columns(cube, block, None if mask_rows is None else mask_rows[start:stop])
-                work = work[:, take]
-                product = work @ work.T
-            gram += product
-        return gram
+        gram += product
+    return gram
 
-    gram = sum(_map_chunks(accumulate, _row_chunks(cube, bands.size)))
-    f = bands.size
+
+def moments_from_gram(gram: np.ndarray, shift: np.ndarray) -> Moments:
+    """Mean and covariance from the sum of :func:`chunk_gram` over all chunks."""
+    f = len(shift)
     s1, s2, n = gram[:f, f], gram[:f, :f], round(gram[f, f])
     if n < 2:
         raise CubeError(
@@ -233,20 +261,10 @@ class PCAResult:
         if out is None:
             out = np.empty((k, cube.rows, cube.cols), dtype)
         weights = self.components_.astype(dtype)
-        mean = self.mean_.astype(dtype)[:, None]
+        mean = self.mean_.astype(dtype)
 
         def project(rows: slice) -> None:
-            raw = _pixels(cube, self.bands_, rows)
-            target = out[:, rows].reshape(k, -1)
-            buffer = np.empty((self.bands_.size, _BLOCK), dtype)
-            for start in range(0, raw.shape[1], _BLOCK):
-                stop = min(start + _BLOCK, raw.shape[1])
-                block = raw[:, start:stop]
-                # Centre first, then project: exact for data with large offsets. NaN propagates.
-                centred = np.subtract(block, mean, out=buffer[:, :stop - start], dtype=dtype, casting="unsafe")
-                scores = np.matmul(weights, centred, out=target[:, start:stop])
-                if cube.nodata is not None or not np.isfinite(scores).all():
-                    scores[:, ~_valid_columns(cube, block, None)] = np.nan
+            project_chunk(_pixels(cube, self.bands_, rows), weights, mean, cube.nodata, out[:, rows].reshape(k, -1))
 
         _map_chunks(project, _row_chunks(cube, self.bands_.size))
         return np.moveaxis(out, 0, 2)
@@ -266,7 +284,7 @@ class PCAResult:
             centred = raw.astype(np.float64) - mean
             residual = centred - self.components_.T @ (self.components_ @ centred)
             error = np.sqrt(np.mean(residual * residual, axis=0))
-            error[~_valid_columns(cube, raw, None)] = np.nan
+            error[~_valid_pixels(raw, cube.nodata, None)] = np.nan
             out[rows] = error.reshape(-1, cube.cols)
         return out
 
@@ -291,6 +309,33 @@ class PCAResult:
             raise CubeError(
                 f"The PCA was fitted on band {self.bands_[-1]}; this cube has only {cube.n_bands} bands."
             )
+
+
+def project_chunk(raw: np.ndarray, weights: np.ndarray, mean: np.ndarray, nodata: float | None,
+                  out: np.ndarray) -> np.ndarray:
+    """Scores of one chunk of pixels: ``weights @ (raw - mean)``, NaN where a pixel lacks data.
+
+    Parameters
+    ----------
+    raw : ndarray, shape (features, pixels)
+    weights : ndarray, shape (k, features)
+        Components, in the working float type.
+    mean : ndarray, shape (features,)
+    nodata : float, optional
+    out : ndarray, shape (k, pixels)
+    """
+    dtype = weights.dtype
+    centre = mean.astype(dtype)[:, None]
+    buffer = np.empty((raw.shape[0], min(_BLOCK, max(raw.shape[1], 1))), dtype)
+    for start in range(0, raw.shape[1], _BLOCK):
+        stop = min(start + _BLOCK, raw.shape[1])
+        block = raw[:, start:stop]
+        # Centre first, then project: exact for data with large offsets. NaN propagates.
+        centred = np.subtract(block, centre, out=buffer[:, :stop - start], dtype=dtype, casting="unsafe")
+        scores = np.matmul(weights, centred, out=out[:, start:stop])
+        if nodata is not None or not np.isfinite(scores).all():
+            scores[:, ~_valid_pixels(block, nodata, None)] = np.nan
+    return out
 
 
 def fit_pca(
@@ -321,7 +366,11 @@ def fit_pca(
             f"The number of components must be between 1 and {feature_bands.size} (the bands used); "
             f"got {n_components}."
         )
-    moments = pixel_moments(cube, mask, feature_bands)
+    return pca_from_moments(pixel_moments(cube, mask, feature_bands), n_components, feature_bands)
+
+
+def pca_from_moments(moments: Moments, n_components: int, bands: np.ndarray) -> PCAResult:
+    """The PCA of pixels with these moments (``bands``: the cube bands used as features)."""
     eigenvalues, eigenvectors = np.linalg.eigh(moments.covariance)
     order = np.argsort(eigenvalues)[::-1]
     eigenvalues = np.clip(eigenvalues[order], 0.0, None)
@@ -341,6 +390,6 @@ def fit_pca(
         cumulative_variance_ratio_=np.cumsum(ratios[:n_components]),
         total_variance_=total,
         n_samples_=moments.n_samples,
-        bands_=feature_bands,
+        bands_=np.asarray(bands),
         all_variance_ratio_=ratios,
     )

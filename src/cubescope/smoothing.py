@@ -285,7 +285,8 @@ def savgol_cube(
 ) -> Cube:
     """The whole cube filtered along its bands, in chunks of rows.
 
-    Peak memory beyond the output is one chunk of input rows (``max_chunk_bytes``).
+    Peak memory beyond the output is two chunks of rows (``max_chunk_bytes`` each: the
+    samples as floats and their filtered values).
 
     Parameters
     ----------
@@ -306,28 +307,41 @@ def savgol_cube(
         out = np.empty(cube.bsq.shape, dtype)
     elif out.shape != cube.bsq.shape:
         raise CubeError(f"The output array has shape {out.shape}; it must be {cube.bsq.shape}.")
-    weights = plan.weights.astype(dtype)
     for rows in cube.iter_row_chunks(max_chunk_bytes):
-        block = cube.plane(cube.bsq[:, rows])  # (bands, r, cols) floats
-        flat = block.reshape(cube.n_bands, -1)
-        target = out[:, rows].reshape(cube.n_bands, -1) if out.flags.c_contiguous else None
-        for band in range(cube.n_bands):
-            if not plan.valid[band]:
-                value = np.nan
-            else:
-                idx = plan.indices[band]
-                src = flat[idx[0]:idx[-1] + 1] if plan.contiguous(band) else flat[idx]
-                value = np.dot(weights[band], src)
-            if target is not None:
-                target[band] = value
-            else:
-                out[band, rows] = np.reshape(value, out[band, rows].shape) if np.ndim(value) else value
+        out[:, rows] = apply_plan(plan, cube.plane(cube.bsq[:, rows]))
     suffix = f"SG w{window} p{polyorder}" + (f" d{deriv}" if deriv else "")
     return Cube(
         out, name=f"{cube.name} ({suffix})", wavelengths=cube.wavelengths,
         wavelength_units=cube.wavelength_units, fwhm=cube.fwhm, bad_bands=cube.bad_bands,
         metadata={**cube.metadata, "savitzky-golay": suffix},
     )
+
+
+def apply_plan(plan: SavgolPlan, samples: np.ndarray) -> np.ndarray:
+    """Filter every spectrum of a block of samples along its first (band) axis.
+
+    Parameters
+    ----------
+    plan : SavgolPlan
+    samples : ndarray of float, shape (bands, ...)
+        Floats with no-data as NaN (for example ``cube.plane(cube.bsq[:, rows])``).
+
+    Returns
+    -------
+    ndarray, shape of ``samples``, same float type; NaN at the plan's invalid (bad) bands.
+    """
+    bands = samples.shape[0]
+    flat = samples.reshape(bands, -1)
+    weights = plan.weights.astype(samples.dtype)
+    out = np.empty_like(flat)
+    for band in range(bands):
+        if not plan.valid[band]:
+            out[band] = np.nan
+            continue
+        idx = plan.indices[band]
+        source = flat[idx[0]:idx[-1] + 1] if plan.contiguous(band) else flat[idx]
+        np.dot(weights[band], source, out=out[band])
+    return out.reshape(samples.shape)
 
 
 def band_spacing(wavelengths: np.ndarray | None) -> tuple[float, bool]:

@@ -1,0 +1,181 @@
+"""PCA and Savitzky-Golay on Dask arrays: the same computations, spread over threads or a cluster.
+
+A cube as a Dask array is ``(bands, rows, cols)``, chunked along rows only, so every chunk
+holds whole spectra. The per-chunk work is the in-memory code's own (:func:`cubescope.pca.chunk_gram`,
+:func:`cubescope.pca.project_chunk`, :func:`cubescope.smoothing.apply_plan`), so both paths
+give the same numbers; Dask only decides where the chunks run.
+
+Computations use the threaded scheduler, unless ``CUBESCOPE_DASK_SCHEDULER`` holds the
+address of a ``dask.distributed`` scheduler (``tcp://host:8786``). For a cluster, build the
+array with :func:`from_npy` on a path every worker can read (the store on shared storage): each
+worker then memory-maps its own rows instead of receiving them through the scheduler.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cubescope.cube import Cube, float_dtype_for
+from cubescope.errors import CubeError
+from cubescope.pca import PCAResult, chunk_gram, moments_from_gram, pca_from_moments, project_chunk
+from cubescope.smoothing import apply_plan, savgol_plan
+
+#: Bytes of samples per chunk of rows when the caller does not choose.
+CHUNK_BYTES = 64 * 2**20
+
+
+def _rows_per_chunk(bands: int, cols: int, itemsize: int, rows_per_chunk: int | None) -> int:
+    if rows_per_chunk is not None:
+        return max(1, int(rows_per_chunk))
+    return max(1, CHUNK_BYTES // max(1, bands * cols * itemsize))
+
+
+def from_cube(cube: Cube, rows_per_chunk: int | None = None):
+    """A cube's samples (as stored) as a Dask array ``(bands, rows, cols)`` chunked by rows.
+
+    For threads on this machine; for a cluster prefer :func:`from_npy`.
+    """
+    import dask.array as da
+
+    step = _rows_per_chunk(cube.n_bands, cube.cols, cube.dtype.itemsize, rows_per_chunk)
+    return da.from_array(cube.bsq, chunks=(cube.n_bands, step, cube.cols), asarray=False)
+
+
+def _read_rows(path: str, start: int, stop: int) -> np.ndarray:
+    data = np.load(path, mmap_mode="r", allow_pickle=False)
+    return np.array(data[:, start:stop])
+
+
+def from_npy(path: str | os.PathLike[str], rows_per_chunk: int | None = None):
+    """A band-sequential ``.npy`` (a store's ``data.npy``) as a Dask array; each chunk is read
+    by whichever worker computes it."""
+    import dask
+    import dask.array as da
+
+    path = str(Path(path))
+    data = np.load(path, mmap_mode="r", allow_pickle=False)
+    if data.ndim != 3:
+        raise CubeError(f"'{path}' holds a {data.ndim}D array; a band-sequential cube is 3D.")
+    bands, rows, cols = data.shape
+    step = _rows_per_chunk(bands, cols, data.dtype.itemsize, rows_per_chunk)
+    pieces = [
+        da.from_delayed(dask.delayed(_read_rows)(path, start, min(start + step, rows)),
+                        shape=(bands, min(start + step, rows) - start, cols), dtype=data.dtype)
+        for start in range(0, rows, step)
+    ]
+    return da.concatenate(pieces, axis=1)
+
+
+@lru_cache(maxsize=4)
+def _client(address: str):
+    from distributed import Client
+
+    return Client(address)
+
+
+def compute(*values: Any) -> tuple:
+    """Compute Dask values with the configured scheduler (see the module notes)."""
+    import dask
+
+    address = os.environ.get("CUBESCOPE_DASK_SCHEDULER")
+    if address:
+        return tuple(_client(address).compute(list(values), sync=True))
+    try:
+        from distributed import default_client
+
+        client = default_client()  # a client the caller started (a notebook, a test)
+        return tuple(client.compute(list(values), sync=True))
+    except (ImportError, ValueError):
+        return dask.compute(*values, scheduler="threads")
+
+
+def _check(array) -> None:
+    if array.ndim != 3:
+        raise CubeError(f"A cube array is (bands, rows, cols); this one has {array.ndim} axes.")
+    if len(array.chunks[0]) != 1:
+        raise CubeError("Chunk the array along rows and columns only: every chunk must hold whole spectra.")
+
+
+def _block_gram(block: np.ndarray, bands: np.ndarray, shift: np.ndarray, dtype: np.dtype,
+                nodata: float | None) -> np.ndarray:
+    return chunk_gram(block[bands].reshape(bands.size, -1), shift, dtype, nodata)
+
+
+def _work_dtype(dtype: np.dtype) -> np.dtype:
+    return np.dtype(np.float64 if float_dtype_for(dtype) == np.float64 else np.float32)
+
+
+def fit_pca(array, n_components: int, *, bands: Any = None, nodata: float | None = None) -> PCAResult:
+    """:func:`cubescope.pca.fit_pca` for a Dask array ``(bands, rows, cols)``.
+
+    Parameters
+    ----------
+    array : dask.array.Array, shape (bands, rows, cols), chunked along rows/cols only
+    n_components : int
+    bands : sequence of int, optional
+        Bands used as features (default all).
+    nodata : float, optional
+        Sample value meaning no data (NaN always does).
+    """
+    import dask
+
+    _check(array)
+    bands = np.arange(array.shape[0]) if bands is None else np.unique(np.asarray(bands, dtype=int))
+    if bands.size == 0 or bands[0] < 0 or bands[-1] >= array.shape[0]:
+        raise CubeError(f"Band choice for PCA must be within 0..{array.shape[0] - 1} and not empty.")
+    if not 1 <= n_components <= bands.size:
+        raise CubeError(f"The number of components must be between 1 and {bands.size}; got {n_components}.")
+    rows, cols = array.shape[1:]
+    step = max(1, int(np.sqrt(rows * cols / 16384)))
+    (sample,) = compute(array[:, ::step, ::step])
+    sample = sample[bands].reshape(bands.size, -1).astype(np.float64)
+    if nodata is not None:
+        sample[sample == nodata] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        shift = np.nan_to_num(np.nanmean(sample, axis=1))
+    dtype = _work_dtype(array.dtype)
+    parts = [dask.delayed(_block_gram)(block, bands, shift, dtype, nodata) for block in array.to_delayed().ravel()]
+    (gram,) = compute(dask.delayed(sum)(parts))
+    return pca_from_moments(moments_from_gram(gram, shift), n_components, bands)
+
+
+def _block_scores(block: np.ndarray, result: PCAResult, dtype: np.dtype, nodata: float | None) -> np.ndarray:
+    k = result.n_components_
+    raw = block[result.bands_].reshape(result.bands_.size, -1)
+    out = np.empty((k, raw.shape[1]), dtype)
+    project_chunk(raw, result.components_.astype(dtype), result.mean_, nodata, out)
+    return out.reshape(k, *block.shape[1:])
+
+
+def transform(result: PCAResult, array, *, nodata: float | None = None):
+    """PC images ``(k, rows, cols)`` of a Dask array, lazily (compute or store it)."""
+    _check(array)
+    dtype = _work_dtype(array.dtype)
+    k = result.n_components_
+    return array.map_blocks(_block_scores, result, dtype, nodata, dtype=dtype,
+                            chunks=((k,), *array.chunks[1:]))
+
+
+def _block_savgol(block: np.ndarray, plan, dtype: np.dtype, nodata: float | None) -> np.ndarray:
+    samples = np.array(block, dtype=dtype)
+    if nodata is not None:
+        samples[block == nodata] = np.nan
+    return apply_plan(plan, samples)
+
+
+def savgol(array, window: int, polyorder: int, deriv: int = 0, delta: float = 1.0, *,
+           wavelengths: Any = None, bad_bands: Any = None, nodata: float | None = None):
+    """:func:`cubescope.smoothing.savgol_cube` for a Dask array, lazily; same parameters as
+    :func:`cubescope.smoothing.savgol_plan`. Returns floats ``(bands, rows, cols)``."""
+    _check(array)
+    plan = savgol_plan(array.shape[0], window, polyorder, deriv, delta, wavelengths=wavelengths,
+                       bad_bands=bad_bands)
+    dtype = float_dtype_for(array.dtype)
+    return array.map_blocks(_block_savgol, plan, dtype, nodata, dtype=dtype)

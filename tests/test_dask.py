@@ -1,0 +1,101 @@
+"""Chunked and Dask paths give the in-memory results (issue 9)."""
+
+import numpy as np
+import pytest
+
+from cubescope import Cube, pca, smoothing
+from cubescope.store import CubeStore
+
+dask = pytest.importorskip("dask")
+from cubescope import dask_arrays  # noqa: E402
+
+
+def scene(rows=37, cols=23, bands=30, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    spectra = np.cumsum(rng.normal(size=(4, bands)), axis=1)
+    abundances = rng.random((rows, cols, 4))
+    cube = abundances @ spectra + rng.normal(0, 0.05, (rows, cols, bands)) + 1000.0  # an offset, too
+    return cube.astype(dtype)
+
+
+def nodata_cube():
+    values = scene()
+    values[3, 4, :] = -9999.0
+    values[10, 2, 5] = np.nan
+    bad = np.zeros(values.shape[2], bool)
+    bad[[0, 17]] = True
+    return Cube.from_array(values, wavelengths=np.linspace(400, 1000, values.shape[2]) ** 1.05,
+                           nodata=-9999.0, bad_bands=bad)
+
+
+def assert_same_pca(a, b, rtol=1e-9, atol=1e-7):
+    np.testing.assert_allclose(a.explained_variance_, b.explained_variance_, rtol=rtol)
+    np.testing.assert_allclose(a.mean_, b.mean_, rtol=rtol)
+    np.testing.assert_allclose(np.abs(a.components_ @ b.components_.T), np.eye(a.n_components_), atol=atol)
+    np.testing.assert_allclose(a.components_, b.components_, atol=atol)  # same sign convention
+    assert a.n_samples_ == b.n_samples_
+
+
+def test_many_small_chunks_equal_one_chunk(monkeypatch):
+    cube = nodata_cube()
+    whole = pca.fit_pca(cube, 4)
+    whole_smooth = smoothing.savgol_cube(cube, 7, 2, 1, use_wavelengths=True)
+    monkeypatch.setattr(pca, "_CHUNK_BYTES", 1)  # one row per chunk
+    monkeypatch.setattr(pca, "_BLOCK", 5)  # five pixels per block
+    chunked = pca.fit_pca(cube, 4)
+    assert_same_pca(chunked, whole)
+    np.testing.assert_allclose(chunked.transform(cube), whole.transform(cube), rtol=1e-9, atol=1e-9)
+    rowwise = smoothing.savgol_cube(cube, 7, 2, 1, use_wavelengths=True, max_chunk_bytes=1)
+    # BLAS may sum a different number of pixels in another order: equal to rounding (data ~1000).
+    np.testing.assert_allclose(np.asarray(rowwise.bsq), np.asarray(whole_smooth.bsq), rtol=0, atol=1e-12)
+
+
+def test_threaded_dask_equals_in_memory():
+    cube = nodata_cube()
+    good = np.flatnonzero(cube.good_bands)
+    array = dask_arrays.from_cube(cube, rows_per_chunk=6)
+    expected = pca.fit_pca(cube, 5)
+    result = dask_arrays.fit_pca(array, 5, bands=good, nodata=cube.nodata)
+    assert_same_pca(result, expected)
+    (scores,) = dask_arrays.compute(dask_arrays.transform(result, array, nodata=cube.nodata))
+    np.testing.assert_allclose(np.moveaxis(scores, 0, 2), expected.transform(cube), rtol=1e-8, atol=1e-8)
+    assert np.isnan(scores[:, 3, 4]).all() and np.isnan(scores[:, 10, 2]).all()
+    smooth = dask_arrays.savgol(array, 9, 3, 2, wavelengths=cube.wavelengths, bad_bands=cube.bad_bands,
+                                nodata=cube.nodata)
+    (smoothed,) = dask_arrays.compute(smooth)
+    np.testing.assert_allclose(smoothed, np.asarray(smoothing.savgol_cube(cube, 9, 3, 2, use_wavelengths=True).bsq),
+                               rtol=0, atol=1e-12)
+
+
+def test_chunks_must_hold_whole_spectra():
+    array = dask_arrays.from_cube(Cube.from_array(scene())).rechunk((10, 5, 5))
+    with pytest.raises(Exception, match="whole spectra"):
+        dask_arrays.fit_pca(array, 2)
+
+
+def test_local_cluster_reads_the_store_and_agrees(tmp_path, monkeypatch):
+    """A dask.distributed cluster of two worker processes, each reading its rows of the
+    store's file itself; also through the configured scheduler address."""
+    distributed = pytest.importorskip("distributed")
+    values = scene(rows=64, cols=40, bands=24, dtype=np.float32, seed=4)
+    store = CubeStore(tmp_path / "store")
+    cube_id = store.put(Cube.from_array(values), "e" * 32)
+    cube = store.open(cube_id)
+    path = tmp_path / "store" / "objects" / cube_id / "data.npy"
+    expected = pca.fit_pca(cube, 3)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        monkeypatch.setenv("CUBESCOPE_DASK_SCHEDULER", cluster.scheduler_address)
+        try:
+            array = dask_arrays.from_npy(path, rows_per_chunk=9)
+            result = dask_arrays.fit_pca(array, 3)
+            # float32 cube: products are formed in float32 inside a block (~1e-6 relative)
+            assert_same_pca(result, expected, rtol=1e-6, atol=1e-5)
+            (scores, smoothed) = dask_arrays.compute(dask_arrays.transform(result, array),
+                                                     dask_arrays.savgol(array, 5, 2))
+            client = dask_arrays._client(cluster.scheduler_address)
+            assert len(client.scheduler_info()["workers"]) == 2
+        finally:
+            dask_arrays._client(cluster.scheduler_address).close()
+            dask_arrays._client.cache_clear()
+    np.testing.assert_allclose(np.moveaxis(scores, 0, 2), expected.transform(cube), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(smoothed, np.asarray(smoothing.savgol_cube(cube, 5, 2).bsq), rtol=1e-6, atol=1e-5)

@@ -4,6 +4,7 @@ page (errors, which array of a container, which axis holds the bands)."""
 from __future__ import annotations
 
 import os
+from typing import BinaryIO
 
 import streamlit as st
 
@@ -15,11 +16,12 @@ from cubescope_ui.widgets import reset_view
 ACCEPTED = "ENVI (.hdr with its data file, or both in one .zip), ERDAS .lan, .npy, .npz, .mat, .tif, .h5"
 
 
-def _uploaded_files(again: bool = False) -> list[tuple[str, bytes]]:
+def _uploaded_files(again: bool = False) -> list[tuple[str, BinaryIO]]:
     """The files to open: those added since the last upload (the uploader keeps earlier ones;
     a user adding a file means to open it), else all of them; ``again``: the last ones opened.
 
-    Only file ids are remembered: the bytes stay in the uploader, never copied into the session.
+    Only file ids are remembered: the bytes stay in the uploader, never copied into the session;
+    the store reads them in pieces.
     """
     files = st.session_state.get("upload") or []
     if again:
@@ -29,7 +31,7 @@ def _uploaded_files(again: bool = False) -> list[tuple[str, bytes]]:
         chosen = [f for f in files if f.file_id not in seen] or files
         st.session_state["upload_seen"] = seen | {f.file_id for f in files}
         st.session_state["upload_last"] = [f.file_id for f in chosen]
-    return [(f.name, f.getvalue()) for f in chosen]
+    return [(f.name, f) for f in chosen]
 
 
 def _ingest(dataset: str | None = None, band_axis: int | None = None) -> None:

@@ -216,3 +216,25 @@ def test_store_of_an_older_format_is_not_served(tmp_path):
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(CubeError, match="damaged"):
         store.open(cube_id)
+
+
+def test_uploads_read_in_pieces_from_file_objects(tmp_path):
+    import io
+
+    files = envi_files(tmp_path)
+    store = CubeStore(tmp_path / "store")
+    from_bytes = store.put_files(files)
+    streams = [(name, io.BytesIO(data)) for name, data in files]
+    for _, stream in streams:
+        stream.seek(7)  # wherever Streamlit left it
+    assert store.put_files(streams) == from_bytes
+    assert CubeStore(tmp_path / "other").put_files(streams) == from_bytes
+
+
+def test_oversized_upload_refused_before_writing(tmp_path):
+    from cubescope.io.limits import Limits
+
+    store = CubeStore(tmp_path / "store", limits=Limits(max_bytes=100, max_header_bytes=10))
+    with pytest.raises(CubeError, match="more than this server accepts"):
+        store.put_files(envi_files(tmp_path))
+    assert not list((tmp_path / "store" / "tmp").iterdir())

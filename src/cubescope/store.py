@@ -43,7 +43,7 @@ from cubescope.errors import CubeError
 from cubescope.io import ArrayInfo, list_arrays, load_cube
 from cubescope.io.isolated import run_isolated
 from cubescope.io.limits import Limits
-from cubescope.io.upload import content_id, main_file, stage_files
+from cubescope.io.upload import Content, content_id, main_file, stage_files
 
 CUBE_ID = re.compile(r"^[0-9a-f]{32}$")
 _FORMAT_VERSION = 2
@@ -132,7 +132,7 @@ class CubeStore:
         self.evict(keep=cube_id)
         return cube_id
 
-    def put_files(self, files: Sequence[tuple[str, bytes]], *, dataset: str | None = None,
+    def put_files(self, files: Sequence[tuple[str, Content]], *, dataset: str | None = None,
                   band_axis: int | None = None, progress: Progress | None = None) -> str:
         """Store uploaded files (an ENVI pair, a zip, or one cube file); return the cube id.
 
@@ -192,7 +192,7 @@ class CubeStore:
         """Address space for a conversion: the largest cube twice over, plus room for the readers."""
         return max(4 * 2**30, 2 * self.limits.max_bytes + 2 * 2**30)
 
-    def list_upload(self, files: Sequence[tuple[str, bytes]]) -> list[ArrayInfo]:
+    def list_upload(self, files: Sequence[tuple[str, Content]]) -> list[ArrayInfo]:
         """The arrays an uploaded container (.npz, .mat, HDF5) holds, so the user can choose."""
         staging = self.root / "tmp" / f"inspect-{uuid.uuid4().hex}"
         try:

@@ -3,16 +3,40 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from cubescope.errors import CubeError
 from cubescope.io.limits import Limits, human_bytes
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_MEMBERS = 64
+_PIECE = 16 * 2**20
+
+#: An uploaded file's content: bytes, or a seekable binary file (Streamlit's ``UploadedFile``),
+#: which is read in pieces so that no second copy of a large upload is made.
+Content = bytes | BinaryIO
+
+
+def _pieces(data: Content) -> Iterator[bytes | memoryview]:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        view = memoryview(data)
+        for start in range(0, len(view), _PIECE):
+            yield view[start:start + _PIECE]
+        return
+    data.seek(0)
+    while piece := data.read(_PIECE):
+        yield piece
+
+
+def _size(data: Content) -> int:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return len(data)
+    return data.seek(0, io.SEEK_END)
 
 
 def safe_name(name: str, fallback: str = "file") -> str:
@@ -28,19 +52,31 @@ def safe_name(name: str, fallback: str = "file") -> str:
     return cleaned or fallback
 
 
-def content_id(files: Sequence[tuple[str, bytes]], options: str = "") -> str:
+def content_id(files: Sequence[tuple[str, Content]], options: str = "") -> str:
     """128-bit hex id of a set of files by content alone (names and order do not matter),
     plus the load options that change what cube they make."""
-    digests = sorted(hashlib.sha256(data).hexdigest() for _, data in files)
+    digests = []
+    for _, data in files:
+        digest = hashlib.sha256()
+        for piece in _pieces(data):
+            digest.update(piece)
+        digests.append(digest.hexdigest())
+    digests.sort()
     return hashlib.sha256(("\n".join(digests) + "\n" + options).encode()).hexdigest()[:32]
 
 
-def stage_files(files: Sequence[tuple[str, bytes]], folder: Path, limits: Limits) -> list[Path]:
-    """Write uploads into ``folder`` under safe names, unpacking .zip bundles.
+def stage_files(files: Sequence[tuple[str, Content]], folder: Path, limits: Limits) -> list[Path]:
+    """Write uploads into ``folder`` under safe names, in pieces, unpacking .zip bundles.
 
-    Zip members are checked before extraction: no absolute paths or ``..``, at most 64
-    members, and their declared sizes must fit the limits (a zip bomb is refused unread).
+    Uploads larger together than the largest cube (plus headers) are refused before anything
+    is written. Zip members are checked before extraction: no absolute paths or ``..``, at most
+    64 members, and their declared sizes must fit the limits (a zip bomb is refused unread).
     """
+    total = sum(_size(data) for _, data in files)
+    if total > limits.max_bytes + limits.max_header_bytes * max(1, len(files)):
+        raise CubeError(
+            f"The upload holds {human_bytes(total)}, more than this server accepts ({human_bytes(limits.max_bytes)})."
+        )
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for name, data in files:
@@ -49,18 +85,22 @@ def stage_files(files: Sequence[tuple[str, bytes]], folder: Path, limits: Limits
             written.extend(_unzip(name, data, folder, limits))
             continue
         target = folder / clean
-        target.write_bytes(data)
+        with open(target, "wb") as sink:
+            for piece in _pieces(data):
+                sink.write(piece)
         written.append(target)
     if not written:
         raise CubeError("No file was uploaded.")
     return written
 
 
-def _unzip(name: str, data: bytes, folder: Path, limits: Limits) -> list[Path]:
-    import io
-
+def _unzip(name: str, data: Content, folder: Path, limits: Limits) -> list[Path]:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        data = io.BytesIO(data)
+    else:
+        data.seek(0)
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(data)
     except zipfile.BadZipFile as exc:
         raise CubeError(f"'{safe_name(name)}' is not a valid .zip file ({exc}).") from exc
     with archive:

@@ -59,3 +59,45 @@ def test_share_link_opens_same_analysis_in_another_browser(browser, server, arti
     second.screenshot(path=str(artifacts / "journey7-shared-link.png"), full_page=True)
     first_context.close()
     second_context.close()
+
+
+def test_two_servers_behind_one_address_give_the_same_answer(browser, tmp_path, artifacts):
+    """Issue 9: two app servers with their own local stores and one shared store. A cube
+    uploaded to the first opens from a share link on the second, with the same image and
+    spectra (the second fetches it from the shared store and checks it)."""
+    import numpy as np
+
+    from tests.e2e.test_uploads import upload
+    from tests.writers import sample_cube
+
+    np.save(tmp_path / "shared_scene.npy", sample_cube(rows=40, cols=30, bands=9, dtype="f4", seed=5))
+    shared = {"CUBESCOPE_SHARED_STORE": (tmp_path / "shared").as_uri()}
+    with (running_app(tmp_path / "store_a", tmp_path / "a.log", shared) as url_a,
+          running_app(tmp_path / "store_b", tmp_path / "b.log", shared) as url_b):
+        first_context = browser.new_context(viewport={"width": 1500, "height": 1100})
+        first = first_context.new_page()
+        first.goto(url_a)
+        wait_ready(first)
+        upload(first, [tmp_path / "shared_scene.npy"])
+        first.get_by_role("heading", name="shared_scene").wait_for()
+        image = band_image(first)
+        box = image.bounding_box()
+        image.click(position={"x": 0.4 * box["width"], "y": 0.6 * box["height"]})
+        traces(first, "spectra")
+        wait_ready(first)
+        first.wait_for_timeout(500)
+        link = first.locator("[data-testid='stSidebar'] [data-testid='stCode'] code").inner_text().strip()
+        assert link.startswith(url_a) and "cube=" in link and "px=" in link
+        shown_first, spectra_first = image_source(first), traces(first, "spectra")
+
+        second_context = browser.new_context(viewport={"width": 1500, "height": 1100})
+        second = second_context.new_page()
+        second.goto(url_b + link[len(url_a):])  # the same link, answered by the other server
+        wait_ready(second)
+        second.get_by_role("heading", name="shared_scene").wait_for()
+        assert image_source(second) == shown_first
+        assert traces(second, "spectra") == spectra_first
+        second.screenshot(path=str(artifacts / "journey9-second-server.png"), full_page=True)
+        first_context.close()
+        second_context.close()
+    assert (tmp_path / "store_b" / "objects").is_dir() and any((tmp_path / "store_b" / "objects").iterdir())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -9,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from cubescope import CubeError, export
+from cubescope.io.limits import human_bytes
 from cubescope_ui.text import plain
 from cubescope_ui.widgets import Stretch
 
@@ -71,8 +73,23 @@ def spectra_panel(spectra: Mapping[str, np.ndarray], wavelengths: np.ndarray | N
     )
 
 
-def cube_panel(label: str, cube: Callable[[], np.ndarray], name: str, key: str, **envi: Any) -> None:
-    """Downloads of a whole band-sequential product: multi-band float TIFF or ENVI (.zip)."""
+def max_download_bytes() -> int:
+    """Largest file offered for download (``CUBESCOPE_MAX_DOWNLOAD_BYTES``, default 1 GiB):
+    a browser download is built in the server's memory, whole."""
+    return int(float(os.environ.get("CUBESCOPE_MAX_DOWNLOAD_BYTES", 2**30)))
+
+
+def cube_panel(label: str, cube: Callable[[], np.ndarray], name: str, key: str, nbytes: int, **envi: Any) -> None:
+    """Downloads of a whole band-sequential product (``nbytes`` of samples): multi-band float
+    TIFF or ENVI (.zip); above :func:`max_download_bytes`, a message saying how to get it."""
+    if nbytes > max_download_bytes():
+        st.info(plain(
+            f"This product is {human_bytes(nbytes)}, more than this server offers as one download "
+            f"({human_bytes(max_download_bytes())}). Export single images above, or compute it where the "
+            "cube lies with the cubescope package (for example savgol_cube(..., out=numpy.lib.format."
+            "open_memmap(...)), or cubescope.dask_arrays on a cluster)."
+        ))
+        return
     left, right = st.columns(2)
     left.download_button(
         f"{label} (.tif)",

@@ -92,4 +92,4 @@ else:
 with st.expander(f"Export all {k} PC images"):
     st.caption("Band-sequential scores, one band per component, as 32-bit floats; NaN where a pixel has no data.")
     exporting.cube_panel(f"{k} PC images", lambda: np.moveaxis(data.pca_scores(cube_id, k, fit_region), 2, 0),
-                         f"{cube.name} PCA {k}", key="export_pca_cube")
+                         f"{cube.name} PCA {k}", key="export_pca_cube", nbytes=cube.rows * cube.cols * k * 4)

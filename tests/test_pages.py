@@ -305,3 +305,12 @@ def test_server_sources_hidden_unless_configured(app):
     # (tests/e2e/test_server_sources.py): AppTest does not keep a choice made in the sidebar's
     # expander from one run to the next here.
     assert not [b for b in app.button if b.key in ("open_server_file", "open_url")]
+
+
+def test_whole_product_larger_than_the_download_limit_is_explained(monkeypatch):
+    monkeypatch.setenv("CUBESCOPE_MAX_DOWNLOAD_BYTES", "1000000")  # the demo's filtered cube is 24.6 MB
+    at = smoothing_page()
+    assert any("more than this server offers as one download" in i.value for i in at.info)
+    monkeypatch.setenv("CUBESCOPE_MAX_DOWNLOAD_BYTES", str(2**30))
+    at.run()
+    assert not any("more than this server offers" in i.value for i in at.info)

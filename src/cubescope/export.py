@@ -282,7 +282,7 @@ def to_envi(
     """Write a ``(bands, rows, cols)`` cube as ENVI BSQ (``name.hdr`` + ``name.img``).
 
     The sample type is kept (float32 stays float32, float64 stays float64, integers keep their
-    ENVI type), little-endian. Returns the header and data paths.
+    ENVI type), little-endian, written band by band. Returns the header and data paths.
     """
     codes = {"u1": 1, "i2": 2, "i4": 3, "f4": 4, "f8": 5, "u2": 12, "u4": 13, "i8": 14, "u8": 15}
     data = np.asarray(array)
@@ -292,12 +292,15 @@ def to_envi(
         raise CubeError(f"An ENVI export needs a (bands, rows, cols) cube, not shape {data.shape}.")
     key = data.dtype.newbyteorder("=").str[1:]
     if key not in codes:
-        data, key = data.astype(np.float32), "f4"
+        data, key = data.astype(np.float32), "f4"  # float16 and the like: small, copied
     folder = Path(folder)
     base = safe_filename(name)
     header_path, data_path = folder / f"{base}.hdr", folder / f"{base}.img"
-    data.astype(data.dtype.newbyteorder("<"), copy=False).tofile(data_path)
     bands, rows, cols = data.shape
+    little = data.dtype.newbyteorder("<")
+    with open(data_path, "wb") as sink:
+        for band in range(bands):  # one band image at a time: a memory-mapped cube stays on disk
+            sink.write(memoryview(np.ascontiguousarray(data[band], dtype=little)).cast("B"))
     lines = [
         "ENVI",
         f"description = {{{_envi_text(description or 'written by Cubescope')}}}",

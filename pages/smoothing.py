@@ -99,7 +99,8 @@ with st.expander("Export the whole filtered cube"):
     exporting.cube_panel(
         "Filtered cube",
         lambda: smoothing.savgol_cube(cube, window, degree, deriv, delta, use_wavelengths=exact).bsq,
-        f"{cube.name} {settings}", key="export_sg_cube", nbytes=cube.rows * cube.cols * cube.n_bands * cube.float_dtype.itemsize,
+        f"{cube.name} {settings}", key="export_sg_cube",
+        nbytes=cube.rows * cube.cols * cube.n_bands * cube.float_dtype.itemsize,
         wavelengths=cube.wavelengths, wavelength_units=units,
         bad_bands=cube.bad_bands,
     )

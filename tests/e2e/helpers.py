@@ -36,6 +36,20 @@ def traces(page, key: str) -> list[dict]:
     )
 
 
+def click_and_check_spectrum(page, data, fx: float, fy: float) -> tuple[int, int]:
+    """Click the band image at fractions ``(fx, fy)`` of its size; check that the new spectrum
+    trace holds ``data[row, col]`` (``data``: the cube as ``(rows, cols, bands)``). Returns the pixel."""
+    import numpy as np
+
+    image = band_image(page)
+    box = image.bounding_box()
+    image.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+    spectrum = traces(page, "spectra")[-1]
+    row, col = (int(v) for v in spectrum["name"].strip("()").split(","))
+    np.testing.assert_array_equal(spectrum["y"], data[row, col].astype(float))
+    return row, col
+
+
 def current_url(page) -> str:
     """The address bar as the app last wrote it (``page.url`` lags behind history.replaceState)."""
     return page.evaluate("() => window.location.href")

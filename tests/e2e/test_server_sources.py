@@ -1,10 +1,9 @@
 """Opening a cube from the server's data folder (issue 9), and a refused URL, in the browser."""
 
-import numpy as np
 import pytest
 
 from tests.e2e.conftest import running_app
-from tests.e2e.helpers import band_image, traces, wait_ready
+from tests.e2e.helpers import click_and_check_spectrum, wait_ready
 from tests.writers import sample_cube, write_envi
 
 pytestmark = pytest.mark.e2e
@@ -28,12 +27,7 @@ def test_open_from_data_folder_and_refuse_url_with_credentials(browser, tmp_path
         page.locator(".st-key-open_server_file button").click()
         page.get_by_role("heading", name="line_07").wait_for()
         wait_ready(page)
-        image = band_image(page)
-        box = image.bounding_box()
-        image.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.6})
-        spectrum = traces(page, "spectra")[-1]
-        row, col = (int(v) for v in spectrum["name"].strip("()").split(","))
-        np.testing.assert_array_equal(spectrum["y"], data[row, col].astype(float))
+        click_and_check_spectrum(page, data, 0.3, 0.6)
         page.screenshot(path=str(artifacts / "journey9-data-folder.png"), full_page=True)
 
         page.locator(".st-key-server_url input").fill("s3://key:secret@cubes/x.hdr")

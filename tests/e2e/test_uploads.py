@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.e2e.helpers import band_image, current_url, traces, wait_ready
+from tests.e2e.helpers import band_image, click_and_check_spectrum, current_url, wait_ready
 from tests.writers import sample_cube, write_envi
 
 pytestmark = pytest.mark.e2e
@@ -27,12 +27,7 @@ def test_upload_envi_pair_npy_and_broken_header(page, server, tmp_path, artifact
     upload(page, [header, raw])
     page.get_by_role("heading", name="field_scan").wait_for()
     assert "cube=" in current_url(page)
-    image = band_image(page)
-    box = image.bounding_box()
-    image.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
-    spectrum = traces(page, "spectra")[-1]
-    row, col = (int(v) for v in spectrum["name"].strip("()").split(","))
-    np.testing.assert_array_equal(spectrum["y"], data[row, col].astype(float))
+    click_and_check_spectrum(page, data, 0.5, 0.5)
     page.screenshot(path=str(artifacts / "journey3-envi-upload.png"), full_page=True)
 
     np.save(tmp_path / "lab.npy", sample_cube(rows=20, cols=30, bands=5, dtype="f4"))

@@ -152,10 +152,7 @@ class Cube:
                 f"A cube needs three axes (rows, columns, bands); this array has {array.ndim} "
                 f"(shape {array.shape})."
             )
-        axis = band_axis % 3
-        if axis == 0 or not copy:
-            return cls(np.moveaxis(array, axis, 0), wavelengths=wavelengths, **kwargs)
-        return cls(to_band_sequential(array, axis), wavelengths=wavelengths, **kwargs)
+        return cls(to_band_sequential(array, band_axis % 3, copy=copy), wavelengths=wavelengths, **kwargs)
 
     # ------------------------------------------------------------------ shape and layout
     @property
@@ -349,13 +346,17 @@ def _per_band(values: Any, bands: int, what: str, kind: type) -> np.ndarray | No
     return _readonly(array)
 
 
-def to_band_sequential(array: np.ndarray, band_axis: int) -> np.ndarray:
-    """Copy a 3D array into C-contiguous ``(bands, rows, cols)`` order, in bounded chunks.
+def to_band_sequential(array: np.ndarray, band_axis: int, copy: bool = True) -> np.ndarray:
+    """A 3D array in ``(bands, rows, cols)`` order; the other axes are taken as rows then columns.
 
-    ``band_axis`` is 1 or 2; the other axes are taken as rows then columns. Chunking keeps
-    the extra memory beyond the output small even when ``array`` is a memory map.
+    An array already band-first is returned as it is. Otherwise it is copied into C-contiguous
+    order in bounded chunks (the extra memory beyond the output stays small even when ``array``
+    is a memory map), or with ``copy=False`` returned as a strided view, for streaming a file
+    larger than memory row chunk by row chunk.
     """
     moved = np.moveaxis(array, band_axis, 0)
+    if band_axis % 3 == 0 or not copy:
+        return moved
     out = np.empty(moved.shape, dtype=array.dtype)
     bands, rows, cols = moved.shape
     per_row = max(1, bands * cols * array.dtype.itemsize)

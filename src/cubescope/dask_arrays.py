@@ -14,7 +14,6 @@ worker then memory-maps its own rows instead of receiving them through the sched
 from __future__ import annotations
 
 import os
-import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,15 @@ import numpy as np
 
 from cubescope.cube import Cube, float_dtype_for
 from cubescope.errors import CubeError
-from cubescope.pca import PCAResult, chunk_gram, moments_from_gram, pca_from_moments, project_chunk
+from cubescope.pca import (
+    PCAResult,
+    chunk_gram,
+    moments_from_gram,
+    pca_from_moments,
+    project_chunk,
+    shift_from_sample,
+    work_dtype,
+)
 from cubescope.smoothing import apply_plan, savgol_plan
 
 #: Bytes of samples per chunk of rows when the caller does not choose.
@@ -107,10 +114,6 @@ def _block_gram(block: np.ndarray, bands: np.ndarray, shift: np.ndarray, dtype: 
     return chunk_gram(block[bands].reshape(bands.size, -1), shift, dtype, nodata)
 
 
-def _work_dtype(dtype: np.dtype) -> np.dtype:
-    return np.dtype(np.float64 if float_dtype_for(dtype) == np.float64 else np.float32)
-
-
 def fit_pca(array, n_components: int, *, bands: Any = None, nodata: float | None = None) -> PCAResult:
     """:func:`cubescope.pca.fit_pca` for a Dask array ``(bands, rows, cols)``.
 
@@ -137,10 +140,8 @@ def fit_pca(array, n_components: int, *, bands: Any = None, nodata: float | None
     sample = sample[bands].reshape(bands.size, -1).astype(np.float64)
     if nodata is not None:
         sample[sample == nodata] = np.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        shift = np.nan_to_num(np.nanmean(sample, axis=1))
-    dtype = _work_dtype(array.dtype)
+    shift = shift_from_sample(sample)
+    dtype = work_dtype(array.dtype)
     parts = [dask.delayed(_block_gram)(block, bands, shift, dtype, nodata) for block in array.to_delayed().ravel()]
     (gram,) = compute(dask.delayed(sum)(parts))
     return pca_from_moments(moments_from_gram(gram, shift), n_components, bands)
@@ -157,7 +158,7 @@ def _block_scores(block: np.ndarray, result: PCAResult, dtype: np.dtype, nodata:
 def transform(result: PCAResult, array, *, nodata: float | None = None):
     """PC images ``(k, rows, cols)`` of a Dask array, lazily (compute or store it)."""
     _check(array)
-    dtype = _work_dtype(array.dtype)
+    dtype = work_dtype(array.dtype)
     k = result.n_components_
     return array.map_blocks(_block_scores, result, dtype, nodata, dtype=dtype,
                             chunks=((k,), *array.chunks[1:]))

@@ -27,7 +27,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from cubescope.cube import Cube
+from cubescope.cube import Cube, float_dtype_for
 from cubescope.errors import CubeError
 
 #: Bytes of float64 working data per chunk of rows (one chunk per task on the thread pool).
@@ -76,8 +76,10 @@ def _pixels(cube: Cube, bands: np.ndarray, rows: slice) -> np.ndarray:
     return block.reshape(bands.size, -1)
 
 
-def _work_dtype(cube: Cube) -> np.dtype:
-    return np.dtype(np.float64 if cube.float_dtype == np.float64 else np.float32)
+def work_dtype(dtype: np.dtype) -> np.dtype:
+    """Type of the products inside a block for samples of ``dtype``: float64 for float64
+    (and 32/64-bit integer) samples, float32 otherwise."""
+    return np.dtype(np.float64 if float_dtype_for(dtype) == np.float64 else np.float32)
 
 
 @lru_cache(maxsize=1)
@@ -120,7 +122,7 @@ def pixel_moments(cube: Cube, mask: np.ndarray | None = None, bands: np.ndarray 
     bands = _feature_bands(cube, bands)
     mask = _check_mask(cube, mask)
     shift = _shift(cube, bands, mask)
-    dtype = _work_dtype(cube)
+    dtype = work_dtype(cube.dtype)
 
     def accumulate(rows: slice) -> np.ndarray:
         return chunk_gram(_pixels(cube, bands, rows), shift, dtype, cube.nodata,
@@ -199,10 +201,17 @@ def _shift(cube: Cube, bands: np.ndarray, mask: np.ndarray | None) -> np.ndarray
         flat = np.flatnonzero(mask.ravel())
         flat = flat[:: max(1, flat.size // 16384)]
     rows, cols = np.divmod(flat, cube.cols)
-    sample = cube.plane(cube.bsq[bands[:, None], rows[None, :], cols[None, :]]).astype(np.float64)
+    return shift_from_sample(cube.plane(cube.bsq[bands[:, None], rows[None, :], cols[None, :]]))
+
+
+def shift_from_sample(sample: np.ndarray) -> np.ndarray:
+    """The shift for :func:`chunk_gram`: the mean over pixels of a ``(features, pixels)``
+    sample, no-data as NaN (0 for a feature without data: any finite shift gives the right
+    answer, a close one keeps all of float64's digits)."""
+    sample = np.asarray(sample, dtype=np.float64)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN band: any shift will do
-        shift = np.nanmean(sample, axis=1) if sample.size else np.zeros(bands.size)
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN band
+        shift = np.nanmean(sample, axis=1) if sample.shape[1] else np.zeros(sample.shape[0])
     return np.nan_to_num(shift)
 
 
@@ -256,7 +265,7 @@ class PCAResult:
         so each PC image ``scores[:, :, i]`` is contiguous in memory.
         """
         self._check_cube(cube)
-        dtype = _work_dtype(cube)
+        dtype = work_dtype(cube.dtype)
         k = self.n_components_
         if out is None:
             out = np.empty((k, cube.rows, cube.cols), dtype)

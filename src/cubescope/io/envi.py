@@ -191,14 +191,8 @@ def load_envi(
         "bip": (lines, samples, bands),
     }[interleave]
     mapped = np.memmap(data_path, dtype=dtype, mode="r", offset=offset, shape=file_shape)
-    if interleave == "bsq":
-        bsq = mapped
-    elif lazy:
-        bsq = np.moveaxis(mapped, 1, 0) if interleave == "bil" else np.moveaxis(mapped, 2, 0)
-    else:
-        bsq = to_band_sequential(
-            np.moveaxis(mapped, 1, 2) if interleave == "bil" else mapped, band_axis=2
-        )
+    band_axis = {"bsq": 0, "bil": 1, "bip": 2}[interleave]
+    bsq = to_band_sequential(mapped, band_axis, copy=not lazy)
     return Cube(bsq, name=name or header_path.stem, **_cube_fields(header, bands))
 
 
@@ -278,7 +272,7 @@ def load_lan(path: Path, limits: Limits, *, name: str | None = None, lazy: bool 
     check_cube_shape(rows, cols, bands, limits, what)
     check_declared((rows, cols, bands), dtype.itemsize, limits, available=size - 128, what=what)
     mapped = np.memmap(path, dtype=dtype, mode="r", offset=128, shape=(rows, bands, cols))
-    bsq = np.moveaxis(mapped, 1, 0) if lazy else to_band_sequential(np.moveaxis(mapped, 1, 2), band_axis=2)
+    bsq = to_band_sequential(mapped, 1, copy=not lazy)
     metadata = {"format": "ERDAS LAN", "header": header["type"].decode("ascii", "replace")}
     return Cube(bsq, name=name or path.stem, metadata=metadata)
 

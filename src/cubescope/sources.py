@@ -19,7 +19,9 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import urlsplit
 
 from cubescope.errors import CubeError
@@ -74,9 +76,9 @@ def list_folder(root: str | os.PathLike[str], limit: int = _LIST_LIMIT) -> list[
             if not path.resolve().is_relative_to(base):
                 continue
             found.append(path.relative_to(base).as_posix())
-            if len(found) >= limit:
-                return sorted(found)
-    return sorted(found)
+        if len(found) >= limit:
+            break
+    return sorted(found)[:limit]
 
 
 def folder_source_id(path: Path) -> str:
@@ -155,51 +157,60 @@ def _companions(fs, path: str) -> list[str]:
     return [path, *[names[n] for n in wanted if n in names][:1]]
 
 
-def url_source_id(url: str, options: str = "") -> str:
-    """Id of an object: its URL and what the store says of its version (ETag, size, time),
-    and the reading ``options`` (dataset, band axis) that change what is read."""
-    fs, path = _filesystem(url)
-    try:
-        parts: list[object] = ["url", url, options]
-        for item in _companions(fs, path):
-            info = fs.info(item)
+@dataclass(frozen=True)
+class RemoteCube:
+    """An object at a URL and, for ENVI, its header or data object beside it, as the object
+    store describes them (one listing and one lookup per object, done by :func:`locate`)."""
+
+    url: str
+    fs: Any
+    items: tuple[tuple[str, dict], ...]
+
+    def source_id(self, options: str = "") -> str:
+        """Id: the URL, what the store says of each object's version (size, ETag, time), and
+        the reading ``options`` (dataset, band axis) that change what is read."""
+        parts: list[object] = ["url", self.url, options]
+        for item, info in self.items:
             parts += [item, info.get("size"), info.get("ETag") or info.get("etag") or "",
                       info.get("LastModified") or info.get("mtime") or info.get("created") or ""]
-    except FileNotFoundError as exc:
-        raise CubeError(f"There is no object at '{url}'.") from exc
-    except OSError as exc:
-        raise CubeError(f"'{url}' could not be reached ({type(exc).__name__}: {exc}).") from exc
-    return _id(*parts)
+        return _id(*parts)
+
+    def fetch(self, folder: Path, limits: Limits, progress: Progress | None = None) -> Path:
+        """Copy the objects into ``folder`` in 16 MB pieces; return the local path of the first.
+        Sizes are checked against ``limits`` before anything is read."""
+        sizes = [int(info.get("size") or 0) for _, info in self.items]
+        allowed = limits.max_bytes + limits.max_header_bytes + 2**20
+        if sum(sizes) > allowed:
+            raise CubeError(
+                f"'{self.url}' holds {human_bytes(sum(sizes))}; this server accepts cubes up to "
+                f"{human_bytes(limits.max_bytes)}."
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        total, done = max(1, sum(sizes)), 0
+        local = []
+        try:
+            for item, _ in self.items:
+                target = folder / PurePosixPath(item).name
+                with self.fs.open(item, "rb") as source, open(target, "wb") as sink:
+                    while chunk := source.read(_COPY_CHUNK):
+                        sink.write(chunk)
+                        done += len(chunk)
+                        if done > allowed:
+                            raise CubeError(f"'{self.url}' is larger than it said; it was not opened.")
+                        if progress:
+                            progress(done / total)
+                local.append(target)
+        except OSError as exc:
+            raise CubeError(f"'{self.url}' could not be read ({type(exc).__name__}: {exc}).") from exc
+        return local[0]
 
 
-def fetch(url: str, folder: Path, limits: Limits, progress: Progress | None = None) -> Path:
-    """Copy an object (and its ENVI companion) into ``folder`` in 16 MB pieces; return the
-    local path of the object. Sizes are checked against ``limits`` before anything is read."""
+def locate(url: str) -> RemoteCube:
+    """Look up the object at ``url`` (checked with :func:`check_url`) and its ENVI companion."""
     fs, path = _filesystem(url)
     try:
-        items = _companions(fs, path)
-        sizes = [int(fs.info(item).get("size") or 0) for item in items]
+        return RemoteCube(url, fs, tuple((item, fs.info(item)) for item in _companions(fs, path)))
     except FileNotFoundError as exc:
         raise CubeError(f"There is no object at '{url}'.") from exc
     except OSError as exc:
         raise CubeError(f"'{url}' could not be reached ({type(exc).__name__}: {exc}).") from exc
-    allowed = limits.max_bytes + limits.max_header_bytes + 2**20
-    if sum(sizes) > allowed:
-        raise CubeError(
-            f"'{url}' holds {human_bytes(sum(sizes))}; this server accepts cubes up to {human_bytes(limits.max_bytes)}."
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    total, done = max(1, sum(sizes)), 0
-    local = []
-    for item in items:
-        target = folder / PurePosixPath(item).name
-        with fs.open(item, "rb") as source, open(target, "wb") as sink:
-            while chunk := source.read(_COPY_CHUNK):
-                sink.write(chunk)
-                done += len(chunk)
-                if done > allowed:
-                    raise CubeError(f"'{url}' is larger than it said; it was not opened.")
-                if progress:
-                    progress(done / total)
-        local.append(target)
-    return local[0]

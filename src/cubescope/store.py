@@ -33,6 +33,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -167,12 +168,13 @@ class CubeStore:
         half of ``progress`` is the copy, the second the conversion."""
         from cubescope import sources
 
-        cube_id = sources.url_source_id(url, f"dataset={dataset};band_axis={band_axis}")
+        remote = sources.locate(url)
+        cube_id = remote.source_id(f"dataset={dataset};band_axis={band_axis}")
         if cube_id in self:
             return cube_id
         staging = self.root / "tmp" / f"fetch-{uuid.uuid4().hex}"
         try:
-            path = sources.fetch(url, staging, self.limits, progress and (lambda f: progress(f / 2)))
+            path = remote.fetch(staging, self.limits, progress and (lambda f: progress(f / 2)))
             source = {"url": url, "dataset": dataset, "band_axis": band_axis}
             self._convert_isolated(path, cube_id, dataset, band_axis, source,
                                    progress and (lambda f: progress(0.5 + f / 2)))
@@ -221,14 +223,7 @@ class CubeStore:
                 "id mistyped). Upload the file again, or open the demo cube."
             )
         try:
-            meta = json.loads(meta_path.read_text())
-            data = np.load(folder / "data.npy", mmap_mode="r", allow_pickle=False)
-            if meta.get("format_version") != _FORMAT_VERSION:
-                raise ValueError(f"stored in format {meta.get('format_version')}, this server reads {_FORMAT_VERSION}")
-            if list(data.shape) != meta["shape"] or str(data.dtype) != meta["dtype"]:
-                raise ValueError("shape or type differs from meta.json")
-            if verify:
-                check_samples(data, meta["band_sha256"])
+            meta, data = _read_entry(folder, verify=verify)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             shutil.rmtree(folder, ignore_errors=True)
             raise CubeError(
@@ -249,15 +244,19 @@ class CubeStore:
         )
 
     # -------------------------------------------------------------- the shared store
-    def _shared_fs(self):
+    @cached_property
+    def _shared_target(self) -> tuple[Any, str]:
+        """The shared store's fsspec filesystem and its root path there."""
         import fsspec
 
-        return fsspec.core.url_to_fs(self.shared)[0]
+        fs, base = fsspec.core.url_to_fs(self.shared)
+        return fs, base.rstrip("/")
+
+    def _shared_fs(self):
+        return self._shared_target[0]
 
     def _shared_path(self, cube_id: str, name: str) -> str:
-        import fsspec
-
-        return fsspec.core.url_to_fs(f"{self.shared}/objects/{cube_id}/{name}")[1]
+        return f"{self._shared_target[1]}/objects/{cube_id}/{name}"
 
     def publish(self, cube_id: str) -> None:
         """Copy a locally stored cube to the shared store (no-op without one, or when it is
@@ -287,12 +286,7 @@ class CubeStore:
         try:
             fs.get_file(self._shared_path(cube_id, "meta.json"), str(temp / "meta.json"))
             fs.get_file(self._shared_path(cube_id, "data.npy"), str(temp / "data.npy"))
-            meta = json.loads((temp / "meta.json").read_text())
-            data = np.load(temp / "data.npy", mmap_mode="r", allow_pickle=False)
-            if meta.get("format_version") != _FORMAT_VERSION or list(data.shape) != meta["shape"]:
-                raise ValueError("format or shape differs from meta.json")
-            check_samples(data, meta["band_sha256"], every_band=True)
-            del data
+            _read_entry(temp, verify=True, every_band=True)  # the map it opens is closed on return
             _fsync_folder(temp)
             try:
                 os.rename(temp, self._folder(cube_id))
@@ -359,34 +353,43 @@ def _convert(root: str, max_bytes: int, limits: Limits, path: str, cube_id: str,
     store.put(cube, cube_id, source, progress=progress)
 
 
+def _read_entry(folder: Path, verify: bool, every_band: bool = False) -> tuple[dict[str, Any], np.ndarray]:
+    """A store entry's meta and memory-mapped samples, after checking that they belong together
+    (format, shape, type) and, with ``verify``, the band checksums (see :func:`check_samples`).
+    Raises OSError, ValueError, KeyError or TypeError for anything amiss."""
+    meta = json.loads((folder / "meta.json").read_text())
+    data = np.load(folder / "data.npy", mmap_mode="r", allow_pickle=False)
+    if meta.get("format_version") != _FORMAT_VERSION:
+        raise ValueError(f"stored in format {meta.get('format_version')}, this server reads {_FORMAT_VERSION}")
+    if list(data.shape) != meta["shape"] or str(data.dtype) != meta["dtype"]:
+        raise ValueError("shape or type differs from meta.json")
+    if verify:
+        check_samples(data, meta["band_sha256"], every_band=every_band)
+    return meta, data
+
+
 def _write_samples(samples: np.ndarray, path: Path, progress: Progress | None) -> list[str]:
     """Write ``(bands, rows, cols)`` samples to a native-order ``.npy`` in bounded chunks;
     return the SHA-256 of each band image as written."""
-    bands, rows, cols = samples.shape
+    bands, rows = samples.shape[:2]
     dtype = samples.dtype.newbyteorder("=")
     out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=samples.shape)
     digests = [hashlib.sha256() for _ in range(bands)]
-    band_bytes = rows * cols * dtype.itemsize
-    if samples.flags.c_contiguous:
-        step = max(1, _WRITE_CHUNK // band_bytes)
-        for start in range(0, bands, step):
-            stop = min(start + step, bands)
-            out[start:stop] = samples[start:stop]
-            for b in range(start, stop):
-                digests[b].update(memoryview(out[b]).cast("B"))
-            if progress:
-                progress(stop / bands)
-    else:
-        # Interleaved source: a chunk of rows is one contiguous read; each band image receives
-        # its rows in order, so the per-band digests come out the same as band by band.
-        step = max(1, _WRITE_CHUNK // (bands * cols * dtype.itemsize))
-        for start in range(0, rows, step):
-            stop = min(start + step, rows)
-            out[:, start:stop] = samples[:, start:stop]
-            for b in range(bands):
-                digests[b].update(memoryview(np.ascontiguousarray(out[b, start:stop])).cast("B"))
-            if progress:
-                progress(stop / rows)
+    # A band-sequential source is read a few bands at a time; an interleaved one (a strided
+    # view) a few rows at a time, each one contiguous read. Either way every band image gets
+    # its rows in order, so the per-band digests do not depend on the order.
+    by_bands = samples.flags.c_contiguous
+    length = bands if by_bands else rows
+    step = max(1, _WRITE_CHUNK // (samples.nbytes // length or 1))
+    for start in range(0, length, step):
+        stop = min(start + step, length)
+        where = (slice(start, stop),) if by_bands else (slice(None), slice(start, stop))
+        block = np.ascontiguousarray(samples[where], dtype=dtype)
+        out[where] = block
+        for band, image in zip(range(bands)[where[0]], block, strict=True):
+            digests[band].update(memoryview(image).cast("B"))
+        if progress:
+            progress(stop / length)
     out.flush()
     del out
     return [d.hexdigest() for d in digests]

@@ -22,21 +22,15 @@ _PIECE = 16 * 2**20
 Content = bytes | BinaryIO
 
 
-def _pieces(data: Content) -> Iterator[bytes | memoryview]:
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        view = memoryview(data)
-        for start in range(0, len(view), _PIECE):
-            yield view[start:start + _PIECE]
-        return
-    data.seek(0)
-    while piece := data.read(_PIECE):
+def _as_file(data: Content) -> BinaryIO:
+    return io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
+
+
+def _pieces(data: Content) -> Iterator[bytes]:
+    handle = _as_file(data)
+    handle.seek(0)
+    while piece := handle.read(_PIECE):
         yield piece
-
-
-def _size(data: Content) -> int:
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return len(data)
-    return data.seek(0, io.SEEK_END)
 
 
 def safe_name(name: str, fallback: str = "file") -> str:
@@ -72,7 +66,7 @@ def stage_files(files: Sequence[tuple[str, Content]], folder: Path, limits: Limi
     is written. Zip members are checked before extraction: no absolute paths or ``..``, at most
     64 members, and their declared sizes must fit the limits (a zip bomb is refused unread).
     """
-    total = sum(_size(data) for _, data in files)
+    total = sum(_as_file(data).seek(0, io.SEEK_END) for _, data in files)
     if total > limits.max_bytes + limits.max_header_bytes * max(1, len(files)):
         raise CubeError(
             f"The upload holds {human_bytes(total)}, more than this server accepts ({human_bytes(limits.max_bytes)})."
@@ -95,12 +89,10 @@ def stage_files(files: Sequence[tuple[str, Content]], folder: Path, limits: Limi
 
 
 def _unzip(name: str, data: Content, folder: Path, limits: Limits) -> list[Path]:
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        data = io.BytesIO(data)
-    else:
-        data.seek(0)
+    handle = _as_file(data)
+    handle.seek(0)
     try:
-        archive = zipfile.ZipFile(data)
+        archive = zipfile.ZipFile(handle)
     except zipfile.BadZipFile as exc:
         raise CubeError(f"'{safe_name(name)}' is not a valid .zip file ({exc}).") from exc
     with archive:

@@ -6,6 +6,7 @@ each page lives in ``pages/`` and calls the ``cubescope`` processing package.
 
 import streamlit as st
 
+from cubescope_ui.guard import page_guard
 from cubescope_ui.navigation import frame
 
 navigation = st.navigation([
@@ -13,5 +14,6 @@ navigation = st.navigation([
     st.Page("pages/smoothing.py", title="Smoothing", icon=":material/show_chart:", url_path="smoothing"),
     st.Page("pages/pca.py", title="PCA", icon=":material/scatter_plot:", url_path="pca"),
 ])
-frame()
-navigation.run()
+with page_guard("The page frame"):
+    frame()
+    navigation.run()

@@ -31,9 +31,16 @@ def store() -> CubeStore:
                      shared=os.environ.get("CUBESCOPE_SHARED_STORE") or None)
 
 
+#: Suffix of a view key that shows a scaled cube's samples as stored (see :func:`open_cube`).
+STORED = ":stored"
+
+
 @st.cache_resource(max_entries=32, show_spinner="Opening the cube…")
 def open_cube(cube_id: str) -> Cube:
-    """The cube behind an id; ``"demo"`` is the generated demo scene."""
+    """The cube behind an id; ``"demo"`` is the generated demo scene. An id ending in
+    :data:`STORED` gives the cube's samples as stored, without the file's scaling."""
+    if cube_id.endswith(STORED):
+        return open_cube(cube_id.removesuffix(STORED)).as_stored()
     if cube_id == DEMO_ID:
         return demo_cube()
     return store().open(cube_id)
@@ -65,6 +72,11 @@ def current_cube() -> tuple[str, Cube] | None:
 
     take_clicks(display.display_grid(cube.rows, cube.cols), *IMAGE_KEYS)
     sync_view(cube)
+    if cube.is_scaled:
+        st.sidebar.toggle("Show stored values", key="stored", bind="query-params",
+                          help=f"Values are {cube.scaling_note()}. On: the numbers as the file stores them.")
+        if st.session_state.get("stored"):
+            cube_id, cube = cube_id + STORED, open_cube(cube_id + STORED)
     st.sidebar.caption("Share link: reopens this cube, page, pixels and settings (copy with the icon)")
     st.sidebar.code(share_link(), language=None, wrap_lines=True)
     return cube_id, cube
@@ -72,6 +84,12 @@ def current_cube() -> tuple[str, Cube] | None:
 
 def _open_demo() -> None:
     st.session_state["cube"] = DEMO_ID
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def band_range(cube_id: str, band: int) -> tuple[float, float]:
+    """The finite extremes of one band (where a user's stretch range starts)."""
+    return display.stretch_limits(open_cube(cube_id).band(band), "min-max")
 
 
 @st.cache_data(max_entries=512, show_spinner=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
@@ -30,7 +31,7 @@ class Stretch:
 def band_slider(cube: Cube, key: str, label: str = "Band", default: int | None = None) -> int:
     """A slider over bands that reads in wavelengths (and units) when the cube has them."""
     n = cube.n_bands
-    default = n // 2 if default is None else default
+    default = cube.default_band() if default is None else default
     if st.session_state.get(key) not in (None, *range(n)):
         del st.session_state[key]  # left from a cube with more bands
     return st.select_slider(
@@ -43,8 +44,14 @@ def band_slider(cube: Cube, key: str, label: str = "Band", default: int | None =
     )
 
 
-def stretch_controls(prefix: str = "", colormap: bool = True) -> Stretch:
-    """Stretch method, its parameters and the colormap, laid out on one row."""
+def stretch_controls(prefix: str = "", colormap: bool = True,
+                     value_range: tuple[float, float] = (0.0, 1.0)) -> Stretch:
+    """Stretch method, its parameters and the colormap, laid out on one row.
+
+    ``value_range`` (the shown image's finite extremes) is where a user range starts. Settings
+    that cannot be used as they stand (low above high, equal percentiles, a range that is not
+    a number) are corrected, and the page says how.
+    """
     left, middle, right = st.columns([1.1, 1.6, 1])
     method = left.radio(
         "Stretch", display.STRETCHES, key=f"{prefix}stretch", bind="query-params", horizontal=True,
@@ -54,10 +61,23 @@ def stretch_controls(prefix: str = "", colormap: bool = True) -> Stretch:
     if method == "percentile":
         low, high = middle.slider("Percentiles", 0.0, 100.0, (2.0, 98.0), 0.5, key=f"{prefix}pct",
                                   bind="query-params")
+        if high - low < 0.5:
+            low, high = max(0.0, min(low, 99.5)), min(100.0, max(high, 0.5))
+            low, high = (low, low + 0.5) if low + 0.5 <= 100 else (high - 0.5, high)
+            middle.caption(f"Both percentiles were equal; showing {low:g}–{high:g}.")
     elif method == "range":
         a, b = middle.columns(2)
-        vmin = a.number_input("Low value", value=0.0, key=f"{prefix}vmin", bind="query-params", format="%g")
-        vmax = b.number_input("High value", value=1.0, key=f"{prefix}vmax", bind="query-params", format="%g")
+        start_low, start_high = (float(v) if np.isfinite(v) else d for v, d in zip(value_range, (0.0, 1.0),
+                                                                                   strict=True))
+        vmin = a.number_input("Low value", value=start_low, key=f"{prefix}vmin", bind="query-params", format="%g")
+        vmax = b.number_input("High value", value=start_high, key=f"{prefix}vmax", bind="query-params",
+                              format="%g")
+        if not (np.isfinite(vmin) and np.isfinite(vmax)):
+            vmin, vmax = start_low, start_high
+            middle.caption(f"The range was not a number; showing the image's range {vmin:g}–{vmax:g}.")
+        elif vmin > vmax:
+            vmin, vmax = vmax, vmin
+            middle.caption(f"Low was above High; showing {vmin:g}–{vmax:g}.")
     cmap = "gray"
     if colormap:
         cmap = right.selectbox("Colormap", display.COLORMAPS, key=f"{prefix}cmap", bind="query-params")
@@ -136,7 +156,7 @@ def region_box() -> tuple[int, int, int, int] | None:
 def reset_view() -> None:
     """Forget pins, region and band choices: called when another cube is opened."""
     st.session_state["pins"] = []
-    for key in ("region", "band", "rgb_r", "rgb_g", "rgb_b"):
+    for key in ("region", "band", "rgb_r", "rgb_g", "rgb_b", "vmin", "vmax", "pca_vmin", "pca_vmax"):
         st.session_state.pop(key, None)
 
 

@@ -32,8 +32,9 @@ def test_opens_on_demo_cube(app):
     assert "demo scene" in [h.value for h in app.subheader]
     assert not app.error
     band = app.select_slider(key="band")
-    assert band.value == 64
-    assert "1458 nm" in band.format_func(64)
+    # Not the middle band (1458 nm lies in a water-absorption band): the band nearest 650 nm.
+    assert band.value == 15
+    assert "648 nm" in band.format_func(15)
 
 
 def test_pinned_pixels_plot_spectra(app):
@@ -44,8 +45,8 @@ def test_pinned_pixels_plot_spectra(app):
     assert list(table["pixel"]) == ["(10, 20)", "(150, 100)"]
     from cubescope.demo import demo_cube
 
-    expected = demo_cube().spectrum(150, 100)[64]
-    assert table["value at band"].iloc[1] == pytest.approx(expected)
+    expected = demo_cube().spectrum(150, 100)[15]
+    assert float(table["value at band"].iloc[1]) == pytest.approx(expected, rel=1e-5)
 
 
 def test_typed_pin_and_clear(app):
@@ -88,7 +89,7 @@ def test_upload_envi_pair_opens_it(app, tmp_path):
     app.session_state["pins"] = [[3, 4]]
     app.run()
     value = app.dataframe[0].value["value at band"].iloc[0]
-    assert value == data[3, 4, 4]
+    assert float(value) == data[3, 4, 5]  # the band nearest 650 nm
 
 
 def test_broken_upload_shows_message_not_traceback(app, tmp_path):
@@ -314,3 +315,18 @@ def test_whole_product_larger_than_the_download_limit_is_explained(monkeypatch):
     monkeypatch.setenv("CUBESCOPE_MAX_DOWNLOAD_BYTES", str(2**30))
     at.run()
     assert not any("more than this server offers" in i.value for i in at.info)
+
+
+def test_missing_value_reads_no_data_in_the_table(tmp_path):
+    st.cache_resource.clear()
+    data = sample_cube(rows=6, cols=5, bands=4, dtype="f4")
+    data[2, 3, :] = np.nan
+    np.save(tmp_path / "gappy.npy", data)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.file_uploader(key="upload").set_value(("gappy.npy", (tmp_path / "gappy.npy").read_bytes(),
+                                              "application/octet-stream")).run()
+    at.session_state["pins"] = [[2, 3], [0, 0]]
+    at.run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["value at band"])[0] == "no data"

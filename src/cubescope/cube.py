@@ -16,7 +16,14 @@ from typing import Any
 import numpy as np
 
 from cubescope.errors import CubeError
-from cubescope.wavelengths import normalize_units, to_nanometres, true_colour_bands
+from cubescope.wavelengths import (
+    nearest_band,
+    normalize_units,
+    to_nanometres,
+    true_colour_bands,
+    wavelength_order,
+)
+from cubescope.words import plural
 
 #: Bytes handled at once when a computation streams over the whole cube.
 CHUNK_BYTES = 64 * 2**20
@@ -65,6 +72,13 @@ class Cube:
         A sample value meaning "no data" (ENVI's "data ignore value"); NaN always does.
     default_bands : tuple of int, optional
         Bands the file suggests for an RGB view (ENVI "default bands").
+    gain, offset : float or array_like of shape (bands,), optional
+        The file's scaling of stored samples to physical values: ``value = stored * gain +
+        offset`` (ENVI ``data gain values`` / ``data offset values``; a ``reflectance scale
+        factor`` of 10000 is a gain of 1e-4). Applied by :meth:`band`, :meth:`spectrum` and
+        everything that reads through them; :meth:`as_stored` gives the samples as stored.
+    quantity : str, optional
+        What the values are ("reflectance", "radiance (µW/(cm² sr nm))"); None when unknown.
     metadata : mapping, optional
         Everything else the file said, as text-friendly values.
     """
@@ -80,6 +94,9 @@ class Cube:
         bad_bands: Any = None,
         nodata: float | None = None,
         default_bands: tuple[int, ...] | None = None,
+        gain: Any = None,
+        offset: Any = None,
+        quantity: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(bsq, np.ndarray) or bsq.ndim != 3:
@@ -113,6 +130,9 @@ class Cube:
             if not all(0 <= b < bands for b in default_bands):
                 default_bands = None
         self.default_bands = default_bands
+        self.gain = _scaling(gain, bands, "gain", 1.0)
+        self.offset = _scaling(offset, bands, "offset", 0.0)
+        self.quantity = str(quantity) if quantity else None
         self.metadata: dict[str, Any] = dict(metadata or {})
 
     # ------------------------------------------------------------------ construction
@@ -211,35 +231,72 @@ class Cube:
             )
         return f"Cube({self.name!r}, {rows}x{cols}x{bands} {self.dtype}{wl})"
 
+    @property
+    def is_scaled(self) -> bool:
+        """True when stored samples are scaled to physical values on reading."""
+        return self.gain is not None or self.offset is not None
+
+    def as_stored(self) -> Cube:
+        """The same samples without the file's gain and offset: the values as stored."""
+        if not self.is_scaled:
+            return self
+        return Cube(self._bsq, name=self.name, wavelengths=self.wavelengths, wavelength_units=self.wavelength_units,
+                    fwhm=self.fwhm, bad_bands=self.bad_bands, nodata=self.nodata, default_bands=self.default_bands,
+                    quantity="stored values", metadata=self.metadata)
+
+    def scaling_note(self) -> str:
+        """How values relate to the stored samples, in words (for captions and exports)."""
+        if not self.is_scaled:
+            return "values as stored in the file"
+        gain = np.ones(self.n_bands) if self.gain is None else self.gain
+        offset = np.zeros(self.n_bands) if self.offset is None else self.offset
+        if np.all(gain == gain[0]) and np.all(offset == offset[0]):
+            note = f"stored × {gain[0]:.6g}" + (f" + {offset[0]:.6g}" if offset[0] else "")
+            if gain[0] and not offset[0] and abs(1 / gain[0] - round(1 / gain[0])) < 1e-6 * abs(1 / gain[0]):
+                note = f"stored ÷ {round(1 / gain[0]):g}"
+        else:
+            note = "stored × per-band gain + per-band offset"
+        return f"{self.quantity or 'values'} = {note} (the file's scaling)"
+
     # ------------------------------------------------------------------ reading
-    def _to_float(self, samples: np.ndarray) -> np.ndarray:
+    def _to_float(self, samples: np.ndarray, bands: Any) -> np.ndarray:
+        """Floats of samples read from :attr:`bsq` at ``bands`` (an index, slice or index array
+        of the first axis): no-data as NaN, the file's gain and offset applied."""
         out = np.array(samples, dtype=self.float_dtype, copy=True)
         if self.nodata is not None:
             out[samples == self.nodata] = np.nan
+        if self.is_scaled:
+            shape = (-1,) + (1,) * (out.ndim - 1) if np.ndim(bands) or isinstance(bands, slice) else ()
+            if self.gain is not None:
+                out *= self.gain[bands].astype(out.dtype).reshape(shape)
+            if self.offset is not None:
+                out += self.offset[bands].astype(out.dtype).reshape(shape)
         return out
 
     def band(self, index: int) -> np.ndarray:
         """One band image, shape ``(rows, cols)``, as floats with no-data samples set to NaN."""
-        return self._to_float(self._bsq[self._check_band(index)])
+        index = self._check_band(index)
+        return self._to_float(self._bsq[index], index)
 
     def bands(self, start: int, stop: int) -> np.ndarray:
         """Band images ``start`` to ``stop - 1``, shape ``(stop - start, rows, cols)``, floats."""
         if not 0 <= start < stop <= self.n_bands:
             raise CubeError(f"Band range {start}:{stop} lies outside 0:{self.n_bands}.")
-        return self._to_float(self._bsq[start:stop])
+        return self._to_float(self._bsq[start:stop], slice(start, stop))
 
     def spectrum(self, row: int, col: int) -> np.ndarray:
         """The spectrum at one pixel, shape ``(bands,)``, floats with no-data as NaN."""
         self._check_pixel(row, col)
-        return self._to_float(self._bsq[:, row, col])
+        return self._to_float(self._bsq[:, row, col], slice(None))
 
     def region(self, rows: slice, cols: slice) -> np.ndarray:
         """The spectra of a rectangle as ``(bands, h, w)`` floats with no-data as NaN."""
-        return self._to_float(self._bsq[:, rows, cols])
+        return self._to_float(self._bsq[:, rows, cols], slice(None))
 
-    def plane(self, samples: np.ndarray) -> np.ndarray:
-        """Floats with no-data as NaN for samples read from :attr:`bsq` by the caller."""
-        return self._to_float(samples)
+    def plane(self, samples: np.ndarray, bands: Any = slice(None)) -> np.ndarray:
+        """Floats (no-data as NaN, scaling applied) for samples the caller read from :attr:`bsq`
+        at ``bands`` of its first axis (all bands by default)."""
+        return self._to_float(samples, bands)
 
     def _check_band(self, index: int) -> int:
         index = int(index)
@@ -300,6 +357,18 @@ class Cube:
         """Wavelengths converted to nm, or None when they are absent or not lengths."""
         return to_nanometres(self.wavelengths, self.wavelength_units)
 
+    def default_band(self) -> int:
+        """The band a viewer opens on: the file's first default band, else the band nearest
+        650 nm (red, clear of water absorption), else the middle band."""
+        if self.default_bands:
+            return self.default_bands[0]
+        nm = self.wavelengths_nm
+        if nm is not None:
+            near = nearest_band(nm, 650.0, 100.0)
+            if near is not None:
+                return near
+        return self.n_bands // 2
+
     def rgb_bands(self) -> tuple[int, int, int]:
         """Bands for a first RGB view: true colour if covered, else the file's default bands,
         else three bands spread over the range."""
@@ -311,6 +380,23 @@ class Cube:
             return r, g, b
         n = self.n_bands
         return (int(n * 0.75), int(n * 0.5), int(n * 0.25)) if n >= 3 else (0, 0, 0)
+
+    def summary(self) -> str:
+        """One line for a page: size, sample type, wavelength range, what the values are, and
+        anything odd about the wavelength order."""
+        rows, cols, bands = self.shape
+        text = f"{plural(rows, 'row')} × {plural(cols, 'column')} × {plural(bands, 'band')}, {self.dtype}"
+        if self.wavelengths is None:
+            text += ", no wavelengths in the file"
+        else:
+            low, high = np.nanmin(self.wavelengths), np.nanmax(self.wavelengths)
+            text += f", {low:.6g}–{high:.6g} {self.wavelength_units or ''}"
+            order = wavelength_order(self.wavelengths, self.wavelength_units)
+            if order:
+                text += f" (wavelengths {order})"
+        if self.is_scaled or self.quantity:
+            text += f"; {self.scaling_note()}"
+        return text.rstrip()
 
     def describe(self) -> dict[str, Any]:
         """A small summary for display: shape, type, size, wavelength range, no-data rule."""
@@ -326,13 +412,31 @@ class Cube:
         }
         if self.wavelengths is not None:
             info["wavelengths"] = (
-                f"{self.wavelengths.min():.6g} - {self.wavelengths.max():.6g} "
+                f"{np.nanmin(self.wavelengths):.6g} - {np.nanmax(self.wavelengths):.6g} "
                 f"{self.wavelength_units or '(unit unknown)'}"
             )
+            order = wavelength_order(self.wavelengths, self.wavelength_units)
+            if order:
+                info["wavelength order"] = order
+        info["values"] = self.scaling_note()
         info["no-data value"] = "NaN" if self.nodata is None else f"{self.nodata:g} and NaN"
         if self.bad_bands is not None:
             info["bad bands"] = int(self.bad_bands.sum())
         return info
+
+
+def _scaling(values: Any, bands: int, what: str, identity: float) -> np.ndarray | None:
+    """Per-band gain or offset as float64 ``(bands,)``; None when it changes nothing."""
+    if values is None:
+        return None
+    array = np.asarray(values, dtype=np.float64).ravel()
+    if array.size == 1:
+        array = np.full(bands, array[0])
+    if array.size != bands:
+        raise CubeError(f"The file lists {array.size} {what} values for {bands} bands; they must match one to one.")
+    if not np.all(np.isfinite(array)):
+        raise CubeError(f"The file's {what} values must be finite numbers.")
+    return None if np.all(array == identity) else _readonly(array)
 
 
 def _per_band(values: Any, bands: int, what: str, kind: type) -> np.ndarray | None:

@@ -73,6 +73,10 @@ def _pixels(cube: Cube, bands: np.ndarray, rows: slice) -> np.ndarray:
     """``(features, pixels)`` samples of a chunk of rows, as stored (a view when possible)."""
     contiguous = bands[-1] - bands[0] == bands.size - 1
     block = cube.bsq[bands[0]:bands[-1] + 1, rows] if contiguous else cube.bsq[bands, rows]
+    if cube.is_scaled:
+        # Physical values (the file's gain and offset applied), no-data as NaN: a per-band
+        # gain changes the covariance, so PCA must see what the pages show.
+        block = cube.plane(block, bands)
     return block.reshape(bands.size, -1)
 
 
@@ -201,7 +205,7 @@ def _shift(cube: Cube, bands: np.ndarray, mask: np.ndarray | None) -> np.ndarray
         flat = np.flatnonzero(mask.ravel())
         flat = flat[:: max(1, flat.size // 16384)]
     rows, cols = np.divmod(flat, cube.cols)
-    return shift_from_sample(cube.plane(cube.bsq[bands[:, None], rows[None, :], cols[None, :]]))
+    return shift_from_sample(cube.plane(cube.bsq[bands[:, None], rows[None, :], cols[None, :]], bands))
 
 
 def shift_from_sample(sample: np.ndarray) -> np.ndarray:
@@ -380,6 +384,11 @@ def fit_pca(
 
 def pca_from_moments(moments: Moments, n_components: int, bands: np.ndarray) -> PCAResult:
     """The PCA of pixels with these moments (``bands``: the cube bands used as features)."""
+    if not (np.all(np.isfinite(moments.covariance)) and np.all(np.isfinite(moments.mean))):
+        raise CubeError(
+            "The values are too large for a PCA: their squares overflow the floating-point range. "
+            "Divide the cube by a constant (e.g. its scale factor) first, or leave out the bands with huge values."
+        )
     eigenvalues, eigenvectors = np.linalg.eigh(moments.covariance)
     order = np.argsort(eigenvalues)[::-1]
     eigenvalues = np.clip(eigenvalues[order], 0.0, None)

@@ -1,9 +1,14 @@
-"""Plotly figures the pages show: spectra, colourbars. Pure functions of arrays."""
+"""Plotly figures the pages show: spectra, colourbars. Pure functions of arrays.
+
+Plotly draws titles and legend names as HTML-like markup; every text that may come from a
+file (units, band names, cube names) is escaped here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 
 import numpy as np
 import plotly.graph_objects as go
@@ -28,7 +33,7 @@ def x_axis(wavelengths: np.ndarray | None, units: str | None, n_bands: int) -> t
     """X values and axis title: wavelengths with their unit, or band numbers."""
     if wavelengths is None:
         return np.arange(n_bands), "band"
-    return np.asarray(wavelengths, dtype=float), f"wavelength ({units or 'unit unknown'})"
+    return np.asarray(wavelengths, dtype=float), f"wavelength ({escape(units or 'unit unknown')})"
 
 
 def spectra_figure(
@@ -53,16 +58,28 @@ def spectra_figure(
                 hoverinfo="skip", showlegend=False, name=f"{trace.name} ±1σ",
             ))
         figure.add_trace(go.Scatter(
-            x=x, y=y, mode="lines", name=trace.name, connectgaps=False,
+            x=x, y=y, mode="lines+markers", name=escape(trace.name), connectgaps=False,
             line={"color": colour, "width": 1.6, "dash": trace.dash},
+            marker={"color": colour, "size": marker_sizes(y)},
         ))
     x_title = x_axis(wavelengths, units, 1)[1]
     figure.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis_title=x_title, yaxis_title=y_title, legend={"orientation": "h", "y": 1.12},
-        hovermode="x unified", template="plotly_white",
+        xaxis_title=x_title, yaxis_title=escape(y_title), legend={"orientation": "h", "y": 1.12},
+        hovermode="x unified", template="plotly_white", yaxis={"exponentformat": "e"},
     )
     return figure
+
+
+def marker_sizes(values: np.ndarray, few: int = 24) -> np.ndarray:
+    """Marker size per sample: every sample of a spectrum with at most ``few`` bands, else only
+    samples a line cannot show (a finite value between gaps, or a one-band spectrum)."""
+    finite = np.isfinite(np.asarray(values, dtype=float))
+    if finite.size <= few:
+        return np.where(finite, 6, 0)
+    before = np.r_[False, finite[:-1]]
+    after = np.r_[finite[1:], False]
+    return np.where(finite & ~before & ~after, 6, 0)
 
 
 def colorbar_figure(lo: float, hi: float, colormap: str, title: str = "") -> go.Figure:
@@ -76,8 +93,8 @@ def colorbar_figure(lo: float, hi: float, colormap: str, title: str = "") -> go.
     ))
     figure.update_layout(
         height=70, margin={"l": 10, "r": 10, "t": 20 if title else 4, "b": 24},
-        yaxis={"visible": False}, xaxis={"title": None, "ticks": "outside"},
-        title={"text": title, "font": {"size": 12}, "x": 0, "y": 0.98} if title else None,
+        yaxis={"visible": False}, xaxis={"title": None, "ticks": "outside", "exponentformat": "e"},
+        title={"text": escape(title), "font": {"size": 12}, "x": 0, "y": 0.98} if title else None,
         template="plotly_white",
     )
     return figure

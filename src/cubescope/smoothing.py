@@ -33,7 +33,7 @@ from scipy.signal import savgol_coeffs
 
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
-from cubescope.wavelengths import uniform_spacing
+from cubescope.wavelengths import step_backs, uniform_spacing
 
 
 def check_parameters(window: int, polyorder: int, deriv: int, n_bands: int) -> None:
@@ -78,11 +78,18 @@ class SavgolPlan:
         Their weights; output ``b`` = ``weights[b] @ values[indices[b]]``.
     valid : ndarray of bool, shape (bands,)
         False for bad bands, whose output is NaN.
+    positions : ndarray of float, shape (bands,)
+        Where each band lies on the fitted axis (wavelengths, or band number x spacing).
+    polyorder, deriv : int
+        The fit's degree and derivative order, for refitting windows that hold NaN.
     """
 
     indices: np.ndarray
     weights: np.ndarray
     valid: np.ndarray
+    positions: np.ndarray
+    polyorder: int
+    deriv: int
 
     @property
     def window(self) -> int:
@@ -149,17 +156,19 @@ def savgol_plan(
     -------
     SavgolPlan
     """
-    good = np.ones(n_bands, bool) if bad_bands is None else ~np.asarray(bad_bands, bool)
+    good = np.ones(n_bands, bool) if bad_bands is None else ~np.asarray(bad_bands, bool).copy()
     usable = np.flatnonzero(good)
     check_parameters(window, polyorder, deriv, usable.size)
     if delta <= 0 or not np.isfinite(delta):
         raise CubeError(f"The band spacing must be a positive number (got {delta}).")
+    segments = [usable]
     if wavelengths is not None:
         x = np.asarray(wavelengths, dtype=np.float64)
         if x.shape != (n_bands,) or not np.all(np.isfinite(x[usable])):
             raise CubeError("The wavelengths must be finite, one per band, for a fit on true wavelengths.")
-        if np.any(np.diff(x[usable]) <= 0):
-            raise CubeError("The wavelengths must increase from band to band for a fit on true wavelengths.")
+        # Where the axis steps back (two spectrometers overlapping), each run is fitted on its own:
+        # a window never mixes detectors, whose samples of one wavelength need not agree.
+        segments = np.split(usable, step_backs(x[usable]))
     half = window // 2
     indices = np.zeros((n_bands, window), dtype=np.intp)
     weights = np.zeros((n_bands, window))
@@ -168,19 +177,30 @@ def savgol_plan(
         centre = savgol_coeffs(window, polyorder, deriv, delta, use="dot")
         steps = np.arange(window) * delta
         edge = {p: _local_fit_weights(steps, p * delta, polyorder, deriv) for p in range(window)}
-    for k, band in enumerate(usable):
-        start = min(max(k - half, 0), usable.size - window)
-        members = usable[start:start + window]
-        indices[band] = members
-        if uniform:
-            weights[band] = centre if k - start == half else edge[k - start]
-        else:
-            positions = members * delta if wavelengths is None else x[members]
-            x0 = band * delta if wavelengths is None else x[band]
-            weights[band] = _local_fit_weights(positions, x0, polyorder, deriv)
+    for segment in segments:
+        width = min(window, segment.size)
+        if width <= polyorder:
+            good[segment] = False  # a detector with too few bands for this degree: no fit
+            continue
+        for k, band in enumerate(segment):
+            start = min(max(k - half, 0), segment.size - width)
+            members = segment[start:start + width]
+            # A segment shorter than the window fits all its bands; the unused slots repeat the
+            # last band with weight 0.
+            indices[band] = np.concatenate([members, np.repeat(members[-1:], window - width)])
+            if uniform:
+                weights[band] = centre if k - start == half else edge[k - start]
+            else:
+                positions = members * delta if wavelengths is None else x[members]
+                x0 = band * delta if wavelengths is None else x[band]
+                weights[band, :width] = _local_fit_weights(positions, x0, polyorder, deriv)
+    if not good.any():
+        raise CubeError("No run of increasing wavelengths has enough bands for this polynomial degree; "
+                        "lower the degree.")
     for band in np.flatnonzero(~good):
-        indices[band] = indices[usable[0]]  # any valid rows; the output is masked
-    return SavgolPlan(indices, weights, good)
+        indices[band] = indices[np.flatnonzero(good)[0]]  # any valid rows; the output is masked
+    positions = np.arange(n_bands) * delta if wavelengths is None else x
+    return SavgolPlan(indices, weights, good, positions, polyorder, deriv)
 
 
 def _plan_for(cube: Cube, window: int, polyorder: int, deriv: int, delta: float,
@@ -212,14 +232,31 @@ def savgol_spectrum(
     Returns
     -------
     ndarray, shape (..., bands), float64
-        NaN where a window holds NaN (no-data stays no-data) and at bad bands.
+        NaN at bad bands and at NaN samples; a NaN sample is left out of its neighbours' fits
+        (their windows run over the finite samples, as over good bands).
     """
     values = np.asarray(values, dtype=np.float64)
-    plan = savgol_plan(values.shape[-1], window, polyorder, deriv, delta,
-                       wavelengths=wavelengths, bad_bands=bad_bands)
-    out = np.einsum("...bw,bw->...b", values[..., plan.indices], plan.weights)
-    out[..., ~plan.valid] = np.nan
-    return out
+    n_bands = values.shape[-1]
+    bad = np.zeros(n_bands, bool) if bad_bands is None else np.asarray(bad_bands, bool)
+    flat = values.reshape(-1, n_bands)
+    out = np.full(flat.shape, np.nan)
+    # NaN samples are left out of the fit exactly as bad bands are: spectra are grouped by
+    # which samples they lack, and each group gets its own plan.
+    patterns, group = np.unique(np.isnan(flat), axis=0, return_inverse=True)
+    for k, missing in enumerate(patterns):
+        members = group.ravel() == k
+        if not missing.any() or (~(missing | bad)).sum() >= window:
+            plan = savgol_plan(n_bands, window, polyorder, deriv, delta,
+                               wavelengths=wavelengths, bad_bands=bad | missing)
+        elif missing.all():
+            continue
+        else:
+            check_parameters(window, polyorder, deriv, n_bands - int(bad.sum()))
+            continue  # too few samples left for this window: no filtered value
+        result = np.einsum("nbw,bw->nb", flat[members][:, plan.indices], plan.weights)
+        result[:, ~plan.valid] = np.nan
+        out[members] = result
+    return out.reshape(values.shape)
 
 
 def savgol_band(
@@ -265,11 +302,39 @@ def _apply_band(cube: Cube, plan: SavgolPlan, band: int) -> np.ndarray:
         raw = cube.bsq[idx[0]:idx[-1] + 1]  # a view: a memory map stays a memory map
     else:
         raw = cube.bsq[idx]
-    if raw.dtype != dtype or cube.nodata is not None or not raw.flags.c_contiguous:
-        raw = cube.plane(raw)
+    if raw.dtype != dtype or cube.nodata is not None or cube.is_scaled or not raw.flags.c_contiguous:
+        raw = cube.plane(raw, idx)
     # One BLAS matrix-vector product over the (window, rows*cols) block: a single pass over it.
-    out = np.dot(plan.weights[band].astype(dtype), raw.reshape(len(idx), -1))
+    block = raw.reshape(len(idx), -1)
+    out = np.dot(plan.weights[band].astype(dtype), block)
+    if np.isnan(out).any():
+        _refit_around_nan(plan, band, block, out)
     return out.reshape(cube.rows, cube.cols)
+
+
+def _refit_around_nan(plan: SavgolPlan, band: int, block: np.ndarray, out: np.ndarray) -> None:
+    """Refit output ``band`` where its window holds NaN but the band's own sample does not:
+    the polynomial is fitted to the window's finite samples only (pixels are grouped by
+    which samples they lack, one fit per group). Pixels with too few left stay NaN.
+
+    ``block`` is the window's samples ``(window, pixels)``; ``out`` is written in place.
+    """
+    idx = plan.indices[band]
+    missing = np.isnan(block)
+    own = int(np.flatnonzero(idx == band)[0])
+    hit = np.flatnonzero(missing.any(axis=0) & ~missing[own])
+    if hit.size == 0:
+        return
+    used = np.zeros(idx.size, bool)
+    used[np.unique(idx, return_index=True)[1]] = True  # slots past a short segment repeat a band
+    patterns, group = np.unique(missing[:, hit].T, axis=0, return_inverse=True)
+    for k, lacks in enumerate(patterns):
+        keep = used & ~lacks
+        if keep.sum() <= plan.polyorder:
+            continue
+        weights = _local_fit_weights(plan.positions[idx[keep]], plan.positions[band], plan.polyorder, plan.deriv)
+        pixels = hit[group.ravel() == k]
+        out[pixels] = weights.astype(block.dtype) @ block[np.flatnonzero(keep)][:, pixels]
 
 
 def savgol_cube(
@@ -334,6 +399,7 @@ def apply_plan(plan: SavgolPlan, samples: np.ndarray) -> np.ndarray:
     flat = samples.reshape(bands, -1)
     weights = plan.weights.astype(samples.dtype)
     out = np.empty_like(flat)
+    has_nan = flat.dtype.kind == "f" and bool(np.isnan(flat).any())
     for band in range(bands):
         if not plan.valid[band]:
             out[band] = np.nan
@@ -341,6 +407,8 @@ def apply_plan(plan: SavgolPlan, samples: np.ndarray) -> np.ndarray:
         idx = plan.indices[band]
         source = flat[idx[0]:idx[-1] + 1] if plan.contiguous(band) else flat[idx]
         np.dot(weights[band], source, out=out[band])
+        if has_nan and np.isnan(out[band]).any():
+            _refit_around_nan(plan, band, source, out[band])
     return out.reshape(samples.shape)
 
 

@@ -54,7 +54,7 @@ def region_stats(cube: Cube, rows: slice, cols: slice) -> RegionStats:
     mean = np.empty(cube.n_bands)
     std = np.empty(cube.n_bands)
     for start, stop in cube.iter_band_chunks():
-        block = cube.plane(cube.bsq[start:stop, rows, cols])[:, valid].astype(np.float64)
+        block = cube.plane(cube.bsq[start:stop, rows, cols], slice(start, stop))[:, valid].astype(np.float64)
         mean[start:stop] = block.mean(axis=1)
         std[start:stop] = block.std(axis=1)
     return RegionStats(mean, std, count, rows, cols)

@@ -240,6 +240,9 @@ class CubeStore:
             bad_bands=meta.get("bad_bands"),
             nodata=meta.get("nodata"),
             default_bands=tuple(meta["default_bands"]) if meta.get("default_bands") else None,
+            gain=meta.get("gain"),
+            offset=meta.get("offset"),
+            quantity=meta.get("quantity"),
             metadata=meta.get("metadata", {}),
         )
 
@@ -436,6 +439,9 @@ def _meta(cube: Cube, band_sha256: list[str], source: dict[str, Any] | None) -> 
         "bad_bands": listed(cube.bad_bands),
         "nodata": cube.nodata,
         "default_bands": list(cube.default_bands) if cube.default_bands else None,
+        "gain": listed(cube.gain),
+        "offset": listed(cube.offset),
+        "quantity": cube.quantity,
         "metadata": cube.metadata,
         "source": source or {},
     }

@@ -118,3 +118,37 @@ def uniform_spacing(wavelengths: np.ndarray, rtol: float = 1e-3) -> float | None
     if mean == 0 or not np.all(np.isfinite(steps)):
         return None
     return mean if float(np.max(np.abs(steps - mean))) <= rtol * abs(mean) else None
+
+
+def step_backs(wavelengths: np.ndarray) -> np.ndarray:
+    """Indices ``i`` where the axis steps against its overall direction between band ``i - 1``
+    and band ``i`` (or repeats a value): where a second spectrometer's bands begin.
+
+    The overall direction is that of most steps, so a descending axis has no step-backs.
+    """
+    w = np.asarray(wavelengths, dtype=float)
+    steps = np.diff(w)
+    direction = 1.0 if np.sum(steps > 0) >= np.sum(steps < 0) else -1.0
+    return np.flatnonzero(~(steps * direction > 0)) + 1
+
+
+def wavelength_order(wavelengths: np.ndarray, units: str | None = None) -> str | None:
+    """A warning about the order of the wavelengths, or None when they increase.
+
+    >>> wavelength_order(np.array([650.0, 675.6, 664.1, 690.0]), "nm")
+    'steps back at band 2 (675.6 -> 664.1 nm): 2 segments, e.g. two spectrometers'
+    """
+    w = np.asarray(wavelengths, dtype=float)
+    if w.size < 2:
+        return None
+    unit = f" {units}" if units and units != "index" else ""
+    if not np.all(np.isfinite(w)):
+        return "some wavelengths are missing (not numbers)"
+    breaks = step_backs(w)
+    descending = np.sum(np.diff(w) < 0) > np.sum(np.diff(w) > 0)
+    if breaks.size == 0:
+        return "descending (the file lists the longest wavelength first)" if descending else None
+    first = int(breaks[0])
+    where = f"band {first} ({w[first - 1]:.6g} -> {w[first]:.6g}{unit})"
+    more = f" and {breaks.size - 1} more place{'s' if breaks.size > 2 else ''}" if breaks.size > 1 else ""
+    return f"steps back at {where}{more}: {breaks.size + 1} segments, e.g. two spectrometers"

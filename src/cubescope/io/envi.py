@@ -75,9 +75,11 @@ def read_header(path: Path, limits: Limits) -> dict[str, Any]:
         with warnings.catch_warnings():
             # spectral warns when it lower-cases keys such as "Wavelength"; that is what we want.
             warnings.simplefilter("ignore")
-            header = read_envi_header(str(path))
-    except UnicodeDecodeError as exc:
-        raise CubeError(f"'{path.name}' is not a text ENVI header (it holds binary data).") from exc
+            try:
+                header = read_envi_header(str(path))
+            except UnicodeDecodeError:
+                # Headers written on Windows are often Latin-1 ("µm"): read them as such.
+                header = _read_latin1_header(path, read_envi_header)
     except Exception as exc:
         if type(exc).__name__ == "FileNotAnEnviHeader":
             raise CubeError(
@@ -88,6 +90,18 @@ def read_header(path: Path, limits: Limits) -> dict[str, Any]:
             "every '{' has its closing '}' and every line reads 'key = value'."
         ) from exc
     return {str(k).strip().lower(): v for k, v in header.items()}
+
+
+def _read_latin1_header(path: Path, reader: Any) -> dict[str, Any]:
+    import tempfile
+
+    text = path.read_bytes().decode("latin-1")
+    if "\x00" in text:
+        raise CubeError(f"'{path.name}' is not a text ENVI header (it holds binary data).")
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "header.hdr"
+        copy.write_text(text, encoding="utf-8")
+        return reader(str(copy))
 
 
 def _int_field(header: dict[str, Any], key: str, name: str, default: int | None = None) -> int:
@@ -196,8 +210,55 @@ def load_envi(
     return Cube(bsq, name=name or header_path.stem, **_cube_fields(header, bands))
 
 
+#: A wavelength inside a band name: "376.44 Nanometers", "Band 12 (550.0 nm)", "B4 0.665um".
+_NAMED_WAVELENGTH = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(nanomet(?:er|re)s?|nm|micromet(?:er|re)s?|microns?|um|µm|μm)\b", re.IGNORECASE)
+
+
+def wavelengths_from_band_names(names: Any, bands: int) -> tuple[np.ndarray, str] | None:
+    """Wavelengths written only in ``band names`` (AVIRIS-NG radiance headers do this), with
+    their unit; None unless every band name carries one, all in the same unit."""
+    if not isinstance(names, list) or len(names) != bands:
+        return None
+    values, units = [], set()
+    for name in names:
+        found = _NAMED_WAVELENGTH.findall(str(name))
+        if len(found) != 1:
+            return None
+        value, unit = found[0]
+        values.append(float(value))
+        units.add("nm" if unit.lower().startswith("n") else "µm")
+    if len(units) != 1:
+        return None
+    return np.array(values), units.pop()
+
+
+def _scaling_fields(header: dict[str, Any], bands: int) -> dict[str, Any]:
+    """Gain, offset and quantity from ``data gain values``, ``data offset values`` and
+    ``reflectance scale factor`` (value = (stored x gain + offset) / scale factor)."""
+    gain = _float_list(header, "data gain values", bands)
+    offset = _float_list(header, "data offset values", bands)
+    quantity = header.get("data units") if isinstance(header.get("data units"), str) else None
+    factor_text = str(header.get("reflectance scale factor", "")).strip()
+    try:
+        factor = float(factor_text) if factor_text else None
+    except ValueError:
+        factor = None
+    if factor is not None and np.isfinite(factor) and factor not in (0.0, 1.0):
+        gain = (np.ones(bands) if gain is None else gain) / factor
+        offset = None if offset is None else offset / factor
+        quantity = quantity or "reflectance"
+    return {"gain": gain, "offset": offset, "quantity": quantity.strip() if quantity else None}
+
+
 def _cube_fields(header: dict[str, Any], bands: int) -> dict[str, Any]:
     wavelengths = _float_list(header, "wavelength", bands)
+    units = header.get("wavelength units")
+    units = units if isinstance(units, str) else None
+    if wavelengths is None:
+        named = wavelengths_from_band_names(header.get("band names"), bands)
+        if named is not None:
+            wavelengths, units = named
     fwhm = _float_list(header, "fwhm", bands) if wavelengths is not None else None
     bbl = _float_list(header, "bbl", bands)
     nodata = None
@@ -211,7 +272,6 @@ def _cube_fields(header: dict[str, Any], bands: int) -> dict[str, Any]:
     if listed is not None and len(listed) in (1, 3):
         # ENVI counts default bands from 1.
         default_bands = tuple(int(b) - 1 for b in listed)
-    units = header.get("wavelength units")
     metadata = {
         key: _short(value)
         for key, value in header.items()
@@ -221,12 +281,13 @@ def _cube_fields(header: dict[str, Any], bands: int) -> dict[str, Any]:
         metadata["band names"] = [_short(str(n)) for n in header["band names"]]
     return {
         "wavelengths": wavelengths,
-        "wavelength_units": units if isinstance(units, str) else None,
+        "wavelength_units": units,
         "fwhm": fwhm,
         "bad_bands": None if bbl is None else bbl == 0,
         "nodata": nodata,
         "default_bands": default_bands,
         "metadata": metadata,
+        **_scaling_fields(header, bands),
     }
 
 

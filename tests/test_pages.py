@@ -329,4 +329,4 @@ def test_missing_value_reads_no_data_in_the_table(tmp_path):
     at.session_state["pins"] = [[2, 3], [0, 0]]
     at.run()
     assert not at.exception
-    assert list(at.dataframe[0].value["value at band"])[0] == "no data"
+    assert at.dataframe[0].value["value at band"].iloc[0] == "no data"

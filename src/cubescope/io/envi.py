@@ -75,11 +75,13 @@ def read_header(path: Path, limits: Limits) -> dict[str, Any]:
         with warnings.catch_warnings():
             # spectral warns when it lower-cases keys such as "Wavelength"; that is what we want.
             warnings.simplefilter("ignore")
+            raw = path.read_bytes()
             try:
+                raw.decode("utf-8")
                 header = read_envi_header(str(path))
             except UnicodeDecodeError:
                 # Headers written on Windows are often Latin-1 ("µm"): read them as such.
-                header = _read_latin1_header(path, read_envi_header)
+                header = _read_latin1_header(path, raw, read_envi_header)
     except Exception as exc:
         if type(exc).__name__ == "FileNotAnEnviHeader":
             raise CubeError(
@@ -92,10 +94,10 @@ def read_header(path: Path, limits: Limits) -> dict[str, Any]:
     return {str(k).strip().lower(): v for k, v in header.items()}
 
 
-def _read_latin1_header(path: Path, reader: Any) -> dict[str, Any]:
+def _read_latin1_header(path: Path, raw: bytes, reader: Any) -> dict[str, Any]:
     import tempfile
 
-    text = path.read_bytes().decode("latin-1")
+    text = raw.decode("latin-1")
     if "\x00" in text:
         raise CubeError(f"'{path.name}' is not a text ENVI header (it holds binary data).")
     with tempfile.TemporaryDirectory() as folder:

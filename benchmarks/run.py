@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bands", "smoothing", "pca", "browser", "scale"]
+BENCHMARKS = ["bands", "smoothing", "pca", "browser", "scale", "load"]
 
 
 def main(names: list[str]) -> int:

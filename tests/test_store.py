@@ -26,11 +26,14 @@ def test_upload_round_trip_is_canonical_and_memory_mapped(tmp_path):
     assert cube.wavelength_units == "µm" and cube.wavelengths[-1] == 6
 
 
-def test_same_content_same_id_whatever_the_names(tmp_path):
+def test_same_files_same_id_in_any_order_other_names_other_id(tmp_path):
+    # Names decide roles (header or data) and the name shown: they are part of the id, so the same
+    # bytes under other names never show another uploader's name (tests/test_served_right.py).
     store = CubeStore(tmp_path / "store")
     files = envi_files(tmp_path)
     renamed = [("other.hdr", files[0][1]), ("other.img", files[1][1])]
-    assert store.put_files(files) == store.put_files(list(reversed(renamed)))
+    assert store.put_files(files) == store.put_files(list(reversed(files)))
+    assert store.put_files(files) != store.put_files(renamed)
 
 
 def test_zip_bundle(tmp_path):

@@ -9,6 +9,7 @@ The public face is the usual ``H[row, col, band]`` convention: ``shape`` is
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import Any
@@ -143,7 +144,7 @@ class Cube:
         wavelengths: Any = None,
         *,
         band_axis: int = -1,
-        copy: bool = True,
+        copy: bool | None = True,
         **kwargs: Any,
     ) -> Cube:
         """Build a cube from an array, by default laid out ``(rows, cols, bands)``.
@@ -450,15 +451,28 @@ def _per_band(values: Any, bands: int, what: str, kind: type) -> np.ndarray | No
     return _readonly(array)
 
 
-def to_band_sequential(array: np.ndarray, band_axis: int, copy: bool = True) -> np.ndarray:
+def in_memory_budget() -> int:
+    """Largest reordered copy a loader makes in memory by default: 1 GiB, or a sixteenth of
+    the machine's memory when that is less. Larger interleaved files stay memory-mapped views."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        physical = 16 * 2**30
+    return min(2**30, physical // 16)
+
+
+def to_band_sequential(array: np.ndarray, band_axis: int, copy: bool | None = True) -> np.ndarray:
     """A 3D array in ``(bands, rows, cols)`` order; the other axes are taken as rows then columns.
 
     An array already band-first is returned as it is. Otherwise it is copied into C-contiguous
     order in bounded chunks (the extra memory beyond the output stays small even when ``array``
     is a memory map), or with ``copy=False`` returned as a strided view, for streaming a file
-    larger than memory row chunk by row chunk.
+    larger than memory row chunk by row chunk. ``copy=None`` copies only arrays within
+    :func:`in_memory_budget`.
     """
     moved = np.moveaxis(array, band_axis, 0)
+    if copy is None:
+        copy = array.nbytes <= in_memory_budget()
     if band_axis % 3 == 0 or not copy:
         return moved
     out = np.empty(moved.shape, dtype=array.dtype)

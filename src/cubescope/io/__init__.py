@@ -106,7 +106,7 @@ def load_cube(
     data_file: str | Path | None = None,
     name: str | None = None,
     limits: Limits | None = None,
-    lazy: bool = False,
+    lazy: bool | None = None,
 ) -> Cube:
     """Open a hyperspectral cube from a file.
 
@@ -127,11 +127,13 @@ def load_cube(
         Name for the cube; the file stem by default.
     limits : Limits, optional
         Size ceilings checked before reading; :data:`DEFAULT_LIMITS` by default.
-    lazy : bool
-        ENVI, .lan and .npy files not stored band-sequentially are copied into that order in
-        memory by default (fast band images). With True they stay a memory-mapped strided view,
-        which is how :class:`~cubescope.store.CubeStore` converts files larger than memory.
-        Other formats are read into memory either way.
+    lazy : bool, optional
+        ENVI, .lan and .npy files not stored band-sequentially: True keeps them a memory-mapped
+        strided view (nothing read until used; how :class:`~cubescope.store.CubeStore` converts
+        files larger than memory), False copies them into band-sequential order in memory (fast
+        band images). By default they are copied only when small (see
+        :func:`cubescope.cube.in_memory_budget`), so opening a large file never holds it in
+        private memory. Other formats are read into memory either way.
 
     Returns
     -------

@@ -46,7 +46,7 @@ def _check_array(shape: tuple[int, ...], dtype: np.dtype, limits: Limits, what: 
 
 
 def load_npy(path: Path, limits: Limits, *, band_axis: int | None = None,
-             name: str | None = None, lazy: bool = False) -> Cube:
+             name: str | None = None, lazy: bool | None = None) -> Cube:
     """Open a ``.npy`` cube memory-mapped; its layout is guessed unless ``band_axis`` is given."""
     what = f"'{path.name}'"
     size = path.stat().st_size
@@ -55,7 +55,7 @@ def load_npy(path: Path, limits: Limits, *, band_axis: int | None = None,
     _check_array(shape, dtype, limits, what, available=size - data_offset)
     array = np.load(path, mmap_mode="r", allow_pickle=False)
     return cube_from_bare_array(
-        array, name=name or path.stem, band_axis=band_axis, default_axis=2,
+        array, limits=limits, name=name or path.stem, band_axis=band_axis, default_axis=2,
         metadata={"format": "NumPy .npy"}, lazy=lazy,
     )
 
@@ -95,7 +95,7 @@ def load_npz(path: Path, limits: Limits, *, dataset: str | None = None,
             raise CubeError(f"{what} {_PICKLE_MESSAGE}") from exc
         wavelengths, units = _npz_wavelengths(archive, infos)
     return cube_from_bare_array(
-        array, name=name or path.stem, band_axis=band_axis, default_axis=2,
+        array, limits=limits, name=name or path.stem, band_axis=band_axis, default_axis=2,
         wavelengths=wavelengths, wavelength_units=units,
         metadata={"format": "NumPy .npz", "array": chosen.name},
     )

@@ -8,6 +8,7 @@ import numpy as np
 
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
+from cubescope.io.limits import DEFAULT_LIMITS, Limits, check_cube_shape
 
 
 def guess_band_axis(
@@ -33,8 +34,10 @@ def guess_band_axis(
 
     Notes
     -----
-    In order: the one axis whose length equals the wavelength count; else the odd one out
-    when the two other axes are equal (square scenes, 145 x 145 x 224); else ``default``.
+    In order: the one axis whose length equals the wavelength count; else an axis at least 4
+    times shorter than each of the two others (15 x 100 x 120 is band-first, as channels-first
+    arrays from deep-learning code are); else the odd one out when the two other axes are equal
+    (square scenes, 145 x 145 x 224); else ``default``.
     """
     if len(shape) != 3:
         raise CubeError(f"A cube needs three axes; this array has shape {tuple(shape)}.")
@@ -43,6 +46,10 @@ def guess_band_axis(
         if len(matches) == 1:
             return matches[0], f"axis {matches[0]} has one entry per listed wavelength"
     a, b, c = shape
+    shortest = int(np.argmin(shape))
+    others = [n for i, n in enumerate(shape) if i != shortest]
+    if min(others) >= 4 * shape[shortest]:
+        return shortest, "it is much shorter than the two others (images are wider than they have bands)"
     if a == b != c:
         return 2, "the two other axes have equal length (a square image)"
     if b == c != a:
@@ -62,7 +69,8 @@ def cube_from_bare_array(
     wavelength_units: str | None = None,
     metadata: dict[str, Any] | None = None,
     nodata: float | None = None,
-    lazy: bool = False,
+    lazy: bool | None = None,
+    limits: Limits | None = None,
 ) -> Cube:
     """A cube from a 3D array whose layout a file did not state.
 
@@ -84,6 +92,10 @@ def cube_from_bare_array(
         if band_axis not in (0, 1, 2, -1, -2, -3):
             raise CubeError(f"The band axis must be 0, 1 or 2, not {band_axis}.")
         axis, reason = band_axis % 3, "chosen by the user"
+    # Limits hold for the layout finally chosen: a (100000, 1, 1) array is 100000 bands, not 1.
+    bands = shape[axis]
+    rows, cols = (n for i, n in enumerate(shape) if i != axis)
+    check_cube_shape(rows, cols, bands, limits or DEFAULT_LIMITS, f"'{name}' read with bands on axis {axis}")
     if wavelengths is not None and n_wl != shape[axis]:
         wavelengths, wavelength_units = None, None
     info = dict(metadata or {})
@@ -96,5 +108,5 @@ def cube_from_bare_array(
         wavelength_units=wavelength_units,
         metadata=info,
         nodata=nodata,
-        copy=not lazy,
+        copy=None if lazy is None else not lazy,
     )

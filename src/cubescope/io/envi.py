@@ -151,7 +151,7 @@ def dtype_from_header(header: dict[str, Any]) -> np.dtype:
 
 
 def load_envi(
-    path: Path, limits: Limits, *, data_file: Path | None = None, name: str | None = None, lazy: bool = False
+    path: Path, limits: Limits, *, data_file: Path | None = None, name: str | None = None, lazy: bool | None = None
 ) -> Cube:
     """Open an ENVI cube from its header or its data file.
 
@@ -208,7 +208,7 @@ def load_envi(
     }[interleave]
     mapped = np.memmap(data_path, dtype=dtype, mode="r", offset=offset, shape=file_shape)
     band_axis = {"bsq": 0, "bil": 1, "bip": 2}[interleave]
-    bsq = to_band_sequential(mapped, band_axis, copy=not lazy)
+    bsq = to_band_sequential(mapped, band_axis, copy=None if lazy is None else not lazy)
     return Cube(bsq, name=name or header_path.stem, **_cube_fields(header, bands))
 
 
@@ -304,7 +304,7 @@ def _short(value: Any) -> Any:
 _LAN_PACKING = {0: "u1", 2: "i2"}
 
 
-def load_lan(path: Path, limits: Limits, *, name: str | None = None, lazy: bool = False) -> Cube:
+def load_lan(path: Path, limits: Limits, *, name: str | None = None, lazy: bool | None = None) -> Cube:
     """Open an ERDAS 7.4/7.5 .lan file (128-byte header, band-interleaved by line).
 
     The header does not state its byte order: little-endian is tried first and big-endian
@@ -335,7 +335,7 @@ def load_lan(path: Path, limits: Limits, *, name: str | None = None, lazy: bool 
     check_cube_shape(rows, cols, bands, limits, what)
     check_declared((rows, cols, bands), dtype.itemsize, limits, available=size - 128, what=what)
     mapped = np.memmap(path, dtype=dtype, mode="r", offset=128, shape=(rows, bands, cols))
-    bsq = to_band_sequential(mapped, 1, copy=not lazy)
+    bsq = to_band_sequential(mapped, 1, copy=None if lazy is None else not lazy)
     metadata = {"format": "ERDAS LAN", "header": header["type"].decode("ascii", "replace")}
     return Cube(bsq, name=name or path.stem, metadata=metadata)
 

@@ -96,7 +96,7 @@ def load_hdf5(path: Path, limits: Limits, *, dataset: str | None = None,
     wavelengths = None if wl_info is None else read_dataset(path, wl_info.name).ravel().astype(float)
     units = _units(path, wl_info.name) if wl_info else None
     return cube_from_bare_array(
-        array, name=name or path.stem, band_axis=band_axis, default_axis=2,
+        array, limits=limits, name=name or path.stem, band_axis=band_axis, default_axis=2,
         wavelengths=wavelengths, wavelength_units=units,
         metadata={"format": "HDF5", "dataset": chosen.name},
     )

@@ -11,7 +11,9 @@ crash, a kill or a timeout into :class:`~cubescope.errors.CubeError`.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.spawn
 import resource
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +34,33 @@ def _context() -> Any:
             "spectral.io.erdas",
         ])
     return _CONTEXT
+
+
+_START_LOCK = threading.Lock()
+
+
+def _start_without_main(process: Any) -> None:
+    """Start ``process`` without making the child import the caller's main script.
+
+    multiprocessing re-imports ``__main__`` in a spawned or forkserver child so that functions
+    defined there can be unpickled. Ours are module-level functions of this package; the
+    caller's script (the Streamlit app, or a user's script without a ``__main__`` guard) must
+    not run again in every child. Its path is left out of what the child is told to prepare.
+    """
+    original = multiprocessing.spawn.get_preparation_data
+
+    def without_main(name: str) -> dict[str, Any]:
+        data = original(name)
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+        return data
+
+    with _START_LOCK:
+        multiprocessing.spawn.get_preparation_data = without_main
+        try:
+            process.start()
+        finally:
+            multiprocessing.spawn.get_preparation_data = original
 
 
 def _child(connection: Any, function: Callable[..., Any], args: tuple, memory_limit: int | None,
@@ -83,7 +112,7 @@ def run_isolated(function: Callable[..., Any], *args: Any, memory_limit: int | N
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(sender, function, args, memory_limit, progress is not None),
                               daemon=True)
-    process.start()
+    _start_without_main(process)
     sender.close()
     try:
         deadline = time.monotonic() + timeout

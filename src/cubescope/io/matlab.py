@@ -87,7 +87,7 @@ def load_mat(path: Path, limits: Limits, *, dataset: str | None = None,
     if wavelengths is not None and wavelengths.dtype.kind not in "iuf":
         wavelengths = None
     return cube_from_bare_array(
-        array, name=name or path.stem, band_axis=band_axis, default_axis=2,
+        array, limits=limits, name=name or path.stem, band_axis=band_axis, default_axis=2,
         wavelengths=None if wavelengths is None else wavelengths.astype(float),
         metadata={"format": fmt, "variable": chosen.name,
                   **({"wavelength variable": wl_info.name} if wl_info else {})},

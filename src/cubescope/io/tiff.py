@@ -73,7 +73,7 @@ def _load_tiff(path: Path, limits: Limits, band_axis: int | None, name: str | No
             raise CubeError(f"The image data of {what} could not be read ({exc}).") from exc
     array = array.reshape(shape)
     return cube_from_bare_array(
-        array, name=name or path.stem, band_axis=band_axis, default_axis=default,
+        array, limits=limits, name=name or path.stem, band_axis=band_axis, default_axis=default,
         wavelengths=wavelengths, wavelength_units=units, metadata=metadata, nodata=nodata,
     )
 

@@ -13,7 +13,11 @@ from typing import BinaryIO
 from cubescope.errors import CubeError
 from cubescope.io.limits import Limits, human_bytes
 
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Letters and digits of any script, spaces, and ._- survive; anything else (slashes, controls,
+# quotes, shell characters) becomes "_".
+_SAFE = re.compile(r"[^\w .-]+")
+#: Longest stored name, in bytes of UTF-8: file systems allow 255.
+_MAX_NAME_BYTES = 240
 _MAX_MEMBERS = 64
 _PIECE = 16 * 2**20
 
@@ -34,29 +38,44 @@ def _pieces(data: Content) -> Iterator[bytes]:
 
 
 def safe_name(name: str, fallback: str = "file") -> str:
-    """A file name reduced to letters, digits, ``._-``: no folders, no leading dot, never empty.
+    """A file name reduced to letters and digits (any script), spaces and ``._-``: no folders,
+    no leading dot, never empty. Its endings are kept whole, so a header and its data file
+    still pair: a name too long for the file system loses characters from the middle.
 
     >>> safe_name("../../etc/passwd")
     'passwd'
     >>> safe_name("scène 01.hdr")
-    'sc_ne_01.hdr'
+    'scène 01.hdr'
+    >>> safe_name("스캔.hdr")
+    '스캔.hdr'
     """
     base = PurePosixPath(str(name).replace("\\", "/")).name
-    cleaned = _SAFE.sub("_", base).lstrip("._")[:120]
+    cleaned = _SAFE.sub("_", base).strip().lstrip("._ ")
+    if len(cleaned.encode()) > _MAX_NAME_BYTES:
+        # Keep the first 120 and the last 100 bytes' worth: the endings (".bip.hdr") decide the role.
+        head = cleaned.encode()[:120].decode(errors="ignore")
+        tail = cleaned.encode()[-100:].decode(errors="ignore")
+        cleaned = f"{head}…{tail}"
     return cleaned or fallback
 
 
 def content_id(files: Sequence[tuple[str, Content]], options: str = "") -> str:
-    """128-bit hex id of a set of files by content alone (names and order do not matter),
-    plus the load options that change what cube they make."""
-    digests = []
-    for _, data in files:
+    """128-bit hex id of everything that decides the cube: each file's name (its role: which is
+    the header, which the data, and the cube's shown name) with its bytes, and the load options.
+    The order of the files does not matter.
+
+    Names are part of the id, so the same bytes under other names are another cube: two users
+    share a stored cube only when they upload the same files under the same names, and a name
+    never reaches someone who did not upload it.
+    """
+    entries = []
+    for name, data in files:
         digest = hashlib.sha256()
         for piece in _pieces(data):
             digest.update(piece)
-        digests.append(digest.hexdigest())
-    digests.sort()
-    return hashlib.sha256(("\n".join(digests) + "\n" + options).encode()).hexdigest()[:32]
+        entries.append(f"{safe_name(name)}\0{digest.hexdigest()}")
+    entries.sort()
+    return hashlib.sha256(("\n".join(entries) + "\n" + options).encode()).hexdigest()[:32]
 
 
 def stage_files(files: Sequence[tuple[str, Content]], folder: Path, limits: Limits) -> list[Path]:

@@ -41,7 +41,7 @@ with page_guard("The Smoothing page"):
         if not uniform and not exact:
             st.caption(plain(f"The band spacing varies; derivatives use the mean spacing ({delta:.4g} {units})."))
         order = wavelength_order(cube.wavelengths, units)
-        if order and exact and "steps back" in order:
+        if order and exact and "step back" in order:
             st.caption(plain(f"The wavelengths {order}. Each run of increasing wavelengths is fitted on its own: "
                              "a window never mixes two spectrometers."))
 

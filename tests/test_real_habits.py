@@ -81,11 +81,11 @@ def test_latin1_header_is_read(tmp_path):
 def test_wavelength_order_is_described():
     w = np.array([650.0, 675.6, 664.1, 690.0])
     assert step_backs(w).tolist() == [2]
-    assert "steps back at band 2 (675.6 -> 664.1 nm)" in wavelength_order(w, "nm")
+    assert "step back at band 2 (675.6 -> 664.1 nm)" in wavelength_order(w, "nm")
     assert "descending" in wavelength_order(w[::-1].copy() * 0 + np.array([4, 3, 2, 1.0]), "nm")
     assert wavelength_order(np.arange(5.0), "nm") is None
     cube = Cube.from_array(np.ones((2, 2, 4), "f4"), w, wavelength_units="nm")
-    assert "steps back" in cube.describe()["wavelength order"]
+    assert "step back" in cube.describe()["wavelength order"]
 
 
 def test_savgol_fits_each_spectrometer_on_its_own():

@@ -136,7 +136,7 @@ def wavelength_order(wavelengths: np.ndarray, units: str | None = None) -> str |
     """A warning about the order of the wavelengths, or None when they increase.
 
     >>> wavelength_order(np.array([650.0, 675.6, 664.1, 690.0]), "nm")
-    'steps back at band 2 (675.6 -> 664.1 nm): 2 segments, e.g. two spectrometers'
+    'step back at band 2 (675.6 -> 664.1 nm): 2 runs, e.g. two spectrometers'
     """
     w = np.asarray(wavelengths, dtype=float)
     if w.size < 2:
@@ -151,4 +151,4 @@ def wavelength_order(wavelengths: np.ndarray, units: str | None = None) -> str |
     first = int(breaks[0])
     where = f"band {first} ({w[first - 1]:.6g} -> {w[first]:.6g}{unit})"
     more = f" and {breaks.size - 1} more place{'s' if breaks.size > 2 else ''}" if breaks.size > 1 else ""
-    return f"steps back at {where}{more}: {breaks.size + 1} segments, e.g. two spectrometers"
+    return f"step back at {where}{more}: {breaks.size + 1} runs, e.g. two spectrometers"

@@ -36,7 +36,7 @@ def test_open_app_move_band_click_pixel(page, server, artifacts):
     slider.press("ArrowRight")
     changed = wait_for_change(lambda: image_source(page), first)
     assert changed != first
-    assert "band=band+65+%C2%B7+1475+nm" in current_url(page)  # the URL carries the band, readable
+    assert "band=band+16+%C2%B7+664.6+nm" in current_url(page)  # the URL carries the band, readable
 
     image = band_image(page)
     box = image.bounding_box()

@@ -42,11 +42,11 @@ def test_share_link_opens_same_analysis_in_another_browser(browser, server, arti
     slider.focus()
     for _ in range(5):
         slider.press("ArrowLeft")
-    first.wait_for_function("() => location.href.includes('band=band+59')")
+    first.wait_for_function("() => location.href.includes('band=band+10+')")
     wait_ready(first)
     first.wait_for_timeout(500)
     link = first.locator("[data-testid='stSidebar'] [data-testid='stCode'] code").inner_text().strip()
-    assert "px=" in link and "band=band+59" in link
+    assert "px=" in link and "band=band+10+" in link
     shown_first, spectra_first = image_source(first), traces(first, "spectra")
 
     second_context = browser.new_context(viewport={"width": 1500, "height": 1100})

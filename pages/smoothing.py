@@ -4,7 +4,7 @@ import streamlit as st
 
 from cubescope import CubeError, display, smoothing
 from cubescope.plots import Trace, colorbar_figure, spectra_figure
-from cubescope.wavelengths import band_label, wavelength_order
+from cubescope.wavelengths import band_label, step_backs, wavelength_order
 from cubescope.words import plural
 from cubescope_ui import data, exporting, widgets
 from cubescope_ui.guard import page_guard
@@ -40,10 +40,9 @@ with page_guard("The Smoothing page"):
                                "band spacing varies.")
         if not uniform and not exact:
             st.caption(plain(f"The band spacing varies; derivatives use the mean spacing ({delta:.4g} {units})."))
-        order = wavelength_order(cube.wavelengths, units)
-        if order and exact and "step back" in order:
-            st.caption(plain(f"The wavelengths {order}. Each run of increasing wavelengths is fitted on its own: "
-                             "a window never mixes two spectrometers."))
+        if exact and step_backs(cube.wavelengths).size:
+            st.caption(plain(f"The wavelengths {wavelength_order(cube.wavelengths, units)}. Each run of increasing "
+                             "wavelengths is fitted on its own: a window never mixes two spectrometers."))
 
     try:
         smoothing.check_parameters(window, degree, deriv, usable)

@@ -240,19 +240,15 @@ def savgol_spectrum(
     bad = np.zeros(n_bands, bool) if bad_bands is None else np.asarray(bad_bands, bool)
     flat = values.reshape(-1, n_bands)
     out = np.full(flat.shape, np.nan)
+    check_parameters(window, polyorder, deriv, n_bands - int(bad.sum()))
     # NaN samples are left out of the fit exactly as bad bands are: spectra are grouped by
     # which samples they lack, and each group gets its own plan.
     patterns, group = np.unique(np.isnan(flat), axis=0, return_inverse=True)
     for k, missing in enumerate(patterns):
-        members = group.ravel() == k
-        if not missing.any() or (~(missing | bad)).sum() >= window:
-            plan = savgol_plan(n_bands, window, polyorder, deriv, delta,
-                               wavelengths=wavelengths, bad_bands=bad | missing)
-        elif missing.all():
-            continue
-        else:
-            check_parameters(window, polyorder, deriv, n_bands - int(bad.sum()))
+        if (~(missing | bad)).sum() < window:
             continue  # too few samples left for this window: no filtered value
+        plan = savgol_plan(n_bands, window, polyorder, deriv, delta, wavelengths=wavelengths, bad_bands=bad | missing)
+        members = group.ravel() == k
         result = np.einsum("nbw,bw->nb", flat[members][:, plan.indices], plan.weights)
         result[:, ~plan.valid] = np.nan
         out[members] = result

@@ -79,9 +79,13 @@ def max_download_bytes() -> int:
     return int(float(os.environ.get("CUBESCOPE_MAX_DOWNLOAD_BYTES", 2**30)))
 
 
-def cube_panel(label: str, cube: Callable[[], np.ndarray], name: str, key: str, nbytes: int, **envi: Any) -> None:
+def cube_panel(label: str, cube: Callable[[], np.ndarray], name: str, key: str, nbytes: int,
+               metadata: Mapping[str, Any] | None = None, **envi: Any) -> None:
     """Downloads of a whole band-sequential product (``nbytes`` of samples): multi-band float
-    TIFF or ENVI (.zip); above :func:`max_download_bytes`, a message saying how to get it."""
+    TIFF or ENVI (.zip), both describing themselves with ``metadata``; above
+    :func:`max_download_bytes`, a message saying how to get it."""
+    metadata = {"product": name, **(metadata or {})}
+    description = "; ".join(f"{k}: {v}" for k, v in metadata.items())
     if nbytes > max_download_bytes():
         st.info(plain(
             f"This product is {human_bytes(nbytes)}, more than this server offers as one download "
@@ -94,12 +98,12 @@ def cube_panel(label: str, cube: Callable[[], np.ndarray], name: str, key: str, 
     left.download_button(
         f"{label} (.tif)",
         lambda: export.to_tiff(cube(), wavelengths=envi.get("wavelengths"),
-                               wavelength_units=envi.get("wavelength_units"), metadata={"product": name}),
+                               wavelength_units=envi.get("wavelength_units"), metadata=metadata),
         file_name=export.safe_filename(name, extension="tif"), mime="image/tiff", key=f"{key}_tif",
         on_click="ignore", width="stretch",
     )
     right.download_button(
-        f"{label} (ENVI .zip)", lambda: export.envi_zip(cube(), name, **envi),
+        f"{label} (ENVI .zip)", lambda: export.envi_zip(cube(), name, description=description, **envi),
         file_name=export.safe_filename(name, extension="zip"), mime="application/zip", key=f"{key}_envi",
         on_click="ignore", width="stretch",
     )

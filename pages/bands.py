@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cubescope import CubeError, display
+from cubescope import CubeError, display, export
 from cubescope.plots import Trace, colorbar_figure, spectra_figure
 from cubescope.wavelengths import band_label
 from cubescope.words import number_text, ordinal
@@ -52,8 +52,7 @@ with page_guard("The Bands page"):
             grid = view.grid
             exporting.image_panel(
                 lambda: cube.band(band), stretch, (cube.name, label),
-                {"cube": cube.name, "band": band, "wavelengths": None if cube.wavelengths is None else
-                 [float(cube.wavelengths[band])], "wavelength_units": cube.wavelength_units, "product": "band"},
+                export.image_metadata(cube, band, product="band"),
                 key="export_band",
             )
         zoom = f"every {ordinal(grid.step)} pixel shown" if grid.step > 1 else (

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from cubescope import CubeError, display
+from cubescope import CubeError, display, export
 from cubescope.plots import colorbar_figure, loadings_figure, scree_figure
 from cubescope.words import plural
 from cubescope_ui import data, exporting, widgets
@@ -97,10 +97,11 @@ with page_guard("The PCA page"):
                 def exported():
                     return data.pca_scores(cube_id, k, fit_region)[:, :, component]
             exporting.image_panel(
-                exported, stretch, (cube.name, title), {"cube": cube.name, "product": title}, key="export_pca",
+                exported, stretch, (cube.name, title), export.image_metadata(cube, product=title), key="export_pca",
             )
 
     with st.expander(f"Export all {k} PC images"):
         st.caption("Band-sequential scores, one band per component, as 32-bit floats; NaN where a pixel has no data.")
         exporting.cube_panel(f"{k} PC images", lambda: np.moveaxis(data.pca_scores(cube_id, k, fit_region), 2, 0),
-                             f"{cube.name} PCA {k}", key="export_pca_cube", nbytes=cube.rows * cube.cols * k * 4)
+                             f"{cube.name} PCA {k}", key="export_pca_cube", nbytes=cube.rows * cube.cols * k * 4,
+                             metadata=export.image_metadata(cube, product=f"{k} PC scores"))

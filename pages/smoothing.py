@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cubescope import CubeError, display, smoothing
+from cubescope import CubeError, display, export, smoothing
 from cubescope.plots import Trace, colorbar_figure, spectra_figure
 from cubescope.wavelengths import band_label, step_backs, wavelength_order
 from cubescope.words import plural
@@ -77,9 +77,7 @@ with page_guard("The Smoothing page"):
         exporting.image_panel(
             lambda: smoothing.savgol_band(cube, band, window, degree, deriv, delta, use_wavelengths=exact),
             stretch, (cube.name, settings, label),
-            {"cube": cube.name, "band": band, "product": f"{product} {unit_text}".strip(), "savitzky_golay": settings,
-             "wavelengths": None if cube.wavelengths is None else [float(cube.wavelengths[band])],
-             "wavelength_units": units},
+            export.image_metadata(cube, band, product=f"{product} {unit_text}".strip(), savitzky_golay=settings),
             key="export_sg",
         )
 
@@ -112,6 +110,7 @@ with page_guard("The Smoothing page"):
             "Filtered cube",
             lambda: smoothing.savgol_cube(cube, window, degree, deriv, delta, use_wavelengths=exact).bsq,
             f"{cube.name} {settings}", key="export_sg_cube",
+            metadata=export.image_metadata(cube, savitzky_golay=settings),
             nbytes=cube.rows * cube.cols * cube.n_bands * cube.float_dtype.itemsize,
             wavelengths=cube.wavelengths, wavelength_units=units,
             bad_bands=cube.bad_bands,

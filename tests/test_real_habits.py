@@ -155,3 +155,26 @@ def test_default_band_avoids_water_absorption():
     assert abs(cube.wavelengths[cube.default_band()] - 650) < 5
     assert Cube.from_array(np.zeros((2, 2, 5), "f4"), default_bands=(3, 2, 1)).default_band() == 3
     assert Cube.from_array(np.zeros((2, 2, 5), "f4")).default_band() == 2
+
+
+def test_exports_say_which_values_they_hold():
+    import json
+
+    import tifffile
+
+    from cubescope import export
+
+    stored = np.arange(2 * 3 * 4, dtype="i2").reshape(2, 3, 4) * 100
+    cube = Cube.from_array(stored, [500, 600, 700, 800.0], wavelength_units="nm", gain=1e-4, quantity="reflectance")
+    info = export.image_metadata(cube, 1, product="band")
+    assert info["values"] == "reflectance = stored ÷ 10000 (the file's scaling)"
+    assert info["wavelengths"] == [600.0] and info["band"] == 1
+    png = export.to_png(cube.band(1), 16, "min-max", metadata=info)
+    assert "stored ÷ 10000" in json.dumps(export.read_png_scaling(png), ensure_ascii=False)
+    import io
+
+    tif = export.to_tiff(cube.band(1), metadata=info)
+    with tifffile.TiffFile(io.BytesIO(tif)) as handle:
+        assert "stored" in handle.pages[0].description
+    stored_info = export.image_metadata(cube.as_stored(), 1)
+    assert stored_info["values"] == "values as stored in the file"

@@ -59,6 +59,18 @@ class Normalization:
         return f"{self.method}: {self.low:.6g} → 0 and {self.high:.6g} → full scale, linear{clipped}{nodata}"
 
 
+def image_metadata(cube: Any, band: int | None = None, **extra: Any) -> dict[str, Any]:
+    """What an exported image or product of ``cube`` says about itself: the cube, what its
+    values are (scaled by the file's factors, or as stored), and the band and its wavelength."""
+    info: dict[str, Any] = {"cube": cube.name, "values": cube.scaling_note()}
+    if band is not None:
+        info["band"] = int(band)
+        info["wavelengths"] = None if cube.wavelengths is None else [float(cube.wavelengths[band])]
+        info["wavelength_units"] = cube.wavelength_units
+    info.update(extra)
+    return info
+
+
 def normalize_for_export(
     image: np.ndarray,
     stretch: str = "min-max",

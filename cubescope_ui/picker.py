@@ -177,7 +177,7 @@ def upload_panel() -> None:
         error(f"The upload could not be opened. {st.session_state['upload_error']}")
     if st.session_state.get("upload_choices"):
         st.selectbox(
-            "This file holds several cubes: choose one",
+            "The upload holds several cubes: choose one",
             st.session_state["upload_choices"],
             index=None,
             key="upload_dataset_choice",

@@ -330,3 +330,13 @@ def test_missing_value_reads_no_data_in_the_table(tmp_path):
     at.run()
     assert not at.exception
     assert at.dataframe[0].value["value at band"].iloc[0] == "no data"
+
+
+def test_several_envi_headers_ask_which(app, tmp_path):
+    files = []
+    for name, seed in (("dark", 1), ("white", 2)):
+        header, raw = write_envi(tmp_path, sample_cube(seed=seed), name=name)
+        files += [(header.name, header.read_bytes(), "text/plain"), (raw.name, raw.read_bytes(), "application/x")]
+    app.file_uploader(key="upload").set_value(files).run()
+    assert not app.exception and not app.error
+    assert app.selectbox(key="upload_dataset_choice").options == ["dark.hdr", "white.hdr"]

@@ -78,3 +78,19 @@ def test_conversion_child_does_not_run_the_callers_script(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["BODY", "a" * 32]
+
+
+def test_several_headers_ask_which_cube(tmp_path):
+    first = sample_cube(rows=7, cols=5, bands=6, seed=1)
+    second = sample_cube(rows=9, cols=4, bands=3, seed=2)
+    files = []
+    for name, data in (("dark", first), ("white", second)):
+        header, raw = write_envi(tmp_path, data, name=name)
+        files += [(header.name, header.read_bytes()), (raw.name, raw.read_bytes())]
+    store = CubeStore(tmp_path / "store")
+    listed = store.list_upload(files)
+    assert [(info.name, info.shape) for info in listed] == [("dark.hdr", (7, 5, 6)), ("white.hdr", (9, 4, 3))]
+    with pytest.raises(CubeError, match="choose which cube"):
+        store.put_files(files)
+    cube = store.open(store.put_files(files, dataset="white.hdr"))
+    np.testing.assert_array_equal(cube.spectrum(8, 3), second[8, 3])

@@ -42,9 +42,10 @@ import numpy as np
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
 from cubescope.io import ArrayInfo, list_arrays, load_cube
+from cubescope.io.envi import describe_envi
 from cubescope.io.isolated import run_isolated
 from cubescope.io.limits import Limits
-from cubescope.io.upload import Content, content_id, main_file, stage_files
+from cubescope.io.upload import Content, content_id, headers, main_file, stage_files
 
 CUBE_ID = re.compile(r"^[0-9a-f]{32}$")
 _FORMAT_VERSION = 2
@@ -148,7 +149,10 @@ class CubeStore:
         try:
             paths = stage_files(files, staging, self.limits)
             source = {"files": [p.name for p in paths], "dataset": dataset, "band_axis": band_axis}
-            self._convert_isolated(main_file(paths), cube_id, dataset, band_axis, source, progress)
+            path = main_file(paths, dataset)
+            if path.suffix.lower() == ".hdr":
+                dataset = None  # it named the header; an ENVI file holds one cube
+            self._convert_isolated(path, cube_id, dataset, band_axis, source, progress)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return cube_id
@@ -198,7 +202,13 @@ class CubeStore:
         """The arrays an uploaded container (.npz, .mat, HDF5) holds, so the user can choose."""
         staging = self.root / "tmp" / f"inspect-{uuid.uuid4().hex}"
         try:
-            path = main_file(stage_files(files, staging, self.limits))
+            paths = stage_files(files, staging, self.limits)
+            found = headers(paths)
+            if len(found) > 1:
+                # Several ENVI cubes at once (a folder, a zip of a session): the user chooses one.
+                return [run_isolated(describe_envi, str(h), self.limits, memory_limit=self._child_memory(),
+                                     what=f"'{h.name}'") for h in found]
+            path = main_file(paths)
             return run_isolated(list_arrays, str(path), memory_limit=self._child_memory(), what=f"'{path.name}'")
         finally:
             shutil.rmtree(staging, ignore_errors=True)

@@ -17,6 +17,7 @@ import numpy as np
 from cubescope.cube import Cube, to_band_sequential
 from cubescope.errors import CubeError
 from cubescope.io.limits import Limits, check_cube_shape, check_declared
+from cubescope.io.listing import ArrayInfo
 
 #: ENVI "data type" codes and the sample types they stand for.
 ENVI_DTYPES = {
@@ -148,6 +149,16 @@ def dtype_from_header(header: dict[str, Any]) -> np.dtype:
     if order not in (0, 1):
         raise CubeError(f"The ENVI 'byte order' must be 0 (little-endian) or 1 (big-endian), not {order}.")
     return np.dtype(("<" if order == 0 else ">") + ENVI_DTYPES[code])
+
+
+def describe_envi(path: str | Path, limits: Limits) -> ArrayInfo:
+    """An ENVI header as an :class:`ArrayInfo` (name, shape as rows x cols x bands, type), for
+    choosing among several uploaded cubes; the data file is not read."""
+    path = Path(path)
+    header = read_header(path, limits)
+    shape = (_int_field(header, "lines", "number of rows"), _int_field(header, "samples", "number of columns"),
+             _int_field(header, "bands", "number of bands"))
+    return ArrayInfo(path.name, shape, str(dtype_from_header(header)))
 
 
 def load_envi(

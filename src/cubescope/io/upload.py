@@ -143,13 +143,24 @@ def _unzip(name: str, data: Content, folder: Path, limits: Limits) -> list[Path]
     return paths
 
 
-def main_file(paths: Sequence[Path]) -> Path:
-    """The file that opens the cube: the ENVI header when there is one, else the only file."""
-    headers = [p for p in paths if p.suffix.lower() == ".hdr"]
-    if len(headers) == 1:
-        return headers[0]
-    if len(headers) > 1:
-        raise CubeError("Several ENVI headers were uploaded; upload one cube (header + data) at a time.")
+def headers(paths: Sequence[Path]) -> list[Path]:
+    """The ENVI headers among uploaded files, sorted by name."""
+    return sorted((p for p in paths if p.suffix.lower() == ".hdr"), key=lambda p: p.name)
+
+
+def main_file(paths: Sequence[Path], header: str | None = None) -> Path:
+    """The file that opens the cube: the ENVI header when there is one (``header`` names which,
+    when there are several), else the only file."""
+    found = headers(paths)
+    if header is not None and len(found) > 1:
+        chosen = [p for p in found if p.name == safe_name(header)]
+        if chosen:
+            return chosen[0]
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise CubeError("Several ENVI headers were uploaded (" + ", ".join(p.name for p in found) + "); choose "
+                        "which cube to open.")
     if len(paths) == 1:
         return paths[0]
     names = ", ".join(p.name for p in paths)

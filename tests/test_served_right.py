@@ -94,3 +94,26 @@ def test_several_headers_ask_which_cube(tmp_path):
         store.put_files(files)
     cube = store.open(store.put_files(files, dataset="white.hdr"))
     np.testing.assert_array_equal(cube.spectrum(8, 3), second[8, 3])
+
+
+def test_what_dead_processes_left_in_tmp_is_removed_at_start(tmp_path):
+    import os
+
+    store = CubeStore(tmp_path / "store")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left = tmp_path / "store" / "tmp" / f"convert-{dead.stdout.strip()}-abc"
+    (left / "entry-1-x").mkdir(parents=True)
+    (left / "entry-1-x" / "data.npy").write_bytes(b"\0" * 4096)
+    live = tmp_path / "store" / "tmp" / f"upload-{os.getpid()}-def"
+    live.mkdir()
+    CubeStore(store.root)  # a server starting on the same store
+    assert not left.exists() and live.exists()
+
+
+def test_a_failed_conversion_leaves_nothing_in_tmp(tmp_path):
+    header, raw = write_envi(tmp_path, sample_cube())
+    header.write_text(header.read_text().replace("data type = 4", "data type = 4\nheader offset = 999999"))
+    store = CubeStore(tmp_path / "store")
+    with pytest.raises(CubeError):
+        store.put_files([(header.name, header.read_bytes()), (raw.name, raw.read_bytes())])
+    assert list((tmp_path / "store" / "tmp").iterdir()) == []

@@ -80,15 +80,25 @@ class CubeStore:
     """
 
     def __init__(self, root: str | os.PathLike[str], max_bytes: int = 20 * 2**30,
-                 limits: Limits | None = None, shared: str | None = None) -> None:
+                 limits: Limits | None = None, shared: str | None = None, workspace: str | None = None) -> None:
         self.root = Path(root)
         self.max_bytes = int(max_bytes)
         self.limits = limits or Limits()
         self.shared = shared.rstrip("/") if shared else None
         (self.root / "objects").mkdir(parents=True, exist_ok=True)
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+        # Where this store object writes before renaming into place; a conversion child is given
+        # a folder of its own, which its parent removes whatever becomes of the child.
+        self.workspace = Path(workspace) if workspace else self.root / "tmp"
+        if workspace is None:
+            self.clean_temporary()
 
     # -------------------------------------------------------------- paths
+    def _temp(self, kind: str) -> Path:
+        """A new temporary path named with this process's id, so that what a dead process
+        left can be told from what a live one is writing."""
+        return self.workspace / f"{kind}-{os.getpid()}-{uuid.uuid4().hex}"
+
     def _folder(self, cube_id: str) -> Path:
         if not valid_id(cube_id):
             raise CubeError("That cube id is not valid (it must be 32 hexadecimal digits).")
@@ -115,7 +125,7 @@ class CubeStore:
             self._touch(final)
             self.publish(cube_id)
             return cube_id
-        temp = self.root / "tmp" / f"{cube_id}-{uuid.uuid4().hex}"
+        temp = self._temp("entry")
         temp.mkdir(parents=True)
         try:
             band_digests = _write_samples(cube.bsq, temp / "data.npy", progress)
@@ -145,7 +155,7 @@ class CubeStore:
         if cube_id in self:
             self._touch(self._folder(cube_id))
             return cube_id
-        staging = self.root / "tmp" / f"upload-{uuid.uuid4().hex}"
+        staging = self._temp("upload")
         try:
             paths = stage_files(files, staging, self.limits)
             source = {"files": [p.name for p in paths], "dataset": dataset, "band_axis": band_axis}
@@ -176,7 +186,7 @@ class CubeStore:
         cube_id = remote.source_id(f"dataset={dataset};band_axis={band_axis}")
         if cube_id in self:
             return cube_id
-        staging = self.root / "tmp" / f"fetch-{uuid.uuid4().hex}"
+        staging = self._temp("fetch")
         try:
             path = remote.fetch(staging, self.limits, progress and (lambda f: progress(f / 2)))
             source = {"url": url, "dataset": dataset, "band_axis": band_axis}
@@ -189,9 +199,15 @@ class CubeStore:
     def _convert_isolated(self, path: Path, cube_id: str, dataset: str | None, band_axis: int | None,
                           source: dict[str, Any], progress: Progress | None) -> None:
         # Parsers of untrusted files run in a child process: a crash or a memory bomb stays there.
-        run_isolated(_convert, str(self.root), self.max_bytes, self.limits, str(path), cube_id, dataset,
-                     band_axis, source, memory_limit=self._child_memory(), what=f"'{path.name}'",
-                     progress=progress)
+        # The child writes in a folder of its own, removed here however the child ends.
+        workspace = self._temp("convert")
+        workspace.mkdir()
+        try:
+            run_isolated(_convert, str(self.root), str(workspace), self.max_bytes, self.limits, str(path),
+                         cube_id, dataset, band_axis, source, memory_limit=self._child_memory(),
+                         what=f"'{path.name}'", progress=progress)
+        finally:
+            shutil.rmtree(workspace, ignore_errors=True)
         self.publish(cube_id)
 
     def _child_memory(self) -> int:
@@ -200,7 +216,7 @@ class CubeStore:
 
     def list_upload(self, files: Sequence[tuple[str, Content]]) -> list[ArrayInfo]:
         """The arrays an uploaded container (.npz, .mat, HDF5) holds, so the user can choose."""
-        staging = self.root / "tmp" / f"inspect-{uuid.uuid4().hex}"
+        staging = self._temp("inspect")
         try:
             paths = stage_files(files, staging, self.limits)
             found = headers(paths)
@@ -294,7 +310,7 @@ class CubeStore:
         fs = self._shared_fs()
         if not fs.exists(self._shared_path(cube_id, "meta.json")):
             return
-        temp = self.root / "tmp" / f"{cube_id}-{uuid.uuid4().hex}"
+        temp = self._temp("entry")
         temp.mkdir(parents=True)
         try:
             fs.get_file(self._shared_path(cube_id, "meta.json"), str(temp / "meta.json"))
@@ -326,16 +342,25 @@ class CubeStore:
         """Bytes held by stored cubes."""
         return sum(f.stat().st_size for f in (self.root / "objects").glob("*/*") if f.is_file())
 
-    def evict(self, keep: str | None = None) -> list[str]:
-        """Remove least recently used cubes until the store fits ``max_bytes``; clear stale
-        temporary folders. Returns the evicted ids."""
+    def clean_temporary(self) -> list[str]:
+        """Remove what conversions left in ``tmp/``: everything of a process that is no longer
+        running (a server killed mid-conversion, a crashed child), and anything older than 6
+        hours. Called when a store is opened and before eviction. Returns the names removed."""
+        removed = []
         now = time.time()
         for temp in (self.root / "tmp").iterdir():
             try:
-                if now - temp.stat().st_mtime > _STALE_TEMP_SECONDS:
-                    shutil.rmtree(temp, ignore_errors=True)
+                if not _owner_alive(temp.name) or now - temp.stat().st_mtime > _STALE_TEMP_SECONDS:
+                    shutil.rmtree(temp, ignore_errors=True) if temp.is_dir() else temp.unlink()
+                    removed.append(temp.name)
             except OSError:
                 pass
+        return removed
+
+    def evict(self, keep: str | None = None) -> list[str]:
+        """Remove least recently used cubes until the store fits ``max_bytes``; clear stale
+        temporary folders. Returns the evicted ids."""
+        self.clean_temporary()
         entries = []
         for folder in (self.root / "objects").iterdir():
             try:
@@ -357,11 +382,27 @@ class CubeStore:
         return evicted
 
 
-def _convert(root: str, max_bytes: int, limits: Limits, path: str, cube_id: str, dataset: str | None,
-             band_axis: int | None, source: dict[str, Any], progress: Progress | None = None) -> None:
+def _owner_alive(name: str) -> bool:
+    """Whether the process named in a temporary entry (``kind-pid-hex``) still runs; True for
+    names of another form (left to the age rule)."""
+    parts = name.split("-")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return True
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def _convert(root: str, workspace: str, max_bytes: int, limits: Limits, path: str, cube_id: str,
+             dataset: str | None, band_axis: int | None, source: dict[str, Any],
+             progress: Progress | None = None) -> None:
     """In the child process: read a file (memory-mapped where the format allows) and store its
-    canonical copy, chunk by chunk."""
-    store = CubeStore(root, max_bytes=max_bytes, limits=limits)
+    canonical copy, chunk by chunk, writing in ``workspace`` before renaming into place."""
+    store = CubeStore(root, max_bytes=max_bytes, limits=limits, workspace=workspace)
     cube = load_cube(path, dataset=dataset, band_axis=band_axis, limits=limits, lazy=True)
     store.put(cube, cube_id, source, progress=progress)
 

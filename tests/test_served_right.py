@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import textwrap
+import zipfile
 
 import numpy as np
 import pytest
@@ -117,3 +119,69 @@ def test_a_failed_conversion_leaves_nothing_in_tmp(tmp_path):
     with pytest.raises(CubeError):
         store.put_files([(header.name, header.read_bytes()), (raw.name, raw.read_bytes())])
     assert list((tmp_path / "store" / "tmp").iterdir()) == []
+
+
+def _high_ratio_files(folder):
+    """A file of each container format declaring far more samples than it holds (> 64 MiB)."""
+    import h5py
+    import tifffile
+
+    shape = (512, 512, 128)  # 128 MiB of float32
+    with h5py.File(folder / "unwritten.h5", "w") as handle:
+        handle.create_dataset("cube", shape=shape, dtype="f4", chunks=(64, 64, 16))
+    with h5py.File(folder / "unwritten.mat", "w", userblock_size=512) as handle:
+        handle.create_dataset("cube", shape=shape[::-1], dtype="f4", chunks=(16, 64, 64))
+        handle["cube"].attrs["MATLAB_class"] = np.bytes_("single")
+    with open(folder / "unwritten.mat", "r+b") as handle:
+        handle.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Nov 23 2026 HDF5 schema 1.00 .")
+    zeros = np.zeros(shape, np.float32)
+    tifffile.imwrite(folder / "zeros.tif", np.moveaxis(zeros, 2, 0), tile=(256, 256), compression="zlib",
+                     photometric="minisblack")
+    np.savez_compressed(folder / "zeros.npz", cube=zeros)
+    with zipfile.ZipFile(folder / "zeros.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zeros.npy", zeros.tobytes())
+    return [folder / n for n in ("unwritten.h5", "unwritten.mat", "zeros.tif", "zeros.npz", "zeros.zip")]
+
+
+def test_high_ratio_inputs_are_refused_before_reading(tmp_path):
+    files = _high_ratio_files(tmp_path)
+    for path in files[:-1]:
+        assert path.stat().st_size < 2 * 2**20
+        with pytest.raises(CubeError, match="times its size"):
+            cubescope.load_cube(path)
+    store = CubeStore(tmp_path / "store")
+    for path in files:
+        with pytest.raises(CubeError, match="times its size"):
+            store.put_files([(path.name, path.read_bytes())])
+    assert list((tmp_path / "store" / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["crc", "deflate", "method", "encrypted"])
+def test_damaged_zip_members_are_messages(tmp_path, damage):
+    import struct
+
+    header, raw = write_envi(tmp_path, sample_cube(rows=40, cols=30, bands=8))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(header, header.name)
+        archive.write(raw, raw.name)
+    data = bytearray(buffer.getvalue())
+    local = data.find(b"PK\x03\x04", 1)  # the data file's local header
+    name_length, extra_length = struct.unpack("<HH", data[local + 26:local + 30])
+    body = local + 30 + name_length + extra_length
+    if damage == "crc":
+        data[local + 14] ^= 0xFF
+        central = data.find(b"PK\x01\x02", body)
+        central = data.find(b"PK\x01\x02", central + 1)
+        data[central + 16] ^= 0xFF
+    elif damage == "deflate":
+        data[body:body + 16] = b"\xff" * 16
+    elif damage == "method":
+        for at in (local + 8, data.find(b"PK\x01\x02", data.find(b"PK\x01\x02") + 1) + 10):
+            data[at:at + 2] = struct.pack("<H", 99)
+    else:
+        for at in (local + 6, data.find(b"PK\x01\x02", data.find(b"PK\x01\x02") + 1) + 8):
+            data[at] |= 1
+    store = CubeStore(tmp_path / "store")
+    with pytest.raises(CubeError, match="cannot be unpacked"):
+        store.put_files([("bundle.zip", bytes(data))])

@@ -451,14 +451,18 @@ def _per_band(values: Any, bands: int, what: str, kind: type) -> np.ndarray | No
     return _readonly(array)
 
 
+def physical_memory() -> int:
+    """Bytes of memory the machine has (16 GiB when the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 16 * 2**30
+
+
 def in_memory_budget() -> int:
     """Largest reordered copy a loader makes in memory by default: 1 GiB, or a sixteenth of
     the machine's memory when that is less. Larger interleaved files stay memory-mapped views."""
-    try:
-        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        physical = 16 * 2**30
-    return min(2**30, physical // 16)
+    return min(2**30, physical_memory() // 16)
 
 
 def to_band_sequential(array: np.ndarray, band_axis: int, copy: bool | None = True) -> np.ndarray:

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from cubescope.cube import Cube
+from cubescope.cube import Cube, physical_memory
 from cubescope.errors import CubeError
 from cubescope.io import ArrayInfo, list_arrays, load_cube
 from cubescope.io.envi import describe_envi
@@ -211,8 +211,9 @@ class CubeStore:
         self.publish(cube_id)
 
     def _child_memory(self) -> int:
-        """Address space for a conversion: the largest cube twice over, plus room for the readers."""
-        return max(4 * 2**30, 2 * self.limits.max_bytes + 2 * 2**30)
+        """Private memory for a conversion: the largest cube plus room for the readers (formats
+        read whole need it), but never more than half the machine's memory."""
+        return min(self.limits.max_bytes + 2 * 2**30, max(2 * 2**30, physical_memory() // 2))
 
     def list_upload(self, files: Sequence[tuple[str, Content]]) -> list[ArrayInfo]:
         """The arrays an uploaded container (.npz, .mat, HDF5) holds, so the user can choose."""

@@ -11,7 +11,7 @@ import numpy as np
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
 from cubescope.io.axes import cube_from_bare_array
-from cubescope.io.limits import Limits, check_cube_shape, check_declared
+from cubescope.io.limits import Limits, check_cube_shape, check_declared, check_expansion
 from cubescope.io.listing import ArrayInfo, choose_array, find_wavelengths
 
 _PICKLE_MESSAGE = (
@@ -88,6 +88,7 @@ def load_npz(path: Path, limits: Limits, *, dataset: str | None = None,
     chosen = choose_array(infos, dataset, path.name)
     what = f"Member '{chosen.name}' of '{path.name}'"
     _check_array(chosen.shape, np.dtype(chosen.dtype), limits, what, available=chosen.stored_bytes)
+    check_expansion(chosen.size * np.dtype(chosen.dtype).itemsize, path.stat().st_size, limits, what)
     with zipfile.ZipFile(path) as archive, archive.open(chosen.name + ".npy") as handle:
         try:
             array = np.lib.format.read_array(handle, allow_pickle=False)

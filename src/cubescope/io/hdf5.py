@@ -16,6 +16,9 @@ from cubescope.io.axes import cube_from_bare_array
 from cubescope.io.limits import Limits, check_cube_shape, check_declared
 from cubescope.io.listing import ArrayInfo, choose_array, find_wavelengths
 
+#: Most chunks one dataset may be stored in (a 1024 x 1024 x 224 cube in 64 x 64 x 16 chunks has 3584).
+MAX_CHUNKS = 1_000_000
+
 
 def _open(path: Path):
     import h5py
@@ -64,6 +67,15 @@ def read_dataset(path: Path, name: str) -> np.ndarray:
                 f"'{name}' in '{path.name}' keeps its data in other files (external or virtual "
                 "storage); store it inside the file."
             )
+        if dataset.chunks is not None:
+            # The library's bookkeeping grows with the number of chunks read: a dataset of
+            # one-element chunks takes memory linear in its samples before any are returned.
+            chunks = int(np.prod([-(-n // c) for n, c in zip(dataset.shape, dataset.chunks, strict=True)]))
+            if chunks > MAX_CHUNKS:
+                raise CubeError(
+                    f"'{name}' in '{path.name}' is stored in {chunks:,} chunks, more than this server reads "
+                    f"({MAX_CHUNKS:,}); rewrite it with larger chunks (e.g. one band or a block of rows each)."
+                )
         try:
             return dataset[()]
         except Exception as exc:
@@ -90,7 +102,8 @@ def load_hdf5(path: Path, limits: Limits, *, dataset: str | None = None,
     if chosen.dtype[:1] not in "iuf":
         raise CubeError(f"{what} holds {chosen.dtype} values, not numbers.")
     check_cube_shape(*sorted(chosen.shape), limits, what)
-    check_declared(chosen.shape, np.dtype(chosen.dtype).itemsize, limits, what=what)
+    check_declared(chosen.shape, np.dtype(chosen.dtype).itemsize, limits, compressed_from=path.stat().st_size,
+                   what=what)
     array = read_dataset(path, chosen.name)
     wl_info = find_wavelengths([i for i in infos if i.name != chosen.name])
     wavelengths = None if wl_info is None else read_dataset(path, wl_info.name).ravel().astype(float)

@@ -4,7 +4,7 @@ server down.
 The readers of the field (scipy's MATLAB reader, HDF5, TIFF codecs) are written in C and
 Cython; a damaged file can crash them outright (the fuzz tests found a MAT v5 file that
 segfaults ``scipy.io.loadmat``). :func:`run_isolated` runs a function in a child started by a
-forkserver (fast: the readers are imported once), under an address-space limit, and turns a
+forkserver (fast: the readers are imported once), under a private-memory limit, and turns a
 crash, a kill or a timeout into :class:`~cubescope.errors.CubeError`.
 """
 
@@ -66,7 +66,10 @@ def _start_without_main(process: Any) -> None:
 def _child(connection: Any, function: Callable[..., Any], args: tuple, memory_limit: int | None,
            progress: bool) -> None:
     if memory_limit:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+        # RLIMIT_DATA counts private memory (heap, anonymous maps), not the file maps a
+        # conversion reads and writes through, so it bounds what can exhaust the machine while a
+        # cube larger than memory still streams through.
+        resource.setrlimit(resource.RLIMIT_DATA, (memory_limit, memory_limit))
     try:
         if progress:
             result = function(*args, progress=lambda fraction: connection.send(("progress", float(fraction))))
@@ -93,7 +96,7 @@ def run_isolated(function: Callable[..., Any], *args: Any, memory_limit: int | N
     function
         A module-level function (it is pickled by reference).
     memory_limit : int, optional
-        Bytes of address space the child may use.
+        Bytes of private memory (``RLIMIT_DATA``) the child may use.
     timeout : float
         Seconds before the child is killed.
     what : str

@@ -23,12 +23,17 @@ class Limits:
         Largest number of bands.
     max_header_bytes : int
         Largest text header (ENVI .hdr) read.
+    max_expansion : float
+        Largest ratio of samples declared to bytes of the file holding them, for compressed or
+        chunked containers (HDF5, MATLAB, TIFF, zip): a file of a few KB that declares a GB is a
+        bomb, not a cube. Declarations up to :data:`EXPANSION_FLOOR` bytes are always allowed.
     """
 
     max_bytes: int = 32 * 2**30
     max_side: int = 200_000
     max_bands: int = 10_000
     max_header_bytes: int = 4 * 2**20
+    max_expansion: float = 100.0
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -38,10 +43,13 @@ class Limits:
             max_bytes=int(os.environ.get("CUBESCOPE_MAX_CUBE_BYTES", defaults.max_bytes)),
             max_side=int(os.environ.get("CUBESCOPE_MAX_SIDE", defaults.max_side)),
             max_bands=int(os.environ.get("CUBESCOPE_MAX_BANDS", defaults.max_bands)),
+            max_expansion=float(os.environ.get("CUBESCOPE_MAX_EXPANSION", defaults.max_expansion)),
         )
 
 
 DEFAULT_LIMITS = Limits()
+#: Declared sizes up to this are never refused for their expansion ratio.
+EXPANSION_FLOOR = 64 * 2**20
 
 
 def human_bytes(n: float) -> str:
@@ -59,6 +67,7 @@ def check_declared(
     limits: Limits,
     *,
     available: int | None = None,
+    compressed_from: int | None = None,
     what: str = "The file",
 ) -> int:
     """Check a declared cube shape before reading anything; return its size in bytes.
@@ -74,6 +83,9 @@ def check_declared(
     available : int, optional
         Bytes the file really holds for the samples (file size minus header); when given,
         a declaration larger than that is refused as truncated or wrong.
+    compressed_from : int, optional
+        Size of the file that holds the samples compressed or chunked; a declaration more
+        than ``limits.max_expansion`` times larger (and over :data:`EXPANSION_FLOOR`) is refused.
     what : str
         How to name the source in messages.
 
@@ -92,6 +104,7 @@ def check_declared(
             f"({human_bytes(n_bytes)}), more than this server accepts "
             f"({human_bytes(limits.max_bytes)}). Crop or subset the cube first."
         )
+    check_expansion(n_bytes, compressed_from, limits, what)
     if available is not None and n_bytes > available:
         raise CubeError(
             f"{what} declares {' x '.join(str(d) for d in shape)} samples of {itemsize} bytes "
@@ -112,4 +125,18 @@ def check_cube_shape(rows: int, cols: int, bands: int, limits: Limits, what: str
     if bands > limits.max_bands:
         raise CubeError(
             f"{what} has {bands} bands; this server accepts at most {limits.max_bands}."
+        )
+
+
+def check_expansion(n_bytes: int, file_bytes: int | None, limits: Limits, what: str) -> None:
+    """Refuse ``n_bytes`` of samples declared by a file of ``file_bytes`` bytes when the ratio
+    exceeds ``limits.max_expansion`` (above :data:`EXPANSION_FLOOR`)."""
+    if file_bytes is None or n_bytes <= EXPANSION_FLOOR:
+        return
+    if n_bytes > limits.max_expansion * max(file_bytes, 1):
+        raise CubeError(
+            f"{what} declares {human_bytes(n_bytes)} of samples in a file of {human_bytes(file_bytes)}: "
+            f"{n_bytes / max(file_bytes, 1):,.0f} times its size, more than this server accepts "
+            f"({limits.max_expansion:g} times; the administrator sets CUBESCOPE_MAX_EXPANSION). "
+            "Real cubes compress far less; the file is damaged or built to exhaust memory."
         )

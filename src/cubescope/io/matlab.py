@@ -64,7 +64,8 @@ def load_mat(path: Path, limits: Limits, *, dataset: str | None = None,
     if chosen.dtype not in _MATLAB_CLASSES.values():
         raise CubeError(f"{what} is a MATLAB {chosen.dtype.removeprefix('MATLAB ')}, not a numeric array.")
     check_cube_shape(*chosen.shape, limits, what)
-    check_declared(chosen.shape, np.dtype(chosen.dtype).itemsize, limits, what=what)
+    check_declared(chosen.shape, np.dtype(chosen.dtype).itemsize, limits, compressed_from=path.stat().st_size,
+                   what=what)
     wl_info = find_wavelengths([i for i in infos if i.name != chosen.name])
     if is_v73(path):
         # h5py sees MATLAB's column-major arrays with their axes reversed.

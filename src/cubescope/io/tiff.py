@@ -62,7 +62,7 @@ def _load_tiff(path: Path, limits: Limits, band_axis: int | None, name: str | No
         if dtype.kind not in "iuf":
             raise CubeError(f"{what} holds samples of type {dtype}; a cube needs integers or floats.")
         check_cube_shape(*sorted(shape), limits, what)
-        check_declared(shape, dtype.itemsize, limits, what=what)
+        check_declared(shape, dtype.itemsize, limits, compressed_from=path.stat().st_size, what=what)
         metadata: dict[str, Any] = {"format": "TIFF", "axes": axes}
         wavelengths, units = _own_metadata(tif, metadata)
         nodata = _gdal_nodata(tif)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import lzma
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from cubescope.errors import CubeError
-from cubescope.io.limits import Limits, human_bytes
+from cubescope.io.limits import Limits, check_expansion, human_bytes
 
 # Letters and digits of any script, spaces, and ._- survive; anything else (slashes, controls,
 # quotes, shell characters) becomes "_".
@@ -124,6 +126,7 @@ def _unzip(name: str, data: Content, folder: Path, limits: Limits) -> list[Path]
                 f"The zip unpacks to {human_bytes(total)}, more than this server accepts "
                 f"({human_bytes(limits.max_bytes)})."
             )
+        check_expansion(total, handle.seek(0, io.SEEK_END), limits, f"'{safe_name(name)}'")
         paths = []
         for member in members:
             parts = PurePosixPath(member.filename.replace("\\", "/")).parts
@@ -132,13 +135,21 @@ def _unzip(name: str, data: Content, folder: Path, limits: Limits) -> list[Path]
             if parts and parts[0] == "__MACOSX":
                 continue
             target = folder / safe_name(member.filename)
-            with archive.open(member) as source, open(target, "wb") as sink:
-                copied = 0
-                while chunk := source.read(1 << 20):
-                    copied += len(chunk)
-                    if copied > member.file_size:
-                        raise CubeError(f"The zip member '{member.filename}' is larger than it declares.")
-                    sink.write(chunk)
+            try:
+                with archive.open(member) as source, open(target, "wb") as sink:
+                    copied = 0
+                    while chunk := source.read(1 << 20):
+                        copied += len(chunk)
+                        if copied > member.file_size:
+                            raise CubeError(f"The zip member '{member.filename}' is larger than it declares.")
+                        sink.write(chunk)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
+                    lzma.LZMAError, OSError) as exc:
+                # A bad CRC, a broken deflate stream, an unknown method or the encrypted flag.
+                raise CubeError(
+                    f"The zip member '{safe_name(member.filename)}' cannot be unpacked ({type(exc).__name__}: {exc}). "
+                    "Zip the files again, without encryption."
+                ) from exc
             paths.append(target)
     return paths
 

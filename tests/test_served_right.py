@@ -185,3 +185,13 @@ def test_damaged_zip_members_are_messages(tmp_path, damage):
     store = CubeStore(tmp_path / "store")
     with pytest.raises(CubeError, match="cannot be unpacked"):
         store.put_files([("bundle.zip", bytes(data))])
+
+
+def test_pca_work_is_bounded_by_the_cube_shape():
+    from cubescope import Cube
+    from cubescope.pca import MAX_FEATURES, fit_pca
+
+    cube = Cube.from_array(np.random.default_rng(0).random((10, 20, 10000)).astype("f4"))  # 8 MB, legal
+    with pytest.raises(CubeError, match="up to 2,000 bands"):  # refused before any covariance is formed
+        fit_pca(cube, 3)
+    assert fit_pca(Cube.from_array(np.random.default_rng(0).random((10, 20, MAX_FEATURES)).astype("f4")), 2)

@@ -23,7 +23,7 @@ def _uploaded_files(again: bool = False) -> list[tuple[str, BinaryIO]]:
     Only file ids are remembered: the bytes stay in the uploader, never copied into the session;
     the store reads them in pieces.
     """
-    files = st.session_state.get("upload") or []
+    files = st.session_state.get(_uploader_key()) or []
     if again:
         chosen = [f for f in files if f.file_id in st.session_state.get("upload_last", ())]
     else:
@@ -34,10 +34,24 @@ def _uploaded_files(again: bool = False) -> list[tuple[str, BinaryIO]]:
     return [(f.name, f) for f in chosen]
 
 
-def _ingest(dataset: str | None = None, band_axis: int | None = None) -> None:
+def _uploader_key() -> str:
+    """The uploader's key: a new one after every upload that was stored, so Streamlit drops the
+    files the old widget held (uploads would otherwise stay in the server's memory for the
+    session's life). The store has them from then on."""
+    generation = st.session_state.get("upload_generation", 0)
+    return "upload" if generation == 0 else f"upload_{generation}"
+
+
+def _release_uploads() -> None:
+    st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
+    for key in ("upload_seen", "upload_last"):
+        st.session_state.pop(key, None)
+
+
+def _ingest(dataset: str | None = None) -> None:
     """Put the uploaded files in the store and make them the session's cube."""
     st.session_state.pop("upload_error", None)
-    files = _uploaded_files(again=dataset is not None or band_axis is not None)
+    files = _uploaded_files(again=dataset is not None)
     if not files:
         return
     try:
@@ -48,7 +62,7 @@ def _ingest(dataset: str | None = None, band_axis: int | None = None) -> None:
                 return
         st.session_state.pop("upload_choices", None)
         bar = st.progress(0.0, text="Converting the upload…")
-        cube_id = store().put_files(files, dataset=dataset, band_axis=band_axis,
+        cube_id = store().put_files(files, dataset=dataset,
                                     progress=lambda f: bar.progress(f, text=f"Converting the upload… {f:.0%}"))
         bar.empty()
     except CubeError as exc:
@@ -57,7 +71,7 @@ def _ingest(dataset: str | None = None, band_axis: int | None = None) -> None:
     except MemoryError:
         st.session_state["upload_error"] = "The file is too large for this server's memory."
         return
-    st.session_state["upload_dataset"] = dataset
+    _release_uploads()
     st.session_state["cube"] = cube_id
     reset_view()
 
@@ -72,7 +86,16 @@ def _on_dataset() -> None:
 
 
 def _on_band_axis() -> None:
-    _ingest(dataset=st.session_state.get("upload_dataset"), band_axis=st.session_state["band_axis_choice"])
+    """Lay the open cube out again with its bands on the chosen axis (from the store: the upload
+    itself is gone)."""
+    st.session_state.pop("upload_error", None)
+    try:
+        cube_id = store().relayout(st.session_state.get("cube") or DEMO_ID, st.session_state["band_axis_choice"])
+    except CubeError as exc:
+        st.session_state["upload_error"] = str(exc)
+        return
+    st.session_state["cube"] = cube_id
+    reset_view()
 
 
 def _open_demo() -> None:
@@ -86,7 +109,7 @@ def cube_picker(max_upload_mb: int) -> None:
     st.sidebar.file_uploader(
         "Open a cube",
         accept_multiple_files=True,
-        key="upload",
+        key=_uploader_key(),
         on_change=_on_upload,
         help=f"{ACCEPTED}. Up to {max_upload_mb} MB per file.",
     )
@@ -184,7 +207,7 @@ def upload_panel() -> None:
             on_change=_on_dataset,
         )
     guess = _band_axis_guess()
-    if guess and st.session_state.get("upload"):
+    if guess:
         left, right = st.columns([3, 1], vertical_alignment="bottom")
         left.caption(plain(f"Band axis: {guess}. If the images look wrong, the bands are on another axis."))
         right.selectbox("Bands are on axis", [0, 1, 2], index=None, key="band_axis_choice",

@@ -156,7 +156,8 @@ def region_box() -> tuple[int, int, int, int] | None:
 def reset_view() -> None:
     """Forget pins, region and band choices: called when another cube is opened."""
     st.session_state["pins"] = []
-    for key in ("region", "band", "rgb_r", "rgb_g", "rgb_b", "vmin", "vmax", "pca_vmin", "pca_vmax"):
+    for key in ("region", "band", "rgb_r", "rgb_g", "rgb_b", "vmin", "vmax", "pca_vmin", "pca_vmax",
+                "band_axis_choice"):
         st.session_state.pop(key, None)
 
 

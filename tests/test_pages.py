@@ -340,3 +340,25 @@ def test_several_envi_headers_ask_which(app, tmp_path):
     app.file_uploader(key="upload").set_value(files).run()
     assert not app.exception and not app.error
     assert app.selectbox(key="upload_dataset_choice").options == ["dark.hdr", "white.hdr"]
+
+
+def test_upload_is_released_and_band_axis_changed_from_the_store(tmp_path):
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    data = np.random.default_rng(3).random((40, 30, 24)).astype("f4")  # read with bands on axis 2
+    np.save(tmp_path / "scan.npy", data)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.file_uploader(key="upload").set_value(("scan.npy", (tmp_path / "scan.npy").read_bytes(),
+                                              "application/octet-stream")).run()
+    assert not at.exception and not at.error
+    # Stored: the uploader that held the bytes is gone, a new empty one stands in its place.
+    assert not [u for u in at.get("file_uploader") if u.proto.id.endswith("-upload")]
+    assert "upload_1" in at.session_state
+    at.selectbox(key="band_axis_choice").set_value(0).run()
+    assert not at.exception and not at.error
+    assert any(c.value.startswith("30 rows × 24 columns × 40 bands") for c in at.caption)
+    at.session_state["pins"] = [[5, 7]]
+    at.run()
+    band = at.select_slider(key="band").value
+    assert float(at.dataframe[0].value["value at band"].iloc[0]) == pytest.approx(data[band, 5, 7])

@@ -42,6 +42,7 @@ import numpy as np
 from cubescope.cube import Cube, physical_memory
 from cubescope.errors import CubeError
 from cubescope.io import ArrayInfo, list_arrays, load_cube
+from cubescope.io.axes import cube_from_bare_array
 from cubescope.io.envi import describe_envi
 from cubescope.io.isolated import run_isolated
 from cubescope.io.limits import Limits
@@ -214,6 +215,34 @@ class CubeStore:
         """Private memory for a conversion: the largest cube plus room for the readers (formats
         read whole need it), but never more than half the machine's memory."""
         return min(self.limits.max_bytes + 2 * 2**30, max(2 * 2**30, physical_memory() // 2))
+
+    def relayout(self, cube_id: str, band_axis: int) -> str:
+        """Store a cube read from a bare array again with its bands on another axis of that
+        array; return the new cube's id.
+
+        Works from the stored samples alone (no upload needed): the array as the file held it is
+        the stored cube with its band axis moved back to where it was read from.
+
+        Raises
+        ------
+        CubeError
+            If the cube came from a format that states its layout (ENVI, TIFF with band axes...).
+        """
+        if band_axis not in (0, 1, 2):
+            raise CubeError(f"The band axis must be 0, 1 or 2, not {band_axis}.")
+        cube = self.open(cube_id)
+        used = cube.metadata.get("band axis index")
+        if used not in (0, 1, 2):
+            raise CubeError("This cube's file states which axis holds the bands; it cannot be laid out again.")
+        new_id = hashlib.sha256(f"{cube_id};band_axis={band_axis}".encode()).hexdigest()[:32]
+        if new_id in self:
+            return new_id
+        original = np.moveaxis(cube.bsq, 0, int(used))
+        metadata = {k: v for k, v in cube.metadata.items() if k not in ("band axis", "band axis index")}
+        relaid = cube_from_bare_array(
+            original, name=cube.name, band_axis=band_axis, default_axis=int(used), wavelengths=cube.wavelengths,
+            wavelength_units=cube.wavelength_units, metadata=metadata, nodata=cube.nodata, limits=self.limits)
+        return self.put(relaid, new_id, {"relaid from": cube_id, "band_axis": band_axis})
 
     def list_upload(self, files: Sequence[tuple[str, Content]]) -> list[ArrayInfo]:
         """The arrays an uploaded container (.npz, .mat, HDF5) holds, so the user can choose."""

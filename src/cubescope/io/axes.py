@@ -100,6 +100,7 @@ def cube_from_bare_array(
         wavelengths, wavelength_units = None, None
     info = dict(metadata or {})
     info["band axis"] = f"{axis} of shape {shape} ({reason})"
+    info["band axis index"] = axis  # lets the store lay the same samples out again (CubeStore.relayout)
     return Cube.from_array(
         array,
         wavelengths,

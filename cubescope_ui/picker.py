@@ -43,6 +43,15 @@ def _uploader_key() -> str:
 
 
 def _release_uploads() -> None:
+    """Drop the stored upload's bytes from the server: Streamlit keeps uploads in memory until
+    the session ends unless the widget's files are removed, as its own chat input does with the
+    uploaded-file manager; the widget is then replaced by an empty one."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is not None:
+        for uploaded in st.session_state.get(_uploader_key()) or []:
+            context.uploaded_file_mgr.remove_file(context.session_id, uploaded.file_id)
     st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
     for key in ("upload_seen", "upload_last"):
         st.session_state.pop(key, None)

@@ -61,6 +61,11 @@ def current_cube() -> tuple[str, Cube] | None:
         if not state.valid_cube_id(cube_id):
             raise CubeError("That cube id is not valid (it must be 32 hexadecimal digits, or 'demo').")
         cube = open_cube(cube_id)
+        if cube.damaged:
+            # A band failed its check in some session: the entry is gone; open it afresh (from the
+            # shared store if there is one) instead of keeping the cached, unusable cube.
+            open_cube.clear()
+            cube = open_cube(cube_id)
     except CubeError as exc:
         from cubescope_ui.text import error
 

@@ -7,6 +7,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from cubescope import Cube
 from tests.writers import sample_cube, write_envi
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -362,3 +363,27 @@ def test_upload_is_released_and_band_axis_changed_from_the_store(tmp_path):
     at.run()
     band = at.select_slider(key="band").value
     assert float(at.dataframe[0].value["value at band"].iloc[0]) == pytest.approx(data[band, 5, 7])
+
+
+def test_a_cube_damaged_on_disk_is_a_message_and_never_shown(tmp_path):
+    import os
+
+    from cubescope.store import CubeStore
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    store = CubeStore(os.environ["CUBESCOPE_STORE"])
+    cube_id = store.put(Cube.from_array(sample_cube(rows=30, cols=20, bands=8)), "f" * 32)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["cube"] = cube_id
+    at.run()
+    assert not at.exception and not at.warning
+    data = store.root / "objects" / cube_id / "data.npy"
+    raw = bytearray(data.read_bytes())
+    raw[-5] ^= 0xFF  # the last band
+    data.write_bytes(bytes(raw))
+    at.select_slider(key="band").set_value(7).run()
+    assert not at.exception and not at.error
+    assert any("changed or damaged on disk" in w.value for w in at.warning)
+    at.run()
+    assert any("not on the server" in e.value for e in at.error)  # removed, offered the demo instead

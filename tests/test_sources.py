@@ -193,7 +193,7 @@ def test_entry_without_meta_is_not_served(s3, tmp_path):
     with pytest.raises(CubeError, match="not on the server"):
         second.open(cube_id)
     meta = json.loads((tmp_path / "first" / "objects" / cube_id / "meta.json").read_text())
-    assert meta["format_version"] == 2
+    assert meta["format_version"] == 3
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

@@ -1,5 +1,7 @@
 import json
+import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -67,9 +69,12 @@ def test_damaged_copy_is_detected_and_removed(tmp_path):
     raw = bytearray(data.read_bytes())
     raw[-1] ^= 0xFF
     data.write_bytes(bytes(raw))
+    cube = store.open(cube_id)  # bands are checked when first read, not all at open
     with pytest.raises(CubeError, match="damaged"):
-        store.open(cube_id)
+        cube.band(cube.n_bands - 1)
     assert cube_id not in store
+    with pytest.raises(CubeError, match="damaged"):
+        cube.band(0)  # nothing more is served from it
 
 
 @pytest.mark.parametrize("bad", ["../etc", "demo", "ABCDEF0123456789ABCDEF0123456789", "0" * 31, None])
@@ -177,7 +182,7 @@ def test_row_chunked_conversion_equals_band_sequential(tmp_path, monkeypatch, in
     store.put(Cube.from_array(values), "b" * 32)
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) == 8
     meta = [json.loads((tmp_path / "store" / "objects" / c / "meta.json").read_text()) for c in ("a" * 32, "b" * 32)]
-    assert meta[0]["band_sha256"] == meta[1]["band_sha256"]
+    assert meta[0]["band_blake3"] == meta[1]["band_blake3"]
     np.testing.assert_array_equal(np.asarray(store.open("a" * 32).bsq), np.asarray(store.open("b" * 32).bsq))
 
 
@@ -189,25 +194,37 @@ def test_upload_conversion_reports_progress(tmp_path):
     np.testing.assert_array_equal(np.moveaxis(np.asarray(store.open(cube_id).bsq), 0, 2), sample_cube(dtype="i2"))
 
 
-def test_large_cube_checked_on_sampled_bands(tmp_path, monkeypatch):
-    import cubescope.store as store_module
-
-    monkeypatch.setattr(store_module, "_FULL_CHECK_BYTES", 0)  # every cube counts as large
-    monkeypatch.setattr(store_module, "_SAMPLED_BANDS", 2)  # first and last band only
+def test_every_band_checked_on_first_read_and_after_a_change_on_disk(tmp_path):
     store = CubeStore(tmp_path / "store")
     cube_id = store.put(Cube.from_array(sample_cube(bands=6)), "c" * 32)
     data = tmp_path / "store" / "objects" / cube_id / "data.npy"
+    cube = store.open(cube_id)  # a running server's copy
+    np.testing.assert_array_equal(cube.band(3), np.asarray(cube.bsq[3], dtype="f4"))
     stored = np.load(data, mmap_mode="r+")
-    stored[2, 0, 0] += 1  # a band the sample does not read: not seen
+    stored[3, 0, 0] += 1  # changed on disk after it was read and checked once
     stored.flush()
     del stored
-    store.open(cube_id)
-    stored = np.load(data, mmap_mode="r+")
-    stored[5, 3, 1] += 1  # the last band is always read
-    stored.flush()
-    del stored
-    with pytest.raises(CubeError, match="damaged"):
-        store.open(cube_id)
+    os.utime(data, ns=(time.time_ns(), time.time_ns() + 10**9))  # writes move the modification time
+    with pytest.raises(CubeError, match="band 3 differs"):
+        cube.band(3)
+
+
+def test_older_sha256_entries_are_still_checked(tmp_path):
+    import hashlib
+
+    store = CubeStore(tmp_path / "store")
+    cube_id = store.put(Cube.from_array(sample_cube(bands=4)), "e" * 32)
+    folder = tmp_path / "store" / "objects" / cube_id
+    meta = json.loads((folder / "meta.json").read_text())
+    samples = np.load(folder / "data.npy")
+    meta["format_version"] = 2
+    meta["band_sha256"] = [hashlib.sha256(np.ascontiguousarray(b).tobytes()).hexdigest() for b in samples]
+    meta["band_sha256"][2] = "0" * 64
+    (folder / "meta.json").write_text(json.dumps(meta))
+    cube = store.open(cube_id)
+    cube.band(1)
+    with pytest.raises(CubeError, match="band 2 differs"):
+        cube.band(2)
 
 
 def test_store_of_an_older_format_is_not_served(tmp_path):

@@ -10,7 +10,7 @@ The public face is the usual ``H[row, col, band]`` convention: ``shape`` is
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -82,6 +82,10 @@ class Cube:
         What the values are ("reflectance", "radiance (µW/(cm² sr nm))"); None when unknown.
     metadata : mapping, optional
         Everything else the file said, as text-friendly values.
+    check : callable, optional
+        ``check(bsq, start, stop)`` is called before bands ``start:stop`` are read and raises
+        :class:`~cubescope.errors.CubeError` if they are not what was stored (the store passes a
+        :class:`~cubescope.store.BandCheck`). Reading :attr:`bsq` checks every band.
     """
 
     def __init__(
@@ -99,6 +103,7 @@ class Cube:
         offset: Any = None,
         quantity: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        check: Callable[[np.ndarray, int, int], None] | None = None,
     ) -> None:
         if not isinstance(bsq, np.ndarray) or bsq.ndim != 3:
             ndim = getattr(bsq, "ndim", "?")
@@ -135,6 +140,7 @@ class Cube:
         self.offset = _scaling(offset, bands, "offset", 0.0)
         self.quantity = str(quantity) if quantity else None
         self.metadata: dict[str, Any] = dict(metadata or {})
+        self._check = check
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -210,8 +216,24 @@ class Cube:
 
     @property
     def bsq(self) -> np.ndarray:
-        """The samples as stored, ``(bands, rows, cols)``, read-only, no-data not applied."""
+        """The samples as stored, ``(bands, rows, cols)``, read-only, no-data not applied
+        (every band checked first, when the cube has a ``check``)."""
+        self._checked(0, self.n_bands)
         return self._bsq
+
+    def band_samples(self, start: int, stop: int) -> np.ndarray:
+        """Bands ``start`` to ``stop - 1`` as stored (a view), checked first."""
+        self._checked(start, stop)
+        return self._bsq[start:stop]
+
+    @property
+    def damaged(self) -> bool:
+        """True once a check found stored samples that differ from what was stored."""
+        return bool(getattr(self._check, "failed", False))
+
+    def _checked(self, start: int, stop: int) -> None:
+        if self._check is not None:
+            self._check(self._bsq, start, stop)
 
     @property
     def is_memory_mapped(self) -> bool:
@@ -243,7 +265,7 @@ class Cube:
             return self
         return Cube(self._bsq, name=self.name, wavelengths=self.wavelengths, wavelength_units=self.wavelength_units,
                     fwhm=self.fwhm, bad_bands=self.bad_bands, nodata=self.nodata, default_bands=self.default_bands,
-                    quantity="stored values", metadata=self.metadata)
+                    quantity="stored values", metadata=self.metadata, check=self._check)
 
     def scaling_note(self) -> str:
         """How values relate to the stored samples, in words (for captions and exports)."""
@@ -277,22 +299,23 @@ class Cube:
     def band(self, index: int) -> np.ndarray:
         """One band image, shape ``(rows, cols)``, as floats with no-data samples set to NaN."""
         index = self._check_band(index)
+        self._checked(index, index + 1)
         return self._to_float(self._bsq[index], index)
 
     def bands(self, start: int, stop: int) -> np.ndarray:
         """Band images ``start`` to ``stop - 1``, shape ``(stop - start, rows, cols)``, floats."""
         if not 0 <= start < stop <= self.n_bands:
             raise CubeError(f"Band range {start}:{stop} lies outside 0:{self.n_bands}.")
-        return self._to_float(self._bsq[start:stop], slice(start, stop))
+        return self._to_float(self.band_samples(start, stop), slice(start, stop))
 
     def spectrum(self, row: int, col: int) -> np.ndarray:
         """The spectrum at one pixel, shape ``(bands,)``, floats with no-data as NaN."""
         self._check_pixel(row, col)
-        return self._to_float(self._bsq[:, row, col], slice(None))
+        return self._to_float(self.bsq[:, row, col], slice(None))
 
     def region(self, rows: slice, cols: slice) -> np.ndarray:
         """The spectra of a rectangle as ``(bands, h, w)`` floats with no-data as NaN."""
-        return self._to_float(self._bsq[:, rows, cols], slice(None))
+        return self._to_float(self.bsq[:, rows, cols], slice(None))
 
     def plane(self, samples: np.ndarray, bands: Any = slice(None)) -> np.ndarray:
         """Floats (no-data as NaN, scaling applied) for samples the caller read from :attr:`bsq`
@@ -344,7 +367,7 @@ class Cube:
         good = self.good_bands
         check_nan = self.dtype.kind == "f"
         for start, stop in self.iter_band_chunks():
-            for offset, samples in enumerate(self._bsq[start:stop]):
+            for offset, samples in enumerate(self.band_samples(start, stop)):
                 if not good[start + offset]:
                     continue
                 if check_nan:

@@ -295,7 +295,7 @@ def _apply_band(cube: Cube, plan: SavgolPlan, band: int) -> np.ndarray:
         return np.full((cube.rows, cube.cols), np.nan, dtype)
     idx = plan.indices[band]
     if plan.contiguous(band):
-        raw = cube.bsq[idx[0]:idx[-1] + 1]  # a view: a memory map stays a memory map
+        raw = cube.band_samples(idx[0], idx[-1] + 1)  # a view: a memory map stays a memory map
     else:
         raw = cube.bsq[idx]
     if raw.dtype != dtype or cube.nodata is not None or cube.is_scaled or not raw.flags.c_contiguous:

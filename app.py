@@ -4,10 +4,14 @@ The entry point builds the navigation and the frame (page settings, the sidebar'
 each page lives in ``pages/`` and calls the ``cubescope`` processing package.
 """
 
-import streamlit as st
+from cubescope_ui.warm import import_page_modules
 
-from cubescope_ui.guard import page_guard
-from cubescope_ui.navigation import frame
+import_page_modules()
+
+import streamlit as st  # noqa: E402
+
+from cubescope_ui.guard import page_guard  # noqa: E402
+from cubescope_ui.navigation import frame  # noqa: E402
 
 navigation = st.navigation([
     st.Page("pages/bands.py", title="Bands", icon=":material/layers:", default=True),

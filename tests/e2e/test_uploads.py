@@ -1,5 +1,7 @@
 """Journey 3: uploads through the browser (the real server converts them in a child process)."""
 
+import urllib.request
+
 import numpy as np
 import pytest
 
@@ -31,6 +33,11 @@ def test_upload_envi_pair_npy_and_broken_header(page, server, tmp_path, artifact
     upload(page, [header, raw])
     page.get_by_role("heading", name="field_scan").wait_for()
     assert "cube=" in current_url(page)
+    # /_stcore/metrics stays open (operators monitor with it): it counts sessions and cache entries,
+    # and must never name a cube or its file.
+    cube_id = current_url(page).split("cube=")[1].split("&")[0]
+    metrics = urllib.request.urlopen(f"{server}/_stcore/metrics").read().decode()
+    assert "active_sessions" in metrics and cube_id not in metrics and "field_scan" not in metrics
     click_and_check_spectrum(page, data, 0.5, 0.5)
     page.screenshot(path=str(artifacts / "journey3-envi-upload.png"), full_page=True)
 

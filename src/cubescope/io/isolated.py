@@ -69,7 +69,11 @@ def _child(connection: Any, function: Callable[..., Any], args: tuple, memory_li
         # RLIMIT_DATA counts private memory (heap, anonymous maps), not the file maps a
         # conversion reads and writes through, so it bounds what can exhaust the machine while a
         # cube larger than memory still streams through.
-        resource.setrlimit(resource.RLIMIT_DATA, (memory_limit, memory_limit))
+        # Only the soft limit is lowered: the hard one may already be lower (a container, a
+        # benchmark) and cannot be raised.
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        soft = memory_limit if hard == resource.RLIM_INFINITY else min(memory_limit, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
     try:
         if progress:
             result = function(*args, progress=lambda fraction: connection.send(("progress", float(fraction))))

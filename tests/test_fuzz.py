@@ -192,6 +192,38 @@ def test_hdf5(folder, hdf5_file, ops):
     fuzz_file(folder, "f.h5", hdf5_file, ops)
 
 
+@settings(FUZZ, max_examples=max(1, EXAMPLES // 20))
+@given(shape=st.tuples(st.integers(1, 4096), st.integers(1, 4096), st.integers(1, 512)),
+       chunk=st.integers(1, 256), matlab=st.booleans(), written=st.floats(0, 1))
+def test_high_ratio_hdf5_and_matlab(folder, shape, chunk, matlab, written):
+    """Chunked datasets whose chunks were (mostly) never written: whatever their declared size,
+    they load, or are refused before reading, by the expansion ratio or another limit."""
+    from cubescope.io.limits import DEFAULT_LIMITS, EXPANSION_FLOOR
+
+    path = folder / ("bomb.mat" if matlab else "bomb.h5")
+    with h5py.File(path, "w", userblock_size=512 if matlab else 0) as handle:
+        chunks = tuple(min(chunk, n) for n in shape)
+        dataset = handle.create_dataset("cube", shape=shape, dtype="f4", chunks=chunks)
+        rows = int(written * min(shape[0], 8))
+        if rows:
+            dataset[:rows, :1, :1] = 1.0
+        if matlab:
+            dataset.attrs["MATLAB_class"] = np.bytes_("single")
+    if matlab:
+        with open(path, "r+b") as handle:
+            handle.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Nov 23 2026 HDF5 schema 1.00 .")
+    declared = int(np.prod(shape)) * 4
+    try:
+        load_cube(path)
+    except CubeError as exc:
+        if declared > DEFAULT_LIMITS.max_bytes:
+            assert "more than this server accepts" in str(exc)
+        elif declared > EXPANSION_FLOOR and declared > DEFAULT_LIMITS.max_expansion * path.stat().st_size:
+            assert "times its size" in str(exc)
+        return
+    assert declared <= EXPANSION_FLOOR or declared <= DEFAULT_LIMITS.max_expansion * path.stat().st_size
+
+
 def test_header_declaring_a_petabyte_on_a_tiny_file_is_refused_quickly(tmp_path):
     """100000 x 100000 x 1000 float32 (40 TB) on a 1 KB data file: refused unread."""
     header, data = write_envi(tmp_path, sample_cube(4, 4, 4))

@@ -99,3 +99,15 @@ def test_local_cluster_reads_the_store_and_agrees(tmp_path, monkeypatch):
             dask_arrays._client.cache_clear()
     np.testing.assert_allclose(np.moveaxis(scores, 0, 2), expected.transform(cube), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(smoothed, np.asarray(smoothing.savgol_cube(cube, 5, 2).bsq), rtol=1e-6, atol=1e-5)
+
+
+def test_scaled_cube_gives_physical_values_on_the_dask_path():
+    rng = np.random.default_rng(4)
+    stored = rng.integers(0, 4000, (12, 10, 7)).astype("i2")
+    stored[0, 0, :] = -9999
+    gain = np.linspace(1e-4, 3e-4, 7)
+    cube = Cube.from_array(stored, gain=gain, nodata=-9999)
+    array = dask_arrays.from_cube(cube, rows_per_chunk=5)
+    np.testing.assert_allclose(array.compute(), cube.plane(np.asarray(cube.bsq)), rtol=1e-6, equal_nan=True)
+    fitted = dask_arrays.fit_pca(array, 3)
+    np.testing.assert_allclose(fitted.explained_variance_, pca.fit_pca(cube, 3).explained_variance_, rtol=1e-4)

@@ -44,14 +44,19 @@ def _rows_per_chunk(bands: int, cols: int, itemsize: int, rows_per_chunk: int | 
 
 
 def from_cube(cube: Cube, rows_per_chunk: int | None = None):
-    """A cube's samples (as stored) as a Dask array ``(bands, rows, cols)`` chunked by rows.
+    """A cube as a Dask array ``(bands, rows, cols)`` chunked by rows: its samples as stored, or,
+    for a cube with the file's gain and offset (:attr:`Cube.is_scaled`), its physical values as
+    floats with no-data as NaN, as :meth:`Cube.band` gives them.
 
     For threads on this machine; for a cluster prefer :func:`from_npy`.
     """
     import dask.array as da
 
     step = _rows_per_chunk(cube.n_bands, cube.cols, cube.dtype.itemsize, rows_per_chunk)
-    return da.from_array(cube.bsq, chunks=(cube.n_bands, step, cube.cols), asarray=False)
+    array = da.from_array(cube.bsq, chunks=(cube.n_bands, step, cube.cols), asarray=False)
+    if cube.is_scaled:
+        array = array.map_blocks(cube.plane, dtype=cube.float_dtype)
+    return array
 
 
 def _read_rows(path: str, start: int, stop: int) -> np.ndarray:

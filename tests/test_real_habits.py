@@ -178,3 +178,10 @@ def test_exports_say_which_values_they_hold():
         assert "stored" in handle.pages[0].description
     stored_info = export.image_metadata(cube.as_stored(), 1)
     assert stored_info["values"] == "values as stored in the file"
+
+
+def test_spectrum_line_breaks_where_wavelengths_step_back():
+    w = np.array([600.0, 650, 700, 680, 720])
+    figure = spectra_figure([Trace("p", np.arange(5.0))], w, "nm")
+    x = np.asarray(figure.data[0].x, dtype=float)
+    assert np.isnan(x[3]) and x.size == 6 and figure.data[0].connectgaps is False

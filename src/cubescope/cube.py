@@ -414,7 +414,8 @@ class Cube:
             text += ", no wavelengths in the file"
         else:
             low, high = np.nanmin(self.wavelengths), np.nanmax(self.wavelengths)
-            text += f", {low:.6g}–{high:.6g} {self.wavelength_units or ''}"
+            span = f"{low:.6g}" if low == high else f"{low:.6g}–{high:.6g}"
+            text += f", {span} {self.wavelength_units or ''}"
             order = wavelength_order(self.wavelengths, self.wavelength_units)
             if order:
                 text += f" (wavelengths {order})"

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from cubescope.display import MARKER_COLOURS, plotly_colorscale
 from cubescope.spectra import with_gaps
+from cubescope.wavelengths import step_backs
 
 
 @dataclass(frozen=True)
@@ -57,15 +58,23 @@ def spectra_figure(
                 fill="toself", fillcolor=colour, opacity=0.2, line={"width": 0},
                 hoverinfo="skip", showlegend=False, name=f"{trace.name} ±1σ",
             ))
+        sizes = marker_sizes(y)
+        if wavelengths is not None and x.size > 1:
+            # Where the wavelengths step back (a second spectrometer), the line breaks instead of
+            # running back across the overlap: each detector is drawn as its own run.
+            breaks = step_backs(x)
+            x, y, sizes = np.insert(x, breaks, np.nan), np.insert(y, breaks, np.nan), np.insert(sizes, breaks, 0)
         figure.add_trace(go.Scatter(
             x=x, y=y, mode="lines+markers", name=escape(trace.name), connectgaps=False,
             line={"color": colour, "width": 1.6, "dash": trace.dash},
-            marker={"color": colour, "size": marker_sizes(y)},
+            marker={"color": colour, "size": sizes},
         ))
     x_title = x_axis(wavelengths, units, 1)[1]
     figure.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis_title=x_title, yaxis_title=escape(y_title), legend={"orientation": "h", "y": 1.12},
+        xaxis_title=x_title, yaxis_title=escape(y_title),
+        # Below the axis title: a legend over the plot area hides the samples under it.
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0},
         hovermode="x unified", template="plotly_white", yaxis={"exponentformat": "e"},
     )
     return figure

@@ -117,19 +117,43 @@ def test_crash_before_rename_leaves_nothing_served(tmp_path):
         store.open("b" * 32)
 
 
-def test_eviction_least_recently_used(tmp_path):
+def _store_for_two(tmp_path, least_recent: int):
+    """A store with room for two and a half cubes, holding two, entry ``least_recent`` the
+    least recently used; returns the cube, the store and three ids."""
     cube = Cube.from_array(sample_cube(rows=64, cols=64, bands=16))  # 256 KB
     store = CubeStore(tmp_path / "store", max_bytes=int(cube.nbytes * 2.5))
     ids = ["1" * 32, "2" * 32, "3" * 32]
     store.put(cube, ids[0])
     store.put(cube, ids[1])
-    import os
-    import time
-
     old = time.time() - 100
-    os.utime(tmp_path / "store" / "objects" / ids[1] / "meta.json", (old, old))
+    os.utime(store.root / "objects" / ids[least_recent] / "meta.json", (old, old))
+    return cube, store, ids
+
+
+def test_eviction_least_recently_used(tmp_path):
+    cube, store, ids = _store_for_two(tmp_path, least_recent=1)
     store.put(cube, ids[2])
     assert ids[1] not in store and ids[0] in store and ids[2] in store
+
+
+def test_a_cube_in_use_is_never_evicted_and_still_counts(tmp_path):
+    import gc
+    import subprocess
+    import sys
+
+    cube, store, ids = _store_for_two(tmp_path, least_recent=0)
+    viewed = store.open(ids[0])  # a session is viewing it
+    store.put(cube, ids[2])
+    assert ids[0] in store and ids[1] not in store  # the next one went instead
+    np.testing.assert_array_equal(viewed.band(3), cube.band(3))
+    # Another process converting an upload evicts too: the lock is seen across processes.
+    done = subprocess.run([sys.executable, "-c", f"from cubescope.store import CubeStore; "
+                           f"print(CubeStore({str(store.root)!r}, max_bytes=1).evict())"],
+                          capture_output=True, text=True, timeout=60)
+    assert ids[0] not in done.stdout and ids[2] in done.stdout
+    del viewed
+    gc.collect()
+    assert ids[0] in CubeStore(store.root, max_bytes=1).evict()  # closed: evictable again
 
 
 def test_meta_json_is_plain_text(tmp_path):

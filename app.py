@@ -10,8 +10,8 @@ import_page_modules()
 
 import streamlit as st  # noqa: E402
 
+from cubescope_ui.frame import frame  # noqa: E402
 from cubescope_ui.guard import page_guard  # noqa: E402
-from cubescope_ui.navigation import frame  # noqa: E402
 
 navigation = st.navigation([
     st.Page("pages/bands.py", title="Bands", icon=":material/layers:", default=True),

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from cubescope import Cube, CubeError, display, pca, smoothing, spectra, state
+from cubescope import Cube, display, pca, smoothing, spectra, viewport
 from cubescope.demo import demo_cube
 from cubescope.io.limits import Limits
 from cubescope.store import CubeStore
@@ -46,82 +46,10 @@ def open_cube(cube_id: str) -> Cube:
     return store().open(cube_id)
 
 
-def current_cube() -> tuple[str, Cube] | None:
-    """The session's cube, or None after showing why it cannot be opened.
-
-    Called at the top of every page; shows what a pending upload needs first.
-    """
-    from cubescope_ui.navigation import require_navigation
-    from cubescope_ui.picker import upload_panel
-
-    require_navigation()
-    upload_panel()
-    cube_id = st.session_state.get("cube") or DEMO_ID
-    try:
-        if not state.valid_cube_id(cube_id):
-            raise CubeError("That cube id is not valid (it must be 32 hexadecimal digits, or 'demo').")
-        cube = open_cube(cube_id)
-        if cube.damaged:
-            # A band failed its check in some session: the entry is gone; open it afresh (from the
-            # shared store if there is one) instead of keeping the cached, unusable cube.
-            open_cube.clear()
-            cube = open_cube(cube_id)
-    except CubeError as exc:
-        from cubescope_ui.text import error
-
-        error(exc)
-        st.button("Open the demo cube", on_click=_open_demo, key="fallback_demo")
-        return None
-    from cubescope_ui.urlstate import share_link, sync_view
-    from cubescope_ui.widgets import IMAGE_KEYS, take_clicks
-
-    take_clicks(display.display_grid(cube.rows, cube.cols), *IMAGE_KEYS)
-    sync_view(cube)
-    if cube.is_scaled:
-        st.sidebar.toggle("Show stored values", key="stored", bind="query-params",
-                          help=f"Values are {cube.scaling_note()}. On: the numbers as the file stores them.")
-        if st.session_state.get("stored"):
-            cube_id, cube = cube_id + STORED, open_cube(cube_id + STORED)
-    st.sidebar.caption("Share link: reopens this cube, page, pixels and settings (copy with the icon)")
-    st.sidebar.code(share_link(), language=None, wrap_lines=True)
-    return cube_id, cube
-
-
-def _open_demo() -> None:
-    st.session_state["cube"] = DEMO_ID
-
-
-@st.cache_data(max_entries=512, show_spinner=False)
-def band_range(cube_id: str, band: int) -> tuple[float, float]:
-    """The finite extremes of one band (where a user's stretch range starts)."""
-    return display.stretch_limits(open_cube(cube_id).band(band), "min-max")
-
-
-@st.cache_data(max_entries=512, show_spinner=False)
-def band_view(cube_id: str, band: int, method: str, low: float, high: float,
-              vmin: float | None, vmax: float | None) -> display.BandView:
-    return display.band_view(open_cube(cube_id).band(band), method, low, high, vmin, vmax)
-
-
-@st.cache_data(max_entries=128, show_spinner=False)
-def rgb_view(cube_id: str, bands: tuple[int, int, int], method: str, low: float,
-             high: float) -> tuple[np.ndarray, display.DisplayGrid]:
-    cube = open_cube(cube_id)
-    r, g, b = (cube.band(i) for i in bands)
-    return display.rgb_view((r, g, b), method, low, high)
-
-
 @st.cache_data(max_entries=128, show_spinner=False)
 def region_stats(cube_id: str, box: tuple[int, int, int, int]) -> spectra.RegionStats:
     r0, r1, c0, c1 = box
     return spectra.region_stats(open_cube(cube_id), slice(r0, r1), slice(c0, c1))
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def savgol_view(cube_id: str, band: int, window: int, degree: int, deriv: int, delta: float, exact: bool,
-                method: str, low: float, high: float, vmin: float | None, vmax: float | None) -> display.BandView:
-    image = smoothing.savgol_band(open_cube(cube_id), band, window, degree, deriv, delta, use_wavelengths=exact)
-    return display.band_view(image, method, low, high, vmin, vmax)
 
 
 def _region_mask(cube: Cube, region: tuple[int, int, int, int] | None) -> np.ndarray | None:
@@ -147,27 +75,76 @@ def pca_scores(cube_id: str, k: int, region: tuple[int, int, int, int] | None) -
     return scores
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def pca_view(cube_id: str, k: int, region: tuple[int, int, int, int] | None, component: int,
-             method: str, low: float, high: float, vmin: float | None, vmax: float | None) -> display.BandView:
-    return display.band_view(pca_scores(cube_id, k, region)[:, :, component], method, low, high, vmin, vmax)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def pca_rgb(cube_id: str, k: int, region: tuple[int, int, int, int] | None, components: tuple[int, int, int],
-            method: str, low: float, high: float) -> tuple[np.ndarray, display.DisplayGrid]:
-    scores = pca_scores(cube_id, k, region)
-    r, g, b = (scores[:, :, i] for i in components)
-    return display.rgb_view((r, g, b), method, low, high)
-
-
-@st.cache_data(max_entries=32, show_spinner="Computing the reconstruction error…")
-def pca_error_view(cube_id: str, k: int, region: tuple[int, int, int, int] | None, method: str, low: float,
-                   high: float, vmin: float | None, vmax: float | None) -> display.BandView:
-    error = pca_fit(cube_id, k, region).reconstruction_error(open_cube(cube_id))
-    return display.band_view(error, method, low, high, vmin, vmax)
-
-
 @st.cache_data(max_entries=32, show_spinner=False)
 def pca_on_whole_cube(cube_id: str, k: int, region: tuple[int, int, int, int]) -> np.ndarray:
     return pca_fit(cube_id, k, region).explained_variance_on(open_cube(cube_id))
+
+
+# --- what the viewer shows ---------------------------------------------------------------------
+#
+# An image is named by a *product* tuple, so that one tile function serves them all:
+# ("band", b), ("savgol", b, window, degree, deriv, delta, exact), ("pc", k, region, component),
+# ("pca_error", k, region).
+
+Box = tuple[int, int, int, int]
+
+
+@st.cache_resource(max_entries=8, show_spinner="Computing the image…")
+def derived_image(cube_id: str, product: tuple) -> np.ndarray:
+    """A computed ``(rows, cols)`` image, shared by sessions and read-only."""
+    kind, *args = product
+    cube = open_cube(cube_id)
+    if kind == "savgol":
+        band, window, degree, deriv, delta, exact = args
+        image = smoothing.savgol_band(cube, band, window, degree, deriv, delta, use_wavelengths=exact)
+    elif kind == "pc":
+        k, region, component = args
+        image = pca_scores(cube_id, k, region)[:, :, component]
+    elif kind == "pca_error":
+        k, region = args
+        image = pca_fit(cube_id, k, region).reconstruction_error(cube)
+    else:
+        raise ValueError(f"unknown product {kind!r}")
+    image = np.asarray(image)
+    image.flags.writeable = False
+    return image
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def limits(cube_id: str, product: tuple, method: str, low: float, high: float,
+           vmin: float | None, vmax: float | None) -> tuple[float, float]:
+    """The stretch of a whole image (percentiles from a regular subsample), so that zooming
+    does not change its colours."""
+    image = open_cube(cube_id).band(product[1]) if product[0] == "band" else derived_image(cube_id, product)
+    return display.stretch_limits(image, method, low, high, vmin, vmax)
+
+
+def _window_values(cube_id: str, product: tuple, window: viewport.Window, step: int) -> np.ndarray:
+    if product[0] == "band":
+        rows = slice(window.row0, window.row1, step)
+        cols = slice(window.col0, window.col1, step)
+        return open_cube(cube_id).band_window(product[1], rows, cols)
+    return viewport.crop(derived_image(cube_id, product), window, step)
+
+
+@st.cache_resource(max_entries=48, show_spinner=False)
+def tile(cube_id: str, product: tuple, window: Box, step: int, method: str, low: float, high: float,
+         vmin: float | None, vmax: float | None) -> display.Tile:
+    """What the viewer is sent for one image: the window's samples at ``step``, stretched."""
+    shown = viewport.Window(*window)
+    lo, hi = limits(cube_id, product, method, low, high, vmin, vmax)
+    return display.image_tile(_window_values(cube_id, product, shown, step), shown, step, lo, hi)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def rgb_tile(cube_id: str, products: tuple[tuple, tuple, tuple], window: Box, step: int, method: str,
+             low: float, high: float, ranges: tuple | None) -> display.Tile:
+    """An RGB composite tile; each channel stretched on its own (``ranges``: one ``(lo, hi)``
+    per channel for the range stretch)."""
+    shown = viewport.Window(*window)
+    if method == "range":
+        channel_limits = tuple(ranges)
+    else:
+        channel_limits = tuple(limits(cube_id, p, method, low, high, None, None) for p in products)
+    channels = tuple(_window_values(cube_id, p, shown, step) for p in products)
+    return display.rgb_tile(channels, shown, step, channel_limits)

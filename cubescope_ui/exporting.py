@@ -107,3 +107,28 @@ def cube_panel(label: str, cube: Callable[[], np.ndarray], name: str, key: str, 
         file_name=export.safe_filename(name, extension="zip"), mime="application/zip", key=f"{key}_envi",
         on_click="ignore", width="stretch",
     )
+
+
+def rgb_panel(channels: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]], limits: tuple,
+              name_parts: tuple, metadata: Mapping[str, Any], key: str) -> None:
+    """An "Export" expander for an RGB composite: the picture as shown (8-bit PNG, each
+    channel's stretch in its text chunks) or the three bands' real values (float TIFF)."""
+    with st.expander("Export this RGB image"):
+        choice = st.radio("Format", ["PNG 8-bit RGB, as shown", "TIFF, the three bands as floats"],
+                          key=f"{key}_format", horizontal=True)
+        if choice.startswith("PNG"):
+            st.caption(plain("Each channel stretched on its own: " + "; ".join(
+                f"{name} {lo:g} to {hi:g}" for name, (lo, hi) in zip(("red", "green", "blue"), limits, strict=True))
+                + ". The stretch is written into the PNG's text chunks."))
+            extension, mime = "png", "image/png"
+
+            def build() -> bytes:
+                return export.rgb_to_png(channels(), limits, metadata)
+        else:
+            st.caption("The real values of the red, green and blue bands, as three 32-bit float pages.")
+            extension, mime = "tif", "image/tiff"
+
+            def build() -> bytes:
+                return export.to_tiff(np.stack(channels()), metadata=metadata)
+        st.download_button(f"Download .{extension}", build, file_name=export.safe_filename(
+            *name_parts, extension=extension), mime=mime, key=f"{key}_download", on_click="ignore")

@@ -8,10 +8,11 @@ from typing import BinaryIO
 
 import streamlit as st
 
-from cubescope import CubeError, sources
+from cubescope import CubeError, sources, state
+from cubescope_ui import session
 from cubescope_ui.data import DEMO_ID, open_cube, store
+from cubescope_ui.session import reset_view
 from cubescope_ui.text import error, plain
-from cubescope_ui.widgets import reset_view
 
 ACCEPTED = "ENVI (.hdr with its data file, or both in one .zip), ERDAS .lan, .npy, .npz, .mat, .tif, .h5"
 
@@ -124,15 +125,19 @@ def cube_picker(max_upload_mb: int) -> None:
     )
     st.sidebar.caption(f"{ACCEPTED}. Up to {max_upload_mb} MB per file.")
     st.sidebar.button("Open the demo cube", on_click=_open_demo, width="stretch")
-    _sync_cube_with_url()
+    session.cube_id()
     _server_sources()
     st.sidebar.text_input(
         "Cube id",
         key="cube",
-        on_change=reset_view,
+        on_change=_on_cube_typed,
         help="Every cube has an id; links carry it. Paste one to open that cube.",
     )
-    _sync_cube_with_url()
+
+
+def _on_cube_typed() -> None:
+    st.session_state["cube"] = state.normal_cube_id(st.session_state.get("cube")) or DEMO_ID
+    reset_view()
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -185,22 +190,6 @@ def _open_source(put, label: str) -> None:
     st.session_state["cube"] = cube_id
     reset_view()
     st.rerun()
-
-
-def _sync_cube_with_url() -> None:
-    """``?cube=`` opens a cube when a session starts; afterwards the URL follows the session's cube.
-
-    Kept by hand rather than by binding the id box to the URL: a bound widget's URL is not
-    rewritten when a callback (an upload, "Open the demo cube") changes it, and a page's
-    query string is cleared on page switches unless written again.
-    """
-    if "cube" not in st.session_state:
-        st.session_state["cube"] = str(st.query_params.get("cube", DEMO_ID))[:64]
-    cube_id = st.session_state["cube"] or DEMO_ID
-    if cube_id == DEMO_ID:
-        st.query_params.pop("cube", None)
-    elif st.query_params.get("cube") != cube_id:
-        st.query_params["cube"] = cube_id
 
 
 def upload_panel() -> None:

@@ -1,21 +1,24 @@
-"""Widgets shared by pages: band choice, stretch controls, the clickable image, pinned pixels."""
+"""Widgets shared by pages: band choice, stretch controls, pinned pixels.
+
+Every setting widget is made through :func:`kept`: it starts at the session's value (from the
+link, or set earlier on another page) and its value is kept for the link.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import streamlit as st
-from streamlit_image_coordinates import streamlit_image_coordinates
 
-from cubescope import Cube, display
-from cubescope.state import MAX_PINS
+from cubescope import Cube, display, state
 from cubescope.wavelengths import band_label
+from cubescope_ui import session
 
-#: A drag shorter than this (in CSS pixels) is a click.
-_CLICK_SLOP = 4
-#: Keys of every clickable image in the app (all show the cube's pixels on the same grid).
-IMAGE_KEYS = ("image", "image_raw", "image_sg", "image_pca")
+#: Arguments that give a widget its first value; left out once the session holds one.
+_DEFAULTS = ("value", "index", "default")
 
 
 @dataclass(frozen=True)
@@ -28,23 +31,33 @@ class Stretch:
     colormap: str
 
 
-def band_slider(cube: Cube, key: str, label: str = "Band", default: int | None = None) -> int:
+def kept(widget: Callable[..., Any], key: str, context: state.LinkContext, *args: Any,
+         allowed: Callable[[Any], bool] | None = None, **kwargs: Any) -> Any:
+    """``widget(*args, key=key, **kwargs)`` started at the session's value for ``key`` and
+    remembered afterwards. ``allowed`` says whether a kept value suits this widget here."""
+    import sys; print("KEPT", key, st.session_state.get(key, "<absent>"), session.settings().get(key, "<none>"), file=sys.stderr) if key in ("band", "pct") else None
+    if session.seed(key, context, allowed):
+        for name in _DEFAULTS:
+            kwargs.pop(name, None)
+    value = widget(*args, key=key, **kwargs)
+    print("GOT", key, value, file=sys.stderr) if key in ("band", "pct") else None
+    session.remember(key, value)
+    return value
+
+
+def band_slider(cube: Cube, context: state.LinkContext, key: str, label: str = "Band",
+                default: int | None = None) -> int:
     """A slider over bands that reads in wavelengths (and units) when the cube has them."""
     n = cube.n_bands
     default = cube.default_band() if default is None else default
     if st.session_state.get(key) not in (None, *range(n)):
         del st.session_state[key]  # left from a cube with more bands
-    return st.select_slider(
-        label,
-        options=list(range(n)),
-        value=default,
-        format_func=lambda i: band_label(i, cube.wavelengths, cube.wavelength_units),
-        key=key,
-        bind="query-params",
-    )
+    return kept(st.select_slider, key, context, label, options=list(range(n)), value=default,
+                allowed=lambda b: isinstance(b, int) and 0 <= b < n,
+                format_func=lambda i: band_label(i, cube.wavelengths, cube.wavelength_units))
 
 
-def stretch_controls(prefix: str = "", colormap: bool = True,
+def stretch_controls(context: state.LinkContext, prefix: str = "", colormap: bool = True,
                      value_range: tuple[float, float] = (0.0, 1.0)) -> Stretch:
     """Stretch method, its parameters and the colormap, laid out on one row.
 
@@ -52,26 +65,26 @@ def stretch_controls(prefix: str = "", colormap: bool = True,
     that cannot be used as they stand (low above high, equal percentiles, a range that is not
     a number) are corrected, and the page says how.
     """
-    left, middle, right = st.columns([1.1, 1.6, 1])
-    method = left.radio(
-        "Stretch", display.STRETCHES, key=f"{prefix}stretch", bind="query-params", horizontal=True,
-        help="percentile: clip the darkest and brightest tails; min-max: full range; range: your values",
-    )
+    # Two rows, so that the controls keep their size in a narrow column: the method and the
+    # colormap, then the method's parameters.
+    left, right = st.columns([2.2, 1], vertical_alignment="bottom")
+    method = kept(left.radio, f"{prefix}stretch", context, "Stretch", display.STRETCHES, horizontal=True,
+                  help="percentile: clip the darkest and brightest tails; min-max: full range; range: your values")
+    middle = st.container()
     low, high, vmin, vmax = 2.0, 98.0, None, None
     if method == "percentile":
-        low, high = middle.slider("Percentiles", 0.0, 100.0, (2.0, 98.0), 0.5, key=f"{prefix}pct",
-                                  bind="query-params")
+        low, high = kept(middle.slider, f"{prefix}pct", context, "Percentiles", min_value=0.0, max_value=100.0,
+                          value=(2.0, 98.0), step=0.5)
         if high - low < 0.5:
             low, high = max(0.0, min(low, 99.5)), min(100.0, max(high, 0.5))
             low, high = (low, low + 0.5) if low + 0.5 <= 100 else (high - 0.5, high)
             middle.caption(f"Both percentiles were equal; showing {low:g}–{high:g}.")
     elif method == "range":
         a, b = middle.columns(2)
-        start_low, start_high = (float(v) if np.isfinite(v) else d for v, d in zip(value_range, (0.0, 1.0),
-                                                                                   strict=True))
-        vmin = a.number_input("Low value", value=start_low, key=f"{prefix}vmin", bind="query-params", format="%g")
-        vmax = b.number_input("High value", value=start_high, key=f"{prefix}vmax", bind="query-params",
-                              format="%g")
+        start_low, start_high = (float(v) if np.isfinite(v) else d
+                                 for v, d in zip(value_range, (0.0, 1.0), strict=True))
+        vmin = kept(a.number_input, f"{prefix}vmin", context, "Low value", value=start_low, format="%g")
+        vmax = kept(b.number_input, f"{prefix}vmax", context, "High value", value=start_high, format="%g")
         if not (np.isfinite(vmin) and np.isfinite(vmax)):
             vmin, vmax = start_low, start_high
             middle.caption(f"The range was not a number; showing the image's range {vmin:g}–{vmax:g}.")
@@ -80,100 +93,70 @@ def stretch_controls(prefix: str = "", colormap: bool = True,
             middle.caption(f"Low was above High; showing {vmin:g}–{vmax:g}.")
     cmap = "gray"
     if colormap:
-        cmap = right.selectbox("Colormap", display.COLORMAPS, key=f"{prefix}cmap", bind="query-params")
+        cmap = kept(right.selectbox, f"{prefix}cmap", context, "Colormap", display.COLORMAPS)
     return Stretch(method, float(low), float(high), vmin, vmax, cmap)
 
 
-class _EncodedPng:
-    """Hands an already encoded PNG to streamlit-image-coordinates without re-encoding it."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def save(self, buffer, format: str = "PNG", **_: object) -> None:
-        buffer.write(self.data)
-
-
-def clickable_image(png: bytes, grid: display.DisplayGrid, key: str) -> None:
-    """Show an image; a click pins the pixel under it, a drag selects a region.
-
-    ``key`` must be one of :data:`IMAGE_KEYS`: their clicks are taken at the top of the page
-    (:func:`take_clicks`), so the run that receives a click already draws its pin; a click found
-    only here costs one more run.
-    """
-    streamlit_image_coordinates(_EncodedPng(png), key=key, click_and_drag=True, width="content", cursor="crosshair")
-    if take_clicks(grid, key):
-        st.rerun()
-
-
-def take_clicks(grid: display.DisplayGrid, *keys: str) -> bool:
-    """Apply clicks and drags not yet seen on the images with these keys; True if any was new.
-
-    A click pins the pixel under it (``st.session_state["pins"]``, list of ``[row, col]``); a
-    drag sets ``st.session_state["region"]`` (``[row0, row1, col0, col1]``, end-exclusive).
-    """
-    changed = False
-    for key in keys:
-        value = st.session_state.get(key)
-        if not value or value.get("unix_time") == st.session_state.get(f"{key}_seen"):
-            continue
-        st.session_state[f"{key}_seen"] = value.get("unix_time")
-        changed = True
-        width, height = value["width"], value["height"]
-        r1, c1 = grid.to_pixel(value["x1"], value["y1"], width, height)
-        if abs(value["x2"] - value["x1"]) < _CLICK_SLOP and abs(value["y2"] - value["y1"]) < _CLICK_SLOP:
-            pin(r1, c1)
-        else:
-            r2, c2 = grid.to_pixel(value["x2"], value["y2"], width, height)
-            st.session_state["region"] = [min(r1, r2), max(r1, r2) + 1, min(c1, c2), max(c1, c2) + 1]
-    return changed
-
-
-def pins() -> list[list[int]]:
-    return st.session_state.setdefault("pins", [])
-
-
-def pin(row: int, col: int) -> None:
-    """Pin a pixel (once); the oldest pin goes when there are more than :data:`MAX_PINS`."""
-    current = pins()
-    if [row, col] in current:
-        return
-    current.append([int(row), int(col)])
-    del current[:-MAX_PINS]
-
-
-def overlay_points() -> list[tuple[int, int, int]]:
-    """Pins as ``(row, col, marker number)`` for :func:`cubescope.display.draw_overlay`."""
-    return [(r, c, k) for k, (r, c) in enumerate(pins())]
-
-
-def region_box() -> tuple[int, int, int, int] | None:
-    """The selected region as ``(row0, row1, col0, col1)``, end-exclusive, or None."""
-    region = st.session_state.get("region")
-    return tuple(region) if region else None
-
-
-def reset_view() -> None:
-    """Forget pins, region and band choices: called when another cube is opened."""
-    st.session_state["pins"] = []
-    for key in ("region", "band", "rgb_r", "rgb_g", "rgb_b", "vmin", "vmax", "pca_vmin", "pca_vmax",
-                "band_axis_choice"):
-        st.session_state.pop(key, None)
-
-
 def pin_controls(cube: Cube) -> None:
-    """Type a pixel to pin it; clear pins and region."""
+    """Type a pixel to pin it (applied before the page is drawn, so it shows at once); clear
+    pins and region."""
     with st.form("pin_form", border=False):
-        a, b, c = st.columns([1, 1, 1], vertical_alignment="bottom")
+        a, b, c = st.columns([1, 1, 0.8], vertical_alignment="bottom")
         size = f"{cube.rows}x{cube.cols}"
-        row = a.number_input("Row", 0, cube.rows - 1, cube.rows // 2, key=f"pin_row_{size}")
-        col = b.number_input("Column", 0, cube.cols - 1, cube.cols // 2, key=f"pin_col_{size}")
-        if c.form_submit_button("Pin pixel", width="stretch", key="pin_submit"):
-            pin(int(row), int(col))
+        a.number_input("Row", 0, cube.rows - 1, cube.rows // 2, key=f"pin_row_{size}")
+        b.number_input("Column", 0, cube.cols - 1, cube.cols // 2, key=f"pin_col_{size}")
+        c.form_submit_button("Pin", width="stretch", key="pin_submit", on_click=_pin_typed, args=(size,))
     left, right = st.columns(2)
-    if left.button("Clear pins", width="stretch", key="clear_pins", disabled=not pins()):
-        st.session_state["pins"] = []
-        st.rerun()
-    if right.button("Clear region", width="stretch", key="clear_region", disabled=not st.session_state.get("region")):
-        st.session_state.pop("region", None)
-        st.rerun()
+    left.button("Clear pins", width="stretch", key="clear_pins", disabled=not session.pins(),
+                on_click=lambda: st.session_state.update(pins=[]))
+    right.button("Clear region", width="stretch", key="clear_region", disabled=session.region() is None,
+                 on_click=session.set_region, args=(None,))
+
+
+def _pin_typed(size: str) -> None:
+    session.pin(int(st.session_state[f"pin_row_{size}"]), int(st.session_state[f"pin_col_{size}"]))
+
+
+@dataclass(frozen=True)
+class RGBStretch:
+    method: str
+    low: float
+    high: float
+    ranges: tuple[tuple[float, float], ...] | None
+
+
+def rgb_stretch_controls(context: state.LinkContext, prefix: str,
+                         starts: tuple[tuple[float, float], ...]) -> RGBStretch:
+    """The stretch of an RGB composite: every channel on its own limits (its own percentiles,
+    its own extremes, or a range typed per channel; ``starts`` are where those ranges begin)."""
+    stretch = stretch_controls(context, prefix=prefix, colormap=False)
+    if stretch.method != "range":
+        return RGBStretch(stretch.method, stretch.low, stretch.high, None)
+    ranges = []
+    for column, channel, name, start in zip(st.columns(3), "rgb", ("Red", "Green", "Blue"), starts, strict=True):
+        lo, hi = (float(v) if np.isfinite(v) else d for v, d in zip(start, (0.0, 1.0), strict=True))
+        with column:
+            low = kept(st.number_input, f"{prefix}range_{channel}_low", context, f"{name} low", value=lo, format="%g")
+            high = kept(st.number_input, f"{prefix}range_{channel}_high", context, f"{name} high", value=hi,
+                        format="%g")
+        if not (np.isfinite(low) and np.isfinite(high)) or low > high:
+            column.caption(f"Showing {name.lower()} {lo:g}–{hi:g}: low must be a number below high.")
+            low, high = lo, hi
+        ranges.append((float(low), float(high)))
+    return RGBStretch("range", stretch.low, stretch.high, tuple(ranges))
+
+
+def band_from_spectrum(cube: Cube, chart_key: str, band_key: str) -> Callable[[], None]:
+    """A plotly ``on_select`` callback: a click on a point of a spectrum shows that band (the
+    band nearest the point's wavelength)."""
+    def show_band() -> None:
+        event = st.session_state.get(chart_key) or {}
+        points = (event.get("selection") or {}).get("points") or []
+        x = next((p.get("x") for p in points if isinstance(p.get("x"), int | float)), None)
+        if x is None or not np.isfinite(x):
+            return
+        axis = cube.wavelengths if cube.wavelengths is not None else np.arange(cube.n_bands)
+        band = int(np.nanargmin(np.abs(np.asarray(axis, dtype=float) - float(x))))
+        st.session_state[band_key] = band
+        session.remember(band_key, band)
+    return show_band

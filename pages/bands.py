@@ -2,95 +2,118 @@
 
 import streamlit as st
 
-from cubescope import CubeError, display, export
+from cubescope import Cube, CubeError, export, state
 from cubescope.plots import Trace, colorbar_figure, spectra_figure
 from cubescope.wavelengths import band_label
-from cubescope.words import number_text, ordinal
-from cubescope_ui import data, exporting, widgets
+from cubescope.words import number_text
+from cubescope_ui import data, exporting, session, widgets
+from cubescope_ui.frame import current_cube, share_link
 from cubescope_ui.guard import page_guard
 from cubescope_ui.text import plain
+from cubescope_ui.viewer import image_viewer, step_for
+
+RGB_MARKS = ("#d62728", "#2ca02c", "#1f77b4")
+
+
+@st.fragment
+def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
+    """The image and the spectra: a band move, a click or a zoom reruns only this part."""
+    with page_guard("The Bands page"):
+        image_col, spectra_col = st.columns([3, 2], gap="large")
+        window = session.window(cube)
+        with image_col:
+            mode = widgets.kept(st.segmented_control, "view", context, "View", list(state.BAND_VIEWS),
+                                default="Band")
+            if mode == "RGB":
+                picks = []
+                for column, key, name, default in zip(st.columns(3), ("rgb_r", "rgb_g", "rgb_b"),
+                                                      ("Red", "Green", "Blue"), cube.rgb_bands(), strict=True):
+                    with column:
+                        picks.append(widgets.band_slider(cube, context, key, name, default))
+                products = tuple(("band", b) for b in picks)
+                starts = tuple(data.limits(cube_id, p, "min-max", 2.0, 98.0, None, None) for p in products)
+                stretch = widgets.rgb_stretch_controls(context, "", starts)
+                step = step_for("image", window)
+                tile = data.rgb_tile(cube_id, products, tuple(window.as_list()), step, stretch.method, stretch.low,
+                                     stretch.high, stretch.ranges)
+                labels = [band_label(b, cube.wavelengths, cube.wavelength_units) for b in picks]
+                image_viewer("image", cube, tile, quantity=cube.quantity or "",
+                             channel_names=("R", "G", "B"), label="RGB " + " / ".join(labels),
+                             tile_id=f"rgb-{picks}-{window.as_list()}-{step}")
+                exporting.rgb_panel(lambda: tuple(cube.band(b) for b in picks), tile.limits,
+                                    (cube.name, "RGB", *labels),
+                                    export.image_metadata(cube, product="RGB composite", bands=picks,
+                                                          band_labels=labels), key="export_rgb")
+                band, marks = picks[1], list(zip(picks, RGB_MARKS, strict=True))
+            else:
+                band = widgets.band_slider(cube, context, "band")
+                product = ("band", band)
+                stretch = widgets.stretch_controls(
+                    context, value_range=data.limits(cube_id, product, "min-max", 2.0, 98.0, None, None))
+                step = step_for("image", window)
+                tile = data.tile(cube_id, product, tuple(window.as_list()), step, stretch.method, stretch.low,
+                                 stretch.high, stretch.vmin, stretch.vmax)
+                label = band_label(band, cube.wavelengths, cube.wavelength_units)
+                image_viewer("image", cube, tile, colormap=stretch.colormap, label=label,
+                             quantity=cube.quantity or "", tile_id=f"band-{band}-{window.as_list()}-{step}")
+                lo, hi = tile.limits
+                st.plotly_chart(colorbar_figure(lo, hi, stretch.colormap, label), config={"displayModeBar": False},
+                                key="colorbar")
+                exporting.image_panel(lambda: cube.band(band), stretch, (cube.name, label),
+                                      export.image_metadata(cube, band, product="band"), key="export_band")
+                marks = [(band, "#555555")]
+            st.caption("Click to pin a pixel, drag to select a region; zoom with the wheel or the buttons, "
+                       "pan with Shift-drag.")
+
+        with spectra_col:
+            spectra(cube_id, cube, band, marks, clickable=mode != "RGB")
+            widgets.pin_controls(cube)
+        share_link(cube)
+
+
+def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -> None:
+    """The pinned pixels' and the region's spectra, their values at the band, their export."""
+    traces, table, exported = [], [], {}
+    for k, (r, c) in enumerate(session.pins()):
+        values = cube.spectrum(r, c)
+        traces.append(Trace(f"({r}, {c})", values, marker=k))
+        exported[f"pixel ({r}, {c})"] = values
+        table.append({"pixel": f"({r}, {c})", "value at band": number_text(values[band])})
+    box = session.region()
+    if box is not None:
+        try:
+            stats = data.region_stats(cube_id, box)
+            traces.append(Trace(f"region mean ±1σ ({stats.count} px)", stats.mean, stats.std, marker=8))
+            exported["region mean"], exported["region std"] = stats.mean, stats.std
+        except CubeError as exc:
+            st.warning(plain(exc))
+    if not traces:
+        st.info("Click the image to plot a pixel's spectrum, or drag to plot a region's mean.")
+        return
+    figure = spectra_figure(traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                            y_title=cube.quantity or "value", marks=marks)
+    if clickable:
+        st.plotly_chart(figure, key="spectra", on_select=widgets.band_from_spectrum(cube, "spectra", "band"),
+                        selection_mode="points")
+        st.caption("Click a point of a spectrum to show its band.")
+    else:
+        st.plotly_chart(figure, key="spectra")
+    if table:
+        st.caption(plain(f"Values at {band_label(band, cube.wavelengths, cube.wavelength_units)}"))
+        st.dataframe(table, hide_index=True, width="stretch")
+    exporting.spectra_panel(exported, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                            (cube.name, "spectra"), key="export_spectra")
+
 
 with page_guard("The Bands page"):
-    opened = data.current_cube()
+    opened = current_cube()
     if opened is None:
         st.stop()
-    cube_id, cube = opened
-    rows, cols, n_bands = cube.shape
+    cube_id, cube, context = opened
 
     st.subheader(plain(cube.name))
     st.caption(plain(cube.summary()))
-
-    image_col, spectra_col = st.columns([3, 2], gap="large")
-
-    with image_col:
-        mode = st.segmented_control("View", ["Band", "RGB"], default="Band", key="view", bind="query-params")
-        if mode == "RGB":
-            default_rgb = cube.rgb_bands()
-            c1, c2, c3 = st.columns(3)
-            with c1:
-                red = widgets.band_slider(cube, "rgb_r", "Red", default_rgb[0])
-            with c2:
-                green = widgets.band_slider(cube, "rgb_g", "Green", default_rgb[1])
-            with c3:
-                blue = widgets.band_slider(cube, "rgb_b", "Blue", default_rgb[2])
-            stretch = widgets.stretch_controls(colormap=False)
-            rgba, grid = data.rgb_view(cube_id, (red, green, blue), stretch.method, stretch.low, stretch.high)
-            points = [(r, c, display.marker_rgba(k)) for r, c, k in widgets.overlay_points()]
-            shown = display.draw_overlay(rgba, grid, points, widgets.region_box(), display.marker_rgba(8))
-            widgets.clickable_image(display.encode_png(shown), grid, key="image")
-            band = green
-        else:
-            band = widgets.band_slider(cube, "band")
-            stretch = widgets.stretch_controls(value_range=data.band_range(cube_id, band))
-            view = data.band_view(cube_id, band, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
-            points = [(r, c, display.marker_index(k)) for r, c, k in widgets.overlay_points()]
-            shown = display.draw_overlay(view.index, view.grid, points, widgets.region_box(), display.marker_index(8))
-            widgets.clickable_image(display.encode_indexed_png(shown, stretch.colormap), view.grid, key="image")
-            label = band_label(band, cube.wavelengths, cube.wavelength_units)
-            st.plotly_chart(colorbar_figure(view.lo, view.hi, stretch.colormap, label),
-                            config={"displayModeBar": False}, key="colorbar")
-            grid = view.grid
-            exporting.image_panel(
-                lambda: cube.band(band), stretch, (cube.name, label),
-                export.image_metadata(cube, band, product="band"),
-                key="export_band",
-            )
-        zoom = f"every {ordinal(grid.step)} pixel shown" if grid.step > 1 else (
-            f"enlarged {grid.zoom}×" if grid.zoom > 1 else "full resolution")
-        st.caption(f"Click to pin a pixel, drag to select a region ({zoom}).")
-
-    with spectra_col:
-        traces = []
-        table = []
-        exported = {}
-        for k, (r, c) in enumerate(widgets.pins()):
-            values = cube.spectrum(r, c)
-            traces.append(Trace(f"({r}, {c})", values, marker=k))
-            exported[f"pixel ({r}, {c})"] = values
-            table.append({"pixel": f"({r}, {c})", "row": r, "column": c, "value at band": number_text(values[band])})
-        box = widgets.region_box()
-        if box is not None:
-            try:
-                stats = data.region_stats(cube_id, box)
-                traces.append(Trace(f"region mean ±1σ ({stats.count} px)", stats.mean, stats.std, marker=8))
-                exported["region mean"], exported["region std"] = stats.mean, stats.std
-            except CubeError as exc:
-                st.warning(plain(exc))
-        if traces:
-            st.plotly_chart(
-                spectra_figure(traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                               y_title=cube.quantity or "value"),
-                key="spectra",
-            )
-            if table:
-                st.caption(plain(f"Values at {band_label(band, cube.wavelengths, cube.wavelength_units)}"))
-                st.dataframe(table, hide_index=True, width="stretch",
-                             column_order=["pixel", "value at band"])
-            exporting.spectra_panel(exported, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                                    (cube.name, "spectra"), key="export_spectra")
-        else:
-            st.info("Click the image to plot a pixel's spectrum, or drag to plot a region's mean.")
-        widgets.pin_controls(cube)
+    explorer(cube_id, cube, context)
 
     with st.expander("About this cube"):
         st.dataframe(

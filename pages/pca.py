@@ -3,37 +3,44 @@
 import numpy as np
 import streamlit as st
 
-from cubescope import CubeError, display, export
+from cubescope import Cube, CubeError, export, state
 from cubescope.plots import colorbar_figure, loadings_figure, scree_figure
 from cubescope.words import plural
-from cubescope_ui import data, exporting, widgets
+from cubescope_ui import data, exporting, session, widgets
+from cubescope_ui.frame import current_cube, share_link
 from cubescope_ui.guard import page_guard
 from cubescope_ui.text import plain
+from cubescope_ui.viewer import image_viewer, step_for
 
-with page_guard("The PCA page"):
-    opened = data.current_cube()
-    if opened is None:
-        st.stop()
-    cube_id, cube = opened
-    usable = int(cube.good_bands.sum())
 
-    st.subheader(plain(f"Principal components · {cube.name}"))
-    left, right = st.columns([2, 1], vertical_alignment="bottom")
+@st.fragment
+def pca_page(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
+    """Everything below the title: a setting or a click reruns only this part."""
+    with page_guard("The PCA page"):
+        body(cube_id, cube, context)
+        share_link(cube)
+
+
+def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
+    usable = context.usable_bands
     if usable < 2:
         st.info(plain(f"PCA needs at least two usable bands; this cube has {plural(usable, 'usable band')}. "
                       "Open a cube with more bands, or use the Bands page."))
-        st.stop()
-    k = left.slider("Components", 1, min(20, usable), min(5, usable), key="pca_k", bind="query-params")
-    region = st.session_state.get("region")
-    on_region = right.toggle("Fit on the selected region", key="pca_region", bind="query-params",
-                             disabled=not region, help="Drag a rectangle on a band image to select a region.")
-    fit_region = tuple(region) if (on_region and region) else None
+        return
+    left, right = st.columns([2, 1], vertical_alignment="bottom")
+    most = min(state.MAX_COMPONENTS, usable)
+    k = widgets.kept(left.slider, "pca_k", context, "Components", min_value=1, max_value=most,
+                     value=min(5, usable), allowed=lambda v: 1 <= v <= most)
+    region = session.region()
+    on_region = widgets.kept(right.toggle, "pca_region", context, "Fit on the selected region",
+                             disabled=region is None, help="Drag a rectangle on an image to select a region.")
+    fit_region = region if (on_region and region) else None
 
     try:
         result = data.pca_fit(cube_id, k, fit_region)
     except CubeError as exc:
         st.warning(plain(exc))
-        st.stop()
+        return
 
     st.caption(plain(
         f"Fitted on {result.n_samples_:,} pixels and {result.bands_.size} bands"
@@ -44,8 +51,9 @@ with page_guard("The PCA page"):
     with scree_col:
         st.plotly_chart(scree_figure(result.all_variance_ratio_, k), key="scree")
     with loadings_col:
-        shown = st.multiselect("Loadings of", list(range(k)), default=list(range(min(3, k))),
-                               format_func=lambda i: f"PC{i + 1}", key="pca_loadings")
+        shown = widgets.kept(st.multiselect, "pca_loadings", context, "Loadings of", list(range(k)),
+                             default=list(range(min(3, k))), format_func=lambda i: f"PC{i + 1}",
+                             allowed=lambda v: all(0 <= i < k for i in v))
         wavelengths = None if cube.wavelengths is None else cube.wavelengths[result.bands_]
         st.plotly_chart(loadings_figure(result.components_, wavelengths, cube.wavelength_units, shown),
                         key="loadings")
@@ -60,48 +68,64 @@ with page_guard("The PCA page"):
         st.caption("On data it was not fitted to, a component explains the variance of the projections on it over "
                    "that data's total variance: usually less, and not necessarily in order.")
 
-    view = st.segmented_control("Show", ["PC image", "RGB of PCs", "Reconstruction error"], default="PC image",
-                                key="pca_view", bind="query-params")
+    view = widgets.kept(st.segmented_control, "pca_view", context, "Show", list(state.PCA_VIEWS), default="PC image")
+    window = session.window(cube)
+    step = step_for("image_pca", window)
+    image_col, _ = st.columns([3, 2])
     if view == "RGB of PCs" and k >= 3:
-        a, b, c = st.columns(3)
-        picks = tuple(col.selectbox(name, list(range(k)), index=i, format_func=lambda j: f"PC{j + 1}",
-                                    key=f"pca_rgb_{name.lower()}")
-                      for i, (col, name) in enumerate(zip((a, b, c), ("Red", "Green", "Blue"), strict=True)))
-        stretch = widgets.stretch_controls(prefix="pca_", colormap=False)
-        rgba, grid = data.pca_rgb(cube_id, k, fit_region, picks, stretch.method, stretch.low, stretch.high)
-        widgets.clickable_image(display.encode_png(rgba), grid, key="image_pca")
-    else:
-        if view == "Reconstruction error":
-            stretch = widgets.stretch_controls(prefix="pca_")
-            shown_view = data.pca_error_view(cube_id, k, fit_region, stretch.method, stretch.low, stretch.high,
-                                             stretch.vmin, stretch.vmax)
-            title = f"RMS reconstruction error with {k} PCs"
-        else:
-            if view == "RGB of PCs":
-                st.info("An RGB of PCs needs at least 3 components.")
-            component = (st.slider("Component", 1, k, 1, key="pc", bind="query-params") - 1) if k > 1 else 0
-            stretch = widgets.stretch_controls(prefix="pca_")
-            shown_view = data.pca_view(cube_id, k, fit_region, component, stretch.method, stretch.low, stretch.high,
-                                       stretch.vmin, stretch.vmax)
-            title = f"PC{component + 1} score"
-        image_col, _ = st.columns([3, 2])
+        picks = []
+        for column, name, default in zip(st.columns(3), ("red", "green", "blue"), range(3), strict=True):
+            picks.append(widgets.kept(column.selectbox, f"pca_rgb_{name}", context, name.capitalize(), list(range(k)),
+                                      index=default, format_func=lambda j: f"PC{j + 1}",
+                                      allowed=lambda j: 0 <= j < k))
+        products = tuple(("pc", k, fit_region, j) for j in picks)
+        starts = tuple(data.limits(cube_id, p, "min-max", 2.0, 98.0, None, None) for p in products)
+        stretch = widgets.rgb_stretch_controls(context, "pca_", starts)
+        tile = data.rgb_tile(cube_id, products, tuple(window.as_list()), step, stretch.method, stretch.low,
+                             stretch.high, stretch.ranges)
+        names = [f"PC{j + 1}" for j in picks]
         with image_col:
-            widgets.clickable_image(display.encode_indexed_png(shown_view.index, stretch.colormap), shown_view.grid,
-                                    key="image_pca")
-            st.plotly_chart(colorbar_figure(shown_view.lo, shown_view.hi, stretch.colormap, title),
+            image_viewer("image_pca", cube, tile, channel_names=names, label="RGB of " + " / ".join(names),
+                         tile_id=f"pcrgb-{products}-{window.as_list()}-{step}")
+            exporting.rgb_panel(lambda: tuple(data.derived_image(cube_id, p) for p in products), tile.limits,
+                                (cube.name, "PCA RGB", *names),
+                                export.image_metadata(cube, product="RGB of PC scores", components=names),
+                                key="export_pca_rgb")
+    else:
+        if view == "RGB of PCs":
+            st.info("An RGB of PCs needs at least 3 components.")
+        if view == "Reconstruction error":
+            product, title = ("pca_error", k, fit_region), f"RMS reconstruction error with {k} PCs"
+        else:
+            component = 0
+            if k > 1:
+                component = widgets.kept(st.slider, "pc", context, "Component", min_value=1, max_value=k, value=1,
+                                         allowed=lambda v: 1 <= v <= k) - 1
+            product, title = ("pc", k, fit_region, component), f"PC{component + 1} score"
+        stretch = widgets.stretch_controls(
+            context, prefix="pca_", value_range=data.limits(cube_id, product, "min-max", 2.0, 98.0, None, None))
+        tile = data.tile(cube_id, product, tuple(window.as_list()), step, stretch.method, stretch.low, stretch.high,
+                         stretch.vmin, stretch.vmax)
+        with image_col:
+            image_viewer("image_pca", cube, tile, colormap=stretch.colormap, label=title,
+                         quantity=cube.quantity or "" if product[0] == "pca_error" else "",
+                         tile_id=f"{product}-{window.as_list()}-{step}")
+            st.plotly_chart(colorbar_figure(*tile.limits, stretch.colormap, title),
                             config={"displayModeBar": False}, key="colorbar_pca")
-            if view == "Reconstruction error":
-                def exported():
-                    return data.pca_fit(cube_id, k, fit_region).reconstruction_error(cube)
-            else:
-                def exported():
-                    return data.pca_scores(cube_id, k, fit_region)[:, :, component]
-            exporting.image_panel(
-                exported, stretch, (cube.name, title), export.image_metadata(cube, product=title), key="export_pca",
-            )
+            exporting.image_panel(lambda: data.derived_image(cube_id, product), stretch, (cube.name, title),
+                                  export.image_metadata(cube, product=title), key="export_pca")
 
     with st.expander(f"Export all {k} PC images"):
         st.caption("Band-sequential scores, one band per component, as 32-bit floats; NaN where a pixel has no data.")
         exporting.cube_panel(f"{k} PC images", lambda: np.moveaxis(data.pca_scores(cube_id, k, fit_region), 2, 0),
                              f"{cube.name} PCA {k}", key="export_pca_cube", nbytes=cube.rows * cube.cols * k * 4,
                              metadata=export.image_metadata(cube, product=f"{k} PC scores"))
+
+
+with page_guard("The PCA page"):
+    opened = current_cube()
+    if opened is None:
+        st.stop()
+    cube_id, cube, context = opened
+    st.subheader(plain(f"Principal components · {cube.name}"))
+    pca_page(cube_id, cube, context)

@@ -2,41 +2,47 @@
 
 import streamlit as st
 
-from cubescope import CubeError, display, export, smoothing
+from cubescope import Cube, CubeError, export, smoothing, state
 from cubescope.plots import Trace, colorbar_figure, spectra_figure
 from cubescope.wavelengths import band_label, step_backs, wavelength_order
 from cubescope.words import plural
-from cubescope_ui import data, exporting, widgets
+from cubescope_ui import data, exporting, session, widgets
+from cubescope_ui.frame import current_cube, share_link
 from cubescope_ui.guard import page_guard
 from cubescope_ui.text import plain
+from cubescope_ui.viewer import image_viewer, step_for
 
-with page_guard("The Smoothing page"):
-    opened = data.current_cube()
-    if opened is None:
-        st.stop()
-    cube_id, cube = opened
+
+@st.fragment
+def smoothing_page(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
+    """Everything below the title: a setting, a band move or a click reruns only this part."""
+    with page_guard("The Smoothing page"):
+        body(cube_id, cube, context)
+        share_link(cube)
+
+
+def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     units = cube.wavelength_units if cube.wavelengths is not None else None
-
-    st.subheader(plain(f"Savitzky-Golay · {cube.name}"))
     delta, uniform = smoothing.band_spacing(cube.wavelengths)
 
     usable = int(cube.good_bands.sum())
     if usable < 3:
         st.info(plain(f"Savitzky-Golay filtering needs at least three usable bands; this cube has "
                       f"{plural(usable, 'usable band')}. Open a cube with more bands, or use the Bands page."))
-        st.stop()
+        return
 
     c1, c2, c3, c4 = st.columns([2, 1, 1, 2], vertical_alignment="bottom")
-    longest = max(3, min(cube.n_bands - (1 - cube.n_bands % 2), 101))
-    window = c1.select_slider("Window (bands)", options=list(range(3, longest + 1, 2)), value=min(11, longest),
-                              key="sg_window", bind="query-params")
-    degree = c2.number_input("Degree", 0, 10, 3, key="sg_degree", bind="query-params")
-    ORDERS = ["none", "1st", "2nd", "3rd"]
-    deriv = ORDERS.index(c3.selectbox("Derivative", ORDERS, key="sg_deriv", bind="query-params"))
+    longest = state.longest_window(cube.n_bands)
+    windows = list(range(3, longest + 1, 2))
+    window = widgets.kept(c1.select_slider, "sg_window", context, "Window (bands)", options=windows,
+                          value=min(11, longest), allowed=lambda w: w in windows)
+    degree = widgets.kept(c2.number_input, "sg_degree", context, "Degree", min_value=0, max_value=10, value=3)
+    deriv = state.DERIVATIVES.index(widgets.kept(c3.selectbox, "sg_deriv", context, "Derivative",
+                                                 state.DERIVATIVES))
     exact = False
     if cube.wavelengths is not None:
-        exact = c4.toggle("Fit on true wavelengths", value=not uniform, key="sg_exact", bind="query-params",
-                          help="Fits each window on the bands' real wavelengths: exact derivatives where the "
+        exact = widgets.kept(c4.toggle, "sg_exact", context, "Fit on true wavelengths", value=not uniform,
+                             help="Fits each window on the bands' real wavelengths: exact derivatives where the "
                                "band spacing varies.")
         if not uniform and not exact:
             st.caption(plain(f"The band spacing varies; derivatives use the mean spacing ({delta:.4g} {units})."))
@@ -48,40 +54,46 @@ with page_guard("The Smoothing page"):
         smoothing.check_parameters(window, degree, deriv, usable)
     except CubeError as exc:
         st.warning(plain(exc))
-        st.stop()
+        return
 
-    band = widgets.band_slider(cube, "band")
-    stretch = widgets.stretch_controls(value_range=data.band_range(cube_id, band))
+    band = widgets.band_slider(cube, context, "band")
+    stretch = widgets.stretch_controls(
+        context, value_range=data.limits(cube_id, ("band", band), "min-max", 2.0, 98.0, None, None))
     unit_text = smoothing.derivative_unit(units, deriv)
     label = band_label(band, cube.wavelengths, units)
     product = ["smoothed", "1st derivative", "2nd derivative", "3rd derivative"][deriv]
 
     raw_col, sg_col = st.columns(2, gap="medium")
-    points = [(r, c, display.marker_index(k)) for r, c, k in widgets.overlay_points()]
+    shown = session.window(cube)
+    quantity = cube.quantity or ""
     with raw_col:
         st.markdown("**Raw**")
-        raw = data.band_view(cube_id, band, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
-        widgets.clickable_image(display.encode_indexed_png(display.draw_overlay(raw.index, raw.grid, points),
-                                                           stretch.colormap), raw.grid, key="image_raw")
-        st.plotly_chart(colorbar_figure(raw.lo, raw.hi, stretch.colormap, label), config={"displayModeBar": False},
+        step = step_for("image_raw", shown)
+        raw = data.tile(cube_id, ("band", band), tuple(shown.as_list()), step, stretch.method, stretch.low,
+                        stretch.high, stretch.vmin, stretch.vmax)
+        image_viewer("image_raw", cube, raw, colormap=stretch.colormap, label=label, quantity=quantity,
+                     tile_id=f"raw-{band}-{shown.as_list()}-{step}")
+        st.plotly_chart(colorbar_figure(*raw.limits, stretch.colormap, label), config={"displayModeBar": False},
                         key="colorbar_raw")
     with sg_col:
         st.markdown(f"**{product.capitalize()}** {plain(unit_text)}")
-        view = data.savgol_view(cube_id, band, window, degree, deriv, delta, exact,
-                                stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
-        widgets.clickable_image(display.encode_indexed_png(display.draw_overlay(view.index, view.grid, points),
-                                                           stretch.colormap), view.grid, key="image_sg")
-        st.plotly_chart(colorbar_figure(view.lo, view.hi, stretch.colormap, f"{product} {unit_text}"),
+        step = step_for("image_sg", shown)
+        sg_product = ("savgol", band, window, degree, deriv, delta, exact)
+        view = data.tile(cube_id, sg_product, tuple(shown.as_list()), step, stretch.method, stretch.low,
+                         stretch.high, stretch.vmin, stretch.vmax)
+        image_viewer("image_sg", cube, view, colormap=stretch.colormap, label=f"{product} at {label}",
+                     quantity=unit_text if deriv else quantity, tile_id=f"sg-{sg_product}-{shown.as_list()}-{step}")
+        st.plotly_chart(colorbar_figure(*view.limits, stretch.colormap, f"{product} {unit_text}"),
                         config={"displayModeBar": False}, key="colorbar_sg")
         settings = f"SG w{window} p{degree}" + (f" d{deriv}" if deriv else "")
         exporting.image_panel(
-            lambda: smoothing.savgol_band(cube, band, window, degree, deriv, delta, use_wavelengths=exact),
+            lambda: data.derived_image(cube_id, sg_product),
             stretch, (cube.name, settings, label),
             export.image_metadata(cube, band, product=f"{product} {unit_text}".strip(), savitzky_golay=settings),
             key="export_sg",
         )
 
-    pins = widgets.pins()
+    pins = session.pins()
     if pins:
         raw_traces, sg_traces = [], []
         for k, (r, c) in enumerate(pins):
@@ -93,11 +105,12 @@ with page_guard("The Smoothing page"):
             sg_traces.append(Trace(f"({r}, {c}) {product}", filtered, marker=k))
         if deriv == 0:
             figure = spectra_figure([t for pair in zip(raw_traces, sg_traces, strict=True) for t in pair],
-                                    cube.wavelengths, units, cube.bad_bands)
+                                    cube.wavelengths, units, cube.bad_bands, marks=[(band, "#555555")])
         else:
             figure = spectra_figure(sg_traces, cube.wavelengths, units, cube.bad_bands,
-                                    y_title=f"{product} {unit_text}")
-        st.plotly_chart(figure, key="sg_spectra")
+                                    y_title=f"{product} {unit_text}", marks=[(band, "#555555")])
+        st.plotly_chart(figure, key="sg_spectra", on_select=widgets.band_from_spectrum(cube, "sg_spectra", "band"),
+                        selection_mode="points")
         exporting.spectra_panel({t.name: t.values for t in raw_traces + sg_traces}, cube.wavelengths, units,
                                 cube.bad_bands, (cube.name, settings, "spectra"), key="export_sg_spectra")
     else:
@@ -115,3 +128,12 @@ with page_guard("The Smoothing page"):
             wavelengths=cube.wavelengths, wavelength_units=units,
             bad_bands=cube.bad_bands,
         )
+
+
+with page_guard("The Smoothing page"):
+    opened = current_cube()
+    if opened is None:
+        st.stop()
+    cube_id, cube, context = opened
+    st.subheader(plain(f"Savitzky-Golay · {cube.name}"))
+    smoothing_page(cube_id, cube, context)

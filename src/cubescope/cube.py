@@ -302,6 +302,13 @@ class Cube:
         self._checked(index, index + 1)
         return self._to_float(self._bsq[index], index)
 
+    def band_window(self, index: int, rows: slice, cols: slice) -> np.ndarray:
+        """Part of one band image, ``band(index)[rows, cols]`` (slices with steps allowed),
+        reading only those samples from the file."""
+        index = self._check_band(index)
+        self._checked(index, index + 1)
+        return self._to_float(self._bsq[index, rows, cols], index)
+
     def bands(self, start: int, stop: int) -> np.ndarray:
         """Band images ``start`` to ``stop - 1``, shape ``(stop - start, rows, cols)``, floats."""
         if not 0 <= start < stop <= self.n_bands:

@@ -16,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from cubescope.errors import CubeError
+from cubescope.viewport import Window
 
 #: Colormap names offered in pages (plotly colorscale names).
 COLORMAPS = ("gray", "viridis", "cividis", "inferno", "magma", "turbo", "RdBu_r", "Spectral_r")
@@ -238,7 +239,9 @@ NAN_INDEX = 255
 
 
 @lru_cache(maxsize=32)
-def _palette(name: str) -> bytes:
+def palette(name: str) -> bytes:
+    """The 256 RGB entries (768 bytes) of a displayed band image's palette: :data:`DATA_LEVELS`
+    colormap levels, the marker colours, then padding (the last index, :data:`NAN_INDEX`, is no data)."""
     lut = colormap_lut(name)
     levels = lut[np.round(np.linspace(0, 255, DATA_LEVELS)).astype(int)]
     markers = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in MARKER_COLOURS], np.uint8)
@@ -270,7 +273,7 @@ def encode_indexed_png(index: np.ndarray, colormap: str = "gray", compress_level
     from PIL import Image
 
     image = Image.fromarray(np.ascontiguousarray(index))
-    image.putpalette(_palette(colormap))
+    image.putpalette(palette(colormap))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=compress_level, transparency=NAN_INDEX)
     return buffer.getvalue()
@@ -354,3 +357,44 @@ def rgb_view(
     method = "min-max" if method == "range" else method
     limits = tuple(stretch_limits(c, method, low, high) for c in channels)
     return rgb_composite(tuple(grid.apply(c) for c in channels), limits), grid
+
+
+@dataclass(frozen=True)
+class Tile:
+    """What the viewer is sent for one image: the shown samples of a window and their colours.
+
+    Attributes
+    ----------
+    values : ndarray
+        ``(h, w)`` or ``(h, w, 3)`` float32: the samples' real values (NaN for no data), read
+        out under the pointer.
+    pixels : ndarray
+        ``(h, w)`` uint8 palette indices (:func:`to_indices`) or ``(h, w, 4)`` RGBA.
+    window : Window
+        The full-resolution pixels the tile covers.
+    step : int
+        Every ``step``-th row and column of the window is sent.
+    limits : tuple
+        The stretch: ``(lo, hi)``, or one ``(lo, hi)`` per channel of an RGB tile.
+    """
+
+    values: np.ndarray
+    pixels: np.ndarray
+    window: Window
+    step: int
+    limits: tuple
+
+
+def image_tile(values: np.ndarray, window: Window, step: int, lo: float, hi: float) -> Tile:
+    """The tile of one image: ``values`` are the window's samples already taken at ``step``
+    (:func:`cubescope.viewport.crop`), ``lo``/``hi`` the stretch of the whole image (so the
+    colours do not change with the zoom)."""
+    values = np.asarray(values, dtype=np.float32)
+    return Tile(values, to_indices(normalize(values, lo, hi)), window, step, (lo, hi))
+
+
+def rgb_tile(channels: tuple[np.ndarray, np.ndarray, np.ndarray], window: Window, step: int,
+             limits: tuple[tuple[float, float], ...]) -> Tile:
+    """The tile of an RGB composite; each channel has its own ``(lo, hi)`` stretch."""
+    values = np.stack([np.asarray(c, dtype=np.float32) for c in channels], axis=-1)
+    return Tile(values, rgb_composite(tuple(channels), limits), window, step, tuple(limits))

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from cubescope.display import apply_colormap, normalize, stretch_limits
+from cubescope.display import apply_colormap, normalize, rgb_composite, stretch_limits
 from cubescope.errors import CubeError
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -187,6 +187,44 @@ def to_png(
     if bits == 16 and nodata.any():
         options["transparency"] = 0
     picture.save(buffer, format="PNG", **options)
+    return buffer.getvalue()
+
+
+def rgb_to_png(
+    channels: Sequence[np.ndarray],
+    limits: Sequence[tuple[float, float]],
+    metadata: Mapping[str, Any] | None = None,
+) -> bytes:
+    """An 8-bit RGBA PNG of an RGB composite at full resolution, as the viewer shows it.
+
+    Parameters
+    ----------
+    channels : three ndarrays, (rows, cols)
+        Red, green and blue images.
+    limits : three (lo, hi)
+        Each channel's stretch: ``lo`` maps to 0 and ``hi`` to 255, clipped outside.
+
+    The text chunk ``cubescope`` records each channel's ``value = lo + pixel / 255 * (hi - lo)``;
+    a pixel with no data in any channel is transparent.
+    """
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    if len(channels) != 3 or len(limits) != 3:
+        raise CubeError("An RGB export needs three channels, each with its (low, high) stretch.")
+    if any(np.ndim(c) != 2 for c in channels):
+        raise CubeError("An RGB export needs three 2D images.")
+    rgba = rgb_composite(tuple(np.asarray(c, dtype=np.float32) for c in channels), tuple(limits))
+    record = {**{k: _plain(v) for k, v in (metadata or {}).items()}, "bits": 8,
+              "channels": [{"channel": name, "low": float(lo), "high": float(hi),
+                            "value_of_pixel": f"{float(lo)!r} + pixel / 255 * {float(hi) - float(lo)!r}"}
+                           for name, (lo, hi) in zip(("red", "green", "blue"), limits, strict=True)]}
+    info = PngInfo()
+    info.add_text("cubescope", json.dumps(record))
+    info.add_text("Description", "; ".join(f"{c['channel']}: {c['low']:g} to {c['high']:g}"
+                                           for c in record["channels"]))
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
 
 

@@ -6,6 +6,7 @@ file (units, band names, cube names) is escaped here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -44,8 +45,13 @@ def spectra_figure(
     bad_bands: np.ndarray | None = None,
     y_title: str = "value",
     height: int = 360,
+    marks: Sequence[tuple[int, str]] = (),
 ) -> go.Figure:
-    """Spectra against wavelength; bad bands drawn as gaps, spreads as shaded bands."""
+    """Spectra against wavelength; bad bands drawn as gaps, spreads as shaded bands.
+
+    ``marks`` are bands to mark with a vertical line, as ``(band index, colour)``: the band
+    the image shows (or the three of an RGB composite).
+    """
     figure = go.Figure()
     for i, trace in enumerate(traces):
         colour = MARKER_COLOURS[(i if trace.marker is None else trace.marker) % len(MARKER_COLOURS)]
@@ -70,8 +76,13 @@ def spectra_figure(
             marker={"color": colour, "size": sizes},
         ))
     x_title = x_axis(wavelengths, units, 1)[1]
+    for band, colour in marks:
+        x = float(wavelengths[band]) if wavelengths is not None else float(band)
+        figure.add_vline(x=x, line={"color": colour, "width": 1.2, "dash": "dash"}, layer="below")
+    # The legend sits below the plot and the figure grows with it, so it never covers data.
+    rows_of_legend = math.ceil(len(traces) / 3)
     figure.update_layout(
-        height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=height + 22 * max(0, rows_of_legend - 1), margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis_title=x_title, yaxis_title=escape(y_title),
         # Below the axis title: a legend over the plot area hides the samples under it.
         legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0},

@@ -3,6 +3,35 @@
 from __future__ import annotations
 
 
+#: JavaScript: the canvas of the image viewer with Streamlit key ``key`` (inside the
+#: component's shadow root), or null.
+VIEWER_CANVAS = """(key) => {
+    const host = document.querySelector(`.st-key-${key}`);
+    const walk = (node) => {
+        const found = node.querySelector('canvas.cs-canvas');
+        if (found) return found;
+        for (const element of node.querySelectorAll('*')) {
+            if (element.shadowRoot) { const inner = walk(element.shadowRoot); if (inner) return inner; }
+        }
+        return null;
+    };
+    return host ? walk(host) : null;
+}"""
+
+
+def viewer_state(page, key: str = "image") -> dict:
+    """What the viewer ``key`` last painted: tile id, window sent, window shown, step, painted count."""
+    return page.evaluate(f"(key) => {{ const c = ({VIEWER_CANVAS})(key); return c ? {{...c.dataset}} : null; }}", key)
+
+
+def wait_viewer(page, condition: str, key: str = "image", arg=None, timeout: float = 30_000):
+    """Wait until ``condition`` (a JS expression over ``d``, the canvas dataset, and ``arg``)
+    holds for viewer ``key``; returns ``performance.now()`` of the first frame it held."""
+    script = (f"([key, arg]) => {{ const c = ({VIEWER_CANVAS})(key); if (!c) return false; const d = c.dataset; "
+              f"return ({condition}) && performance.now(); }}")
+    return page.wait_for_function(script, arg=[key, arg], polling="raf", timeout=timeout).json_value()
+
+
 def wait_ready(page) -> None:
     """Wait until the app is connected and has finished running its script."""
     page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']")

@@ -1,0 +1,411 @@
+// Cubescope's image viewer: a Streamlit custom component (v2, no iframe).
+//
+// Python sends one binary payload per image (see cubescope_ui/viewer.py): a JSON header, the
+// shown samples' values (float32) and their pixels (palette indices or RGBA). The viewer fits the
+// image into its column, draws pins, regions and polygons over it, reads out the value under the
+// pointer, and zooms and pans on the client at once; the server then sends the new window at the
+// resolution it is shown. Clicks, drags and windows go back as trigger and state values.
+
+const CLICK_SLOP = 4;        // CSS px: a shorter drag is a click
+const ZOOM_COMMIT_MS = 140;  // wheel zooms are sent once the wheel rests this long
+const BOX_COMMIT_MS = 200;
+
+function parse(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + headerLength)));
+  let offset = 4 + headerLength;  // the header is padded to a multiple of 4 bytes
+  const count = header.h * header.w * header.channels;
+  // A copy: the payload's offset inside its buffer need not be a multiple of 4.
+  const values = new Float32Array(bytes.slice(offset, offset + 4 * count).buffer);
+  offset += 4 * count;
+  const size = header.h * header.w * (header.kind === "rgba" ? 4 : 1);
+  const pixels = bytes.subarray(offset, offset + size);
+  return { header, values, pixels };
+}
+
+function formatValue(x) {
+  if (!Number.isFinite(x)) return "no data";
+  const a = Math.abs(x);
+  if (a !== 0 && (a >= 1e6 || a < 1e-4)) return x.toExponential(4);
+  return String(Number(x.toPrecision(6)));
+}
+
+class Viewer {
+  constructor(parent) {
+    // A child of our own: the parent also holds the component's <style>, which must stay.
+    const root = document.createElement("div");
+    parent.appendChild(root);
+    this.root = root;
+    root.innerHTML = `
+      <div class="cs-viewer">
+        <div class="cs-bar" role="toolbar" aria-label="Image tools">
+          <button type="button" data-mode="select" title="Drag to select a region; click to pin a pixel">Select</button>
+          <button type="button" data-mode="pan" title="Drag to move the zoomed image (or hold Shift)">Pan</button>
+          <span class="cs-gap"></span>
+          <button type="button" data-act="in" title="Zoom in">+</button>
+          <button type="button" data-act="out" title="Zoom out">&minus;</button>
+          <button type="button" data-act="fit" title="Show the whole image">Fit</button>
+          <span class="cs-zoom"></span>
+        </div>
+        <div class="cs-box"><canvas class="cs-canvas"></canvas></div>
+        <div class="cs-readout" aria-live="polite">Point at the image to read its values.</div>
+      </div>`;
+    this.box = root.querySelector(".cs-box");
+    this.canvas = root.querySelector(".cs-canvas");
+    this.readout = root.querySelector(".cs-readout");
+    this.zoomText = root.querySelector(".cs-zoom");
+    this.tile = document.createElement("canvas");
+    this.mode = "select";
+    this.drag = null;
+    this.pending = null;
+    this.painted = 0;
+    root.querySelectorAll("[data-mode]").forEach(b => b.addEventListener("click", () => this.setMode(b.dataset.mode)));
+    root.querySelectorAll("[data-act]").forEach(b => b.addEventListener("click", () => this.act(b.dataset.act)));
+    this.canvas.addEventListener("pointerdown", e => this.down(e));
+    this.canvas.addEventListener("pointermove", e => this.move(e));
+    this.canvas.addEventListener("pointerup", e => this.up(e));
+    this.canvas.addEventListener("pointerleave", () => { if (!this.drag) this.showReadout(null); });
+    this.canvas.addEventListener("wheel", e => this.wheel(e), { passive: false });
+    this.resize = new ResizeObserver(() => this.layout());
+    this.resize.observe(root.querySelector(".cs-viewer"));
+    this.setMode("select");
+  }
+
+  load(bytes, api) {
+    this.api = api;
+    const { header, values, pixels } = parse(bytes);
+    this.header = header;
+    this.values = values;
+    this.tile.width = header.w;
+    this.tile.height = header.h;
+    const image = new ImageData(header.w, header.h);
+    const out = new Uint32Array(image.data.buffer);
+    if (header.kind === "rgba") {
+      image.data.set(pixels);
+    } else {
+      const lut = new Uint32Array(256);
+      const p = header.palette;
+      for (let i = 0; i < 256; i++) {
+        // Little-endian RGBA as one 32-bit word; the last index (no data) is transparent.
+        lut[i] = i === header.nan_index ? 0 : (255 << 24) | (p[3 * i + 2] << 16) | (p[3 * i + 1] << 8) | p[3 * i];
+      }
+      for (let i = 0; i < pixels.length; i++) out[i] = lut[pixels[i]];
+    }
+    this.tile.getContext("2d").putImageData(image, 0, 0);
+    const sent = JSON.stringify(header.window);
+    if (this.pending === null || this.pending === sent || !this.view) {
+      this.view = header.window.slice();
+      this.pending = null;
+    }
+    this.root.querySelectorAll("[data-mode]").forEach(b => { b.hidden = !header.tools.includes(b.dataset.mode); });
+    this.layout();
+    this.reportBox();
+  }
+
+  // --- geometry -------------------------------------------------------------------------------
+  layout() {
+    if (!this.header) return;
+    const width = Math.max(1, this.box.clientWidth);
+    const { rows, cols } = this.header;
+    const tallest = Math.max(160, Math.min(0.72 * window.innerHeight, 1.4 * width));
+    const height = Math.round(Math.min(tallest, Math.max(Math.min(140, tallest), width * rows / cols)));
+    const ratio = Math.min(window.devicePixelRatio || 1, 2);
+    this.size = { width, height, ratio };
+    this.canvas.style.width = `${width}px`;
+    this.canvas.style.height = `${height}px`;
+    this.canvas.width = Math.round(width * ratio);
+    this.canvas.height = Math.round(height * ratio);
+    this.draw();
+    this.reportBox();
+  }
+
+  // Scale (CSS px per image pixel) and offsets of the image window in the box.
+  frame(view = this.view) {
+    const [r0, r1, c0, c1] = view;
+    const { width, height } = this.size;
+    const scale = Math.min(width / (c1 - c0), height / (r1 - r0));
+    return { scale, x: (width - (c1 - c0) * scale) / 2, y: (height - (r1 - r0) * scale) / 2 };
+  }
+
+  pixelAt(clientX, clientY) {
+    const rect = this.canvas.getBoundingClientRect();
+    const f = this.frame();
+    const [r0, r1, c0, c1] = this.view;
+    const col = c0 + (clientX - rect.left - f.x) / f.scale;
+    const row = r0 + (clientY - rect.top - f.y) / f.scale;
+    if (col < c0 || col >= c1 || row < r0 || row >= r1) return null;
+    return { row: Math.floor(row), col: Math.floor(col), fr: row, fc: col };
+  }
+
+  clampView(view) {
+    const { rows, cols } = this.header;
+    const minimum = Math.min(this.header.min_window, rows, cols);
+    const fit = (a, b, size) => {
+      let length = Math.min(Math.max(b - a, Math.min(minimum, size)), size);
+      a = Math.min(Math.max(a, 0), size - length);
+      return [a, a + length];
+    };
+    const [r0, r1] = fit(view[0], view[1], rows);
+    const [c0, c1] = fit(view[2], view[3], cols);
+    return [r0, r1, c0, c1];
+  }
+
+  // --- drawing --------------------------------------------------------------------------------
+  draw() {
+    if (!this.size || !this.view) return;
+    const g = this.canvas.getContext("2d");
+    const { width, height, ratio } = this.size;
+    g.setTransform(ratio, 0, 0, ratio, 0, 0);
+    g.clearRect(0, 0, width, height);
+    g.fillStyle = "#f0f2f6";
+    g.fillRect(0, 0, width, height);
+    const f = this.frame();
+    const [r0, r1, c0, c1] = this.view;
+    const h = this.header;
+    const [t0, t1, u0, u1] = h.window;
+    g.save();
+    g.beginPath();
+    g.rect(f.x, f.y, (c1 - c0) * f.scale, (r1 - r0) * f.scale);
+    g.clip();
+    this.checker(g, f.x, f.y, (c1 - c0) * f.scale, (r1 - r0) * f.scale);
+    g.beginPath();
+    g.rect(f.x + (u0 - c0) * f.scale, f.y + (t0 - r0) * f.scale, (u1 - u0) * f.scale, (t1 - t0) * f.scale);
+    g.clip();
+    // Magnified samples stay sharp squares; reduced ones are smoothed by the browser.
+    g.imageSmoothingEnabled = h.step * f.scale * ratio < 2;
+    g.drawImage(this.tile, f.x + (u0 - c0) * f.scale, f.y + (t0 - r0) * f.scale,
+                h.w * h.step * f.scale, h.h * h.step * f.scale);
+    g.restore();
+    this.overlays(g, f);
+    if (this.drag && this.drag.rubber) {
+      const [a, b, c, d] = this.drag.rubber;
+      g.setLineDash([4, 3]);
+      g.strokeStyle = "#000";
+      g.lineWidth = 1;
+      g.strokeRect(f.x + (c - c0) * f.scale, f.y + (a - r0) * f.scale, (d - c) * f.scale, (b - a) * f.scale);
+      g.setLineDash([]);
+    }
+    const sharp = JSON.stringify(this.view) === JSON.stringify(h.window);
+    const whole = r0 === 0 && c0 === 0 && r1 === h.rows && c1 === h.cols;
+    this.zoomText.textContent = whole ? (h.step > 1 ? `whole image, every ${h.step_text} pixel` : "whole image")
+      : `rows ${r0}–${r1 - 1}, columns ${c0}–${c1 - 1}` + (h.step > 1 ? `, every ${h.step_text} pixel` : "");
+    this.canvas.dataset.tile = h.id;
+    this.canvas.dataset.window = h.window.join("-");
+    this.canvas.dataset.view = this.view.join("-");
+    this.canvas.dataset.step = String(h.step);
+    this.canvas.dataset.sharp = String(sharp);
+    this.canvas.dataset.painted = String(++this.painted);
+  }
+
+  checker(g, x, y, w, h) {
+    if (!this.pattern) {
+      const c = document.createElement("canvas");
+      c.width = c.height = 12;
+      const p = c.getContext("2d");
+      p.fillStyle = "#ffffff"; p.fillRect(0, 0, 12, 12);
+      p.fillStyle = "#d9dbe0"; p.fillRect(0, 0, 6, 6); p.fillRect(6, 6, 6, 6);
+      this.pattern = g.createPattern(c, "repeat");
+    }
+    g.fillStyle = this.pattern;
+    g.fillRect(x, y, w, h);
+  }
+
+  overlays(g, f) {
+    const [r0, , c0] = this.view;
+    const X = col => f.x + (col - c0) * f.scale;
+    const Y = row => f.y + (row - r0) * f.scale;
+    g.lineJoin = "round";
+    for (const o of this.header.overlays) {
+      if (o.kind === "rect") {
+        const [a, b, c, d] = o.box;
+        for (const [colour, w] of [["#ffffff", 3], [o.colour, 1.5]]) {
+          g.strokeStyle = colour; g.lineWidth = w;
+          g.strokeRect(X(c), Y(a), (d - c) * f.scale, (b - a) * f.scale);
+        }
+      } else if (o.kind === "polygon" && o.points.length > 1) {
+        for (const [colour, w] of [["#ffffff", 3], [o.colour, 1.5]]) {
+          g.beginPath();
+          o.points.forEach(([r, c], i) => (i ? g.lineTo : g.moveTo).call(g, X(c), Y(r)));
+          g.closePath();
+          g.strokeStyle = colour; g.lineWidth = w; g.stroke();
+        }
+      } else if (o.kind === "pin") {
+        const x = X(o.col + 0.5), y = Y(o.row + 0.5);
+        if (f.scale >= 6) {  // the pixel itself is visible: outline it
+          g.strokeStyle = o.colour; g.lineWidth = 2;
+          g.strokeRect(X(o.col), Y(o.row), f.scale, f.scale);
+        }
+        const arm = 7;
+        for (const [colour, w] of [["#ffffff", 4], [o.colour, 2]]) {
+          g.strokeStyle = colour; g.lineWidth = w;
+          g.beginPath();
+          g.moveTo(x - arm, y); g.lineTo(x - 2, y); g.moveTo(x + 2, y); g.lineTo(x + arm, y);
+          g.moveTo(x, y - arm); g.lineTo(x, y - 2); g.moveTo(x, y + 2); g.lineTo(x, y + arm);
+          g.stroke();
+        }
+        if (o.label) {
+          g.font = "bold 11px sans-serif";
+          g.lineWidth = 3; g.strokeStyle = "#ffffff"; g.strokeText(o.label, x + arm + 1, y - 3);
+          g.fillStyle = o.colour; g.fillText(o.label, x + arm + 1, y - 3);
+        }
+      }
+    }
+  }
+
+  // --- reading values -------------------------------------------------------------------------
+  showReadout(p) {
+    const h = this.header;
+    if (!p) { this.readout.textContent = "Point at the image to read its values."; return; }
+    const [t0, , u0] = h.window;
+    const i = Math.floor((p.row - t0) / h.step), j = Math.floor((p.col - u0) / h.step);
+    const parts = [`row ${p.row}`, `column ${p.col}`];
+    if (i >= 0 && j >= 0 && i < h.h && j < h.w) {
+      const near = h.step > 1 ? "≈ " : "";
+      const plane = h.h * h.w;
+      const values = h.channel_names.map((name, k) => {
+        const text = formatValue(this.values[k * plane + i * h.w + j]);
+        return name ? `${name} ${near}${text}` : `${near}${text}`;
+      });
+      parts.push(values.join(", ") + (h.quantity ? ` ${h.quantity}` : ""));
+    }
+    if (h.label) parts.push(h.label);
+    if (h.geo) {
+      const [a, b, c, d, e, k] = h.geo;  // lon/lat of a pixel centre, affine in (col, row)
+      const x = p.col + 0.5, y = p.row + 0.5;
+      parts.push(`lon ${(a + b * x + c * y).toFixed(5)}°, lat ${(d + e * x + k * y).toFixed(5)}°`);
+    }
+    this.readout.textContent = parts.join(" · ");
+  }
+
+  // --- interaction ----------------------------------------------------------------------------
+  setMode(mode) {
+    this.mode = mode;
+    this.root.querySelectorAll("[data-mode]").forEach(b => b.setAttribute("aria-pressed", String(b.dataset.mode === mode)));
+    this.canvas.style.cursor = mode === "pan" ? "grab" : "crosshair";
+  }
+
+  down(e) {
+    if (!this.header || e.button !== 0) return;
+    this.canvas.setPointerCapture(e.pointerId);
+    const pan = this.mode === "pan" || e.shiftKey;
+    this.drag = { x: e.clientX, y: e.clientY, start: this.pixelAt(e.clientX, e.clientY), view: this.view.slice(), pan,
+                  moved: false };
+  }
+
+  move(e) {
+    if (!this.header) return;
+    const d = this.drag;
+    if (!d) { this.showReadout(this.pixelAt(e.clientX, e.clientY)); return; }
+    if (Math.hypot(e.clientX - d.x, e.clientY - d.y) >= CLICK_SLOP) d.moved = true;
+    if (!d.moved) return;
+    if (d.pan) {
+      const s = this.frame(d.view).scale;
+      const dr = (e.clientY - d.y) / s, dc = (e.clientX - d.x) / s;
+      this.view = this.clampView([d.view[0] - dr, d.view[1] - dr, d.view[2] - dc, d.view[3] - dc]);
+      this.draw();
+    } else if (d.start) {
+      const p = this.pixelAt(e.clientX, e.clientY) || this.edgePixel(e);
+      d.rubber = [Math.min(d.start.row, p.row), Math.max(d.start.row, p.row) + 1,
+                  Math.min(d.start.col, p.col), Math.max(d.start.col, p.col) + 1];
+      this.draw();
+      this.readout.textContent = `region rows ${d.rubber[0]}–${d.rubber[1] - 1}, columns ${d.rubber[2]}–${d.rubber[3] - 1}`;
+    }
+  }
+
+  // The image pixel nearest the pointer when a drag leaves the image.
+  edgePixel(e) {
+    const rect = this.canvas.getBoundingClientRect();
+    const f = this.frame();
+    const [r0, r1, c0, c1] = this.view;
+    const col = Math.min(Math.max(Math.floor(c0 + (e.clientX - rect.left - f.x) / f.scale), c0), c1 - 1);
+    const row = Math.min(Math.max(Math.floor(r0 + (e.clientY - rect.top - f.y) / f.scale), r0), r1 - 1);
+    return { row, col };
+  }
+
+  up(e) {
+    const d = this.drag;
+    this.drag = null;
+    if (!d) return;
+    if (!d.moved) {
+      if (d.start) this.api.setTriggerValue("click", [d.start.row, d.start.col]);
+    } else if (d.pan) {
+      this.commit(this.view.map(Math.round));
+    } else if (d.rubber) {
+      this.api.setTriggerValue("region", d.rubber);
+    }
+    this.draw();
+  }
+
+  wheel(e) {
+    if (!this.header) return;
+    e.preventDefault();
+    const factor = Math.exp(-Math.max(-300, Math.min(300, e.deltaY)) * 0.002);
+    const p = this.pixelAt(e.clientX, e.clientY);
+    this.zoomAt(factor, p ? p.fr : undefined, p ? p.fc : undefined, ZOOM_COMMIT_MS);
+  }
+
+  act(what) {
+    if (!this.header) return;
+    if (what === "fit") this.commit([0, this.header.rows, 0, this.header.cols]);
+    else this.zoomAt(what === "in" ? 2 : 0.5, undefined, undefined, 0);
+  }
+
+  // Zoom by `factor` keeping image point (row, col) where it is (the centre by default).
+  zoomAt(factor, row, col, delay) {
+    const [r0, r1, c0, c1] = this.view;
+    row = row === undefined ? (r0 + r1) / 2 : row;
+    col = col === undefined ? (c0 + c1) / 2 : col;
+    const { width, height } = this.size;
+    // The new window fills the box at the new scale (a zoomed strip uses the box's free room).
+    const scale = this.frame().scale * factor;
+    const { rows, cols } = this.header;
+    const h = Math.min(height / scale, rows), w = Math.min(width / scale, cols);
+    const fr = (row - r0) / (r1 - r0), fc = (col - c0) / (c1 - c0);
+    const next = this.clampView([row - fr * h, row - fr * h + h, col - fc * w, col - fc * w + w]);
+    this.view = next;
+    this.draw();
+    clearTimeout(this.zoomTimer);
+    this.zoomTimer = setTimeout(() => this.commit(this.view.map(Math.round)), delay);
+  }
+
+  commit(view) {
+    view = this.clampView(view);
+    this.view = view;
+    this.pending = JSON.stringify(view);
+    this.draw();
+    if (this.pending === JSON.stringify(this.header.window)) { this.pending = null; return; }
+    this.api.setStateValue("window", view);
+  }
+
+  reportBox() {
+    if (!this.size || !this.header || !this.api) return;
+    const { width, height, ratio } = this.size;
+    const [w, h, r] = this.header.box;
+    if (Math.abs(width - w) <= 0.08 * w && Math.abs(height - h) <= 0.08 * h && r === ratio) return;
+    clearTimeout(this.boxTimer);
+    this.boxTimer = setTimeout(() => this.api.setStateValue("box", [Math.round(width), Math.round(height), ratio]),
+                               BOX_COMMIT_MS);
+  }
+
+  destroy() {
+    this.root.remove();
+    this.resize.disconnect();
+    clearTimeout(this.zoomTimer);
+    clearTimeout(this.boxTimer);
+  }
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue, setTriggerValue } = component;
+  let viewer = parentElement.__cubescopeViewer;
+  if (!viewer) {
+    viewer = new Viewer(parentElement);
+    parentElement.__cubescopeViewer = viewer;
+  }
+  if (data) viewer.load(data, { setStateValue, setTriggerValue });
+  return () => {
+    viewer.destroy();
+    delete parentElement.__cubescopeViewer;
+  };
+}

@@ -1,0 +1,90 @@
+"""The frame around every page: page settings, the sidebar's cube picker, the open cube, the
+share link. The top of the glue: pages import it; it imports the rest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from cubescope import Cube, CubeError, state
+from cubescope_ui import data, session
+from cubescope_ui.picker import cube_picker, upload_panel
+from cubescope_ui.text import error
+from cubescope_ui.widgets import kept
+
+_ASSETS = Path(__file__).parent / "assets"
+_LINK = st.components.v2.component(
+    "cubescope_link", js=(_ASSETS / "link.js").read_text(), css=(_ASSETS / "link.css").read_text(),
+)
+
+
+def frame() -> None:
+    """What surrounds every page: page settings and the sidebar's cube picker."""
+    st.set_page_config(page_title="Cubescope", page_icon=":material/satellite_alt:", layout="wide")
+    cube_picker(max_upload_mb=st.get_option("server.maxUploadSize"))
+
+
+def require_navigation() -> None:
+    """Draw the frame if this page script was started in legacy multipage mode.
+
+    Streamlit decides once per process whether a ``pages/`` folder next to the entry point
+    means the legacy multipage mode: until some session has called ``st.navigation``, it does.
+    So when the first request a new server gets is a link to a page (``/smoothing?...``), that
+    page's script runs on its own, without ``app.py``. Drawing the frame here gives the user the
+    same page; marking the app as an ``st.navigation`` app makes every later run normal.
+    (Streamlit's AppTest starts every run this way, so its tests see the same page too.)
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        frame()
+
+
+def current_cube() -> tuple[str, Cube, state.LinkContext] | None:
+    """The session's cube, its id (the view's: with the stored-values suffix when that is on)
+    and what its link values are checked against; or None after showing why it cannot be opened.
+
+    Called at the top of every page; shows what a pending upload needs first, and what a link
+    asked for that cannot be used.
+    """
+    require_navigation()
+    upload_panel()
+    cube_id = session.cube_id()
+    try:
+        if not state.valid_cube_id(cube_id):
+            raise CubeError("That cube id is not valid (it must be 32 hexadecimal digits, or 'demo').")
+        cube = data.open_cube(cube_id)
+        if cube.damaged:
+            # A band failed its check in some session: the entry is gone; open it afresh (from the
+            # shared store if there is one) instead of keeping the cached, unusable cube.
+            data.open_cube.clear()
+            cube = data.open_cube(cube_id)
+    except CubeError as exc:
+        error(exc)
+        st.button("Open the demo cube", on_click=_open_demo, key="fallback_demo")
+        return None
+    session.adopt_link(cube)
+    context = session.link_context(cube)
+    session.show_link_problems()
+    if cube.is_scaled:
+        kept(st.sidebar.toggle, "stored", context, "Show stored values",
+             help=f"Values are {cube.scaling_note()}. On: the numbers as the file stores them.")
+        if st.session_state.get("stored"):
+            cube_id, cube = cube_id + data.STORED, data.open_cube(cube_id + data.STORED)
+    return cube_id, cube, context
+
+
+def share_link(cube: Cube) -> None:
+    """The sidebar's share link, kept in the address bar too. Called last on every page (and
+    from within a page's fragment, so that a fragment's run updates it as well)."""
+    with st.sidebar:
+        st.caption("Share link: reopens this cube, page, pixels and settings")
+        _LINK(key="share_link", data={"query": session.link_query(cube)})
+
+
+def _open_demo() -> None:
+    st.session_state["cube"] = session.DEMO_ID
+    session.reset_view()

@@ -1,0 +1,171 @@
+"""The session's analysis: page settings, pins, region and zoom window, and their link.
+
+The bottom of the glue: it imports nothing of ``cubescope_ui`` but :mod:`cubescope_ui.text`.
+Streamlit forgets a widget's value once a page that does not show it has run; the settings
+kept here (``st.session_state["settings"]``) outlive page switches, seed each widget when its
+page is shown again, and are what the share link writes. The address bar is written by the
+link component (``history.replaceState``), never through ``st.query_params``, whose every
+change would push a browser history entry: only page switches do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from cubescope import Cube, state
+from cubescope.smoothing import band_spacing
+from cubescope.state import MAX_PINS
+from cubescope.viewport import Window
+from cubescope.wavelengths import band_label
+from cubescope_ui.data import DEMO_ID
+from cubescope_ui.text import warning
+
+#: Widget keys reset when another cube is opened (they name this cube's bands and pixels).
+CUBE_KEYS = ("band", "rgb_r", "rgb_g", "rgb_b", "vmin", "vmax", "pca_vmin", "pca_vmax", "band_axis_choice")
+
+
+def cube_id() -> str:
+    """The session's cube id: the link's (in any letter case) when the session starts."""
+    if "cube" not in st.session_state:
+        st.session_state["cube"] = state.normal_cube_id(st.query_params.get("cube", DEMO_ID)) or DEMO_ID
+    return st.session_state["cube"] or DEMO_ID
+
+
+def link_context(cube: Cube) -> state.LinkContext:
+    """What link values are checked against for ``cube``."""
+    return state.LinkContext(
+        rows=cube.rows, cols=cube.cols, n_bands=cube.n_bands, usable_bands=int(cube.good_bands.sum()),
+        default_band=cube.default_band(), rgb_bands=cube.rgb_bands(),
+        uniform_spacing=band_spacing(cube.wavelengths)[1],
+        band_label=lambda i: band_label(i, cube.wavelengths, cube.wavelength_units),
+    )
+
+
+def settings() -> dict[str, Any]:
+    return st.session_state.setdefault("settings", {})
+
+
+def adopt_link(cube: Cube) -> None:
+    """When the session starts: take the link's settings, pins, region and zoom window that
+    are valid for ``cube``, and say which were not and what is used instead."""
+    if "settings" in st.session_state:
+        return
+    query = {key: st.query_params.get(key) for key in st.query_params}
+    values, problems = state.read_settings(query, link_context(cube))
+    pins, more = state.decode_pins(query.get("px"), cube.rows, cube.cols)
+    region, again = state.decode_region(query.get("roi"), cube.rows, cube.cols)
+    window, zoom = state.decode_window(query.get("zoom"), cube.rows, cube.cols)
+    st.session_state["settings"] = values
+    st.session_state["pins"] = pins
+    st.session_state["region"] = region
+    st.session_state["zoom"] = None if window is None else window.as_list()
+    st.session_state["link_problems"] = problems + more + again + zoom
+
+
+def show_link_problems() -> None:
+    """The link's refused values, once, on the page the link opened."""
+    for problem in st.session_state.pop("link_problems", []):
+        warning(problem)
+
+
+def seed(key: str, context: state.LinkContext, allowed: Callable[[Any], bool] | None = None) -> bool:
+    """Start widget ``key`` at the session's value (the link's or one set earlier on another
+    page), unless Streamlit still holds it. ``allowed`` checks a value against what the widget
+    offers here; a refused one gets a message and the default. True when the widget's state was
+    set (the widget must then be made without a default value)."""
+    values = settings()
+    if allowed is not None and key in st.session_state and not allowed(st.session_state[key]):
+        del st.session_state[key]  # set for another cube or another number of components
+        values.pop(key, None)
+    if key in values and allowed is not None and not allowed(values[key]):
+        setting = state.SETTINGS[key]
+        default = setting.default(context)
+        warning(f"The {setting.what} {setting.show(values[key], context)} cannot be used here; "
+                f"{'the default' if default is None else setting.show(default, context)} is used instead.")
+        del values[key]
+    if key in st.session_state:
+        return True
+    if key in values:
+        st.session_state[key] = values[key]
+        return True
+    return False
+
+
+def remember(key: str, value: Any) -> None:
+    """Keep a widget's value for the link and for the next time its page is shown."""
+    settings()[key] = value
+
+
+def forget(*keys: str) -> None:
+    for key in keys:
+        settings().pop(key, None)
+        st.session_state.pop(key, None)
+
+
+# --- pins, region, zoom window ----------------------------------------------------------------
+
+def pins() -> list[list[int]]:
+    return st.session_state.setdefault("pins", [])
+
+
+def pin(row: int, col: int) -> None:
+    """Pin a pixel (once); the oldest pin goes when there are more than :data:`MAX_PINS`."""
+    current = pins()
+    if [row, col] in current:
+        return
+    current.append([int(row), int(col)])
+    del current[:-MAX_PINS]
+
+
+def region() -> tuple[int, int, int, int] | None:
+    """The selected region as ``(row0, row1, col0, col1)``, end-exclusive, or None."""
+    box = st.session_state.get("region")
+    return tuple(box) if box else None
+
+
+def set_region(box: list[int] | None) -> None:
+    st.session_state["region"] = list(box) if box else None
+
+
+def window(cube: Cube) -> Window:
+    """The zoom window shown by every image of the cube (the whole image by default)."""
+    zoom = st.session_state.get("zoom")
+    if not zoom:
+        return Window.whole(cube.rows, cube.cols)
+    return Window(*zoom).fitted(cube.rows, cube.cols)
+
+
+def set_window(window: Window | None, cube: Cube) -> None:
+    st.session_state["zoom"] = None if window is None or window.is_whole(cube.rows, cube.cols) else window.as_list()
+
+
+def reset_view() -> None:
+    """Forget pins, region, zoom and band choices: called when another cube is opened."""
+    st.session_state["pins"] = []
+    st.session_state["region"] = None
+    st.session_state["zoom"] = None
+    forget(*CUBE_KEYS)
+
+
+# --- the link ---------------------------------------------------------------------------------
+
+def link_query(cube: Cube) -> str:
+    """The query string that reopens this analysis: cube, settings that differ from their
+    defaults, pins, region and zoom window."""
+    from urllib.parse import urlencode
+
+    entries: dict[str, str] = {}
+    if cube_id() != DEMO_ID:
+        entries["cube"] = cube_id()
+    entries.update(state.write_settings(settings(), link_context(cube)))
+    if pins():
+        entries["px"] = state.encode_pins(pins())
+    if region():
+        entries["roi"] = state.encode_region(region())
+    shown = window(cube)
+    if not shown.is_whole(cube.rows, cube.cols):
+        entries["zoom"] = state.encode_window(shown)
+    return urlencode(entries)

@@ -1,0 +1,160 @@
+"""The image viewer: a custom component (Streamlit components v2, no iframe) that fits its
+column, zooms and pans, reads out values under the pointer and draws pins and regions.
+
+Why a component of our own rather than ``st.image``, plotly or streamlit-image-coordinates:
+``st.image`` has no events; a plotly heatmap sends every value as JSON (7 MB a band) and has no
+click on image traces; streamlit-image-coordinates is an iframe of fixed size (cut off at narrow
+widths) with no zoom. This one is about 400 lines of plain JavaScript bundled with the app
+(``assets/viewer.js``), downloads nothing, and receives one binary payload per image: the shown
+window's float32 values and its colours, packed by :func:`pack`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from cubescope import Cube, display, viewport
+from cubescope.words import ordinal
+from cubescope_ui import session
+
+_ASSETS = Path(__file__).parent / "assets"
+_COMPONENT = st.components.v2.component(
+    "cubescope_viewer", js=(_ASSETS / "viewer.js").read_text(), css=(_ASSETS / "viewer.css").read_text(),
+)
+#: The box assumed until the browser reports the viewer's size: CSS width, height, pixel ratio.
+DEFAULT_BOX = (700, 560, 1.0)
+#: The largest box a browser may report (a hostile one could otherwise ask for whole bands).
+MAX_BOX_SIDE = 4096
+REGION_COLOUR = display.MARKER_COLOURS[8]
+
+
+def step_for(key: str, window: viewport.Window) -> int:
+    """The sample step for viewer ``key`` showing ``window`` in the box its browser reported."""
+    width, height, ratio = st.session_state.get(f"{key}_box") or DEFAULT_BOX
+    return viewport.sample_step(window, width, height, ratio)
+
+
+def overlays(polygons: Sequence[dict] = ()) -> list[dict[str, Any]]:
+    """The session's pins and region (and any polygons) as the viewer draws them."""
+    drawn: list[dict[str, Any]] = [
+        {"kind": "pin", "row": r, "col": c, "colour": display.MARKER_COLOURS[k % len(display.MARKER_COLOURS)]}
+        for k, (r, c) in enumerate(session.pins())
+    ]
+    box = session.region()
+    if box is not None:
+        drawn.append({"kind": "rect", "box": list(box), "colour": REGION_COLOUR})
+    return drawn + list(polygons)
+
+
+def pack(tile: display.Tile, rows: int, cols: int, *, colormap: str = "gray", label: str = "",
+         quantity: str = "", channel_names: Sequence[str] = ("",), drawn: Sequence[dict] = (),
+         box: Sequence[float] = DEFAULT_BOX, tile_id: str = "", tools: Sequence[str] = ("select", "pan"),
+         geo: Sequence[float] | None = None) -> bytes:
+    """One image as the viewer's payload: a little-endian uint32 header length, the JSON
+    header (padded to 4 bytes), the values as float32 planes, then the pixels.
+
+    ``geo`` is the hook for georeferenced cubes: six numbers ``(a, b, c, d, e, f)`` with
+    lon = a + b·x + c·y and lat = d + e·x + f·y at pixel centre ``x = col + 0.5, y = row + 0.5``.
+    """
+    values = np.asarray(tile.values, dtype="<f4")
+    planes = np.moveaxis(values, -1, 0) if values.ndim == 3 else values[None]
+    h, w = planes.shape[1:]
+    header = {
+        "id": tile_id, "rows": rows, "cols": cols, "window": tile.window.as_list(), "step": tile.step,
+        "step_text": ordinal(tile.step), "h": h, "w": w, "channels": planes.shape[0],
+        "kind": "rgba" if tile.pixels.ndim == 3 else "index", "nan_index": display.NAN_INDEX,
+        "palette": list(display.palette(colormap)) if tile.pixels.ndim == 2 else None,
+        "label": label, "quantity": quantity, "channel_names": list(channel_names), "overlays": list(drawn),
+        "box": list(box), "tools": list(tools), "min_window": viewport.MIN_WINDOW, "geo": geo,
+    }
+    text = json.dumps(header, allow_nan=False).encode()
+    text += b" " * (-(4 + len(text)) % 4)
+    return b"".join([np.uint32(len(text)).astype("<u4").tobytes(), text, np.ascontiguousarray(planes).tobytes(),
+                     np.ascontiguousarray(tile.pixels, dtype=np.uint8).tobytes()])
+
+
+def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "gray", label: str = "",
+                 quantity: str = "", channel_names: Sequence[str] = ("",), tile_id: str = "") -> None:
+    """Show ``tile`` in the viewer with key ``key``. A click pins a pixel, a drag selects a
+    region, a zoom or pan sets the window every image of the cube shows; all are applied in
+    callbacks, before the run that draws them."""
+    box = st.session_state.get(f"{key}_box") or DEFAULT_BOX
+    payload = pack(tile, cube.rows, cube.cols, colormap=colormap, label=label, quantity=quantity,
+                   channel_names=channel_names, drawn=overlays(), box=box, tile_id=tile_id)
+    size = (cube.rows, cube.cols)
+    _COMPONENT(
+        key=key, data=payload,
+        on_click_change=functools.partial(_on_click, key, size),
+        on_region_change=functools.partial(_on_region, key, size),
+        on_window_change=functools.partial(_on_window, key, size),
+        on_box_change=functools.partial(_on_box, key),
+    )
+
+
+def _event(key: str, name: str) -> Any:
+    value = st.session_state.get(key)
+    if value is None:
+        return None
+    return value.get(name) if hasattr(value, "get") else getattr(value, name, None)
+
+
+def _integers(value: Any, count: int) -> list[int] | None:
+    """``count`` integers from a browser message, or None (anything else is ignored)."""
+    if not isinstance(value, list | tuple) or len(value) != count:
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) for v in value):
+        return None
+    return [int(v) for v in value]
+
+
+def _on_click(key: str, size: tuple[int, int]) -> None:
+    pixel = _integers(_event(key, "click"), 2)
+    if pixel and 0 <= pixel[0] < size[0] and 0 <= pixel[1] < size[1]:
+        session.pin(*pixel)
+
+
+def _on_region(key: str, size: tuple[int, int]) -> None:
+    box = _integers(_event(key, "region"), 4)
+    if box:
+        r0, r1, c0, c1 = box
+        r0, c0 = max(r0, 0), max(c0, 0)
+        r1, c1 = min(r1, size[0]), min(c1, size[1])
+        if r0 < r1 and c0 < c1:
+            session.set_region([r0, r1, c0, c1])
+
+
+def _on_window(key: str, size: tuple[int, int]) -> None:
+    box = _integers(_event(key, "window"), 4)
+    if box and box[0] < box[1] and box[2] < box[3]:
+        window = viewport.Window(*box).fitted(*size)
+        st.session_state["zoom"] = None if window.is_whole(*size) else window.as_list()
+
+
+def _on_box(key: str) -> None:
+    box = _event(key, "box")
+    if (isinstance(box, list | tuple) and len(box) == 3
+            and all(isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) for v in box)):
+        width, height, ratio = box
+        st.session_state[f"{key}_box"] = (min(max(float(width), 16.0), MAX_BOX_SIDE),
+                                          min(max(float(height), 16.0), MAX_BOX_SIDE), min(max(float(ratio), 0.5), 2.0))
+
+
+def unpack(payload: bytes) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """The header, values ``(channels, h, w)`` and pixels of a payload made by :func:`pack`
+    (what the browser decodes; tests read it back with this)."""
+    length = int(np.frombuffer(payload[:4], "<u4")[0])
+    header = json.loads(payload[4:4 + length])
+    start = 4 + length
+    count = header["channels"] * header["h"] * header["w"]
+    values = np.frombuffer(payload[start:start + 4 * count], "<f4").reshape(header["channels"], header["h"],
+                                                                             header["w"])
+    shape = (header["h"], header["w"], 4) if header["kind"] == "rgba" else (header["h"], header["w"])
+    pixels = np.frombuffer(payload[start + 4 * count:], np.uint8).reshape(shape)
+    return header, values, pixels

@@ -70,7 +70,7 @@ def current_cube() -> tuple[str, Cube, state.LinkContext] | None:
     context = session.link_context(cube)
     session.show_link_problems()
     if cube.is_scaled:
-        kept(st.sidebar.toggle, "stored", context, "Show stored values",
+        kept(st.sidebar.toggle, "stored", context, "Show stored values", value=False,
              help=f"Values are {cube.scaling_note()}. On: the numbers as the file stores them.")
         if st.session_state.get("stored"):
             cube_id, cube = cube_id + data.STORED, data.open_cube(cube_id + data.STORED)

@@ -71,11 +71,10 @@ def show_link_problems() -> None:
         warning(problem)
 
 
-def seed(key: str, context: state.LinkContext, allowed: Callable[[Any], bool] | None = None) -> bool:
-    """Start widget ``key`` at the session's value (the link's or one set earlier on another
-    page), unless Streamlit still holds it. ``allowed`` checks a value against what the widget
-    offers here; a refused one gets a message and the default. True when the widget's state was
-    set (the widget must then be made without a default value)."""
+def initial(key: str, context: state.LinkContext, allowed: Callable[[Any], bool] | None = None) -> Any:
+    """The value widget ``key`` starts at: the session's (from the link, or set earlier on
+    another page), or None for the page's default. ``allowed`` checks a value against what the
+    widget offers here; a refused one gets a message naming it and the default."""
     values = settings()
     if allowed is not None and key in st.session_state and not allowed(st.session_state[key]):
         del st.session_state[key]  # set for another cube or another number of components
@@ -86,12 +85,7 @@ def seed(key: str, context: state.LinkContext, allowed: Callable[[Any], bool] | 
         warning(f"The {setting.what} {setting.show(values[key], context)} cannot be used here; "
                 f"{'the default' if default is None else setting.show(default, context)} is used instead.")
         del values[key]
-    if key in st.session_state:
-        return True
-    if key in values:
-        st.session_state[key] = values[key]
-        return True
-    return False
+    return values.get(key)
 
 
 def remember(key: str, value: Any) -> None:

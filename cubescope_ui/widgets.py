@@ -31,18 +31,31 @@ class Stretch:
     colormap: str
 
 
-def kept(widget: Callable[..., Any], key: str, context: state.LinkContext, *args: Any,
+def kept(widget: Callable[..., Any], key: str, context: state.LinkContext, label: str,
          allowed: Callable[[Any], bool] | None = None, **kwargs: Any) -> Any:
-    """``widget(*args, key=key, **kwargs)`` started at the session's value for ``key`` and
-    remembered afterwards. ``allowed`` says whether a kept value suits this widget here."""
-    import sys; print("KEPT", key, st.session_state.get(key, "<absent>"), session.settings().get(key, "<none>"), file=sys.stderr) if key in ("band", "pct") else None
-    if session.seed(key, context, allowed):
-        for name in _DEFAULTS:
-            kwargs.pop(name, None)
-    value = widget(*args, key=key, **kwargs)
-    print("GOT", key, value, file=sys.stderr) if key in ("band", "pct") else None
-    session.remember(key, value)
-    return value
+    """``widget(label, key=key, **kwargs)`` started at the session's value for ``key`` and
+    remembered afterwards.
+
+    ``kwargs`` give the widget's own default (``value``, ``index`` with ``options``, or
+    ``default``); the session's value, when there is one, takes its place. The widget's default
+    is thus always the value it shows, which is what Streamlit's frontend falls back on (after
+    browser Back, for one). ``allowed`` says whether a kept value suits this widget here.
+    """
+    options = kwargs.get("options")
+    if options is not None:
+        check = allowed
+        allowed = (lambda v: v in options and (check is None or check(v))) if "default" not in kwargs else allowed
+    value = session.initial(key, context, allowed)
+    if value is not None:
+        if "index" in kwargs:
+            kwargs["index"] = list(options).index(value)
+        elif "default" in kwargs:
+            kwargs["default"] = value
+        else:
+            kwargs["value"] = value
+    chosen = widget(label, key=key, **kwargs)
+    session.remember(key, chosen)
+    return chosen
 
 
 def band_slider(cube: Cube, context: state.LinkContext, key: str, label: str = "Band",
@@ -68,7 +81,8 @@ def stretch_controls(context: state.LinkContext, prefix: str = "", colormap: boo
     # Two rows, so that the controls keep their size in a narrow column: the method and the
     # colormap, then the method's parameters.
     left, right = st.columns([2.2, 1], vertical_alignment="bottom")
-    method = kept(left.radio, f"{prefix}stretch", context, "Stretch", display.STRETCHES, horizontal=True,
+    method = kept(left.radio, f"{prefix}stretch", context, "Stretch", options=display.STRETCHES, index=0,
+                  horizontal=True,
                   help="percentile: clip the darkest and brightest tails; min-max: full range; range: your values")
     middle = st.container()
     low, high, vmin, vmax = 2.0, 98.0, None, None
@@ -93,7 +107,7 @@ def stretch_controls(context: state.LinkContext, prefix: str = "", colormap: boo
             middle.caption(f"Low was above High; showing {vmin:g}–{vmax:g}.")
     cmap = "gray"
     if colormap:
-        cmap = kept(right.selectbox, f"{prefix}cmap", context, "Colormap", display.COLORMAPS)
+        cmap = kept(right.selectbox, f"{prefix}cmap", context, "Colormap", options=display.COLORMAPS, index=0)
     return Stretch(method, float(low), float(high), vmin, vmax, cmap)
 
 

@@ -22,8 +22,8 @@ def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         image_col, spectra_col = st.columns([3, 2], gap="large")
         window = session.window(cube)
         with image_col:
-            mode = widgets.kept(st.segmented_control, "view", context, "View", list(state.BAND_VIEWS),
-                                default="Band")
+            mode = widgets.kept(st.segmented_control, "view", context, "View",
+                                options=list(state.BAND_VIEWS), default="Band")
             if mode == "RGB":
                 picks = []
                 for column, key, name, default in zip(st.columns(3), ("rgb_r", "rgb_g", "rgb_b"),

@@ -32,7 +32,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     k = widgets.kept(left.slider, "pca_k", context, "Components", min_value=1, max_value=most,
                      value=min(5, usable), allowed=lambda v: 1 <= v <= most)
     region = session.region()
-    on_region = widgets.kept(right.toggle, "pca_region", context, "Fit on the selected region",
+    on_region = widgets.kept(right.toggle, "pca_region", context, "Fit on the selected region", value=False,
                              disabled=region is None, help="Drag a rectangle on an image to select a region.")
     fit_region = region if (on_region and region) else None
 
@@ -51,7 +51,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     with scree_col:
         st.plotly_chart(scree_figure(result.all_variance_ratio_, k), key="scree")
     with loadings_col:
-        shown = widgets.kept(st.multiselect, "pca_loadings", context, "Loadings of", list(range(k)),
+        shown = widgets.kept(st.multiselect, "pca_loadings", context, "Loadings of", options=list(range(k)),
                              default=list(range(min(3, k))), format_func=lambda i: f"PC{i + 1}",
                              allowed=lambda v: all(0 <= i < k for i in v))
         wavelengths = None if cube.wavelengths is None else cube.wavelengths[result.bands_]
@@ -68,14 +68,16 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         st.caption("On data it was not fitted to, a component explains the variance of the projections on it over "
                    "that data's total variance: usually less, and not necessarily in order.")
 
-    view = widgets.kept(st.segmented_control, "pca_view", context, "Show", list(state.PCA_VIEWS), default="PC image")
+    view = widgets.kept(st.segmented_control, "pca_view", context, "Show", options=list(state.PCA_VIEWS),
+                        default="PC image")
     window = session.window(cube)
     step = step_for("image_pca", window)
     image_col, _ = st.columns([3, 2])
     if view == "RGB of PCs" and k >= 3:
         picks = []
         for column, name, default in zip(st.columns(3), ("red", "green", "blue"), range(3), strict=True):
-            picks.append(widgets.kept(column.selectbox, f"pca_rgb_{name}", context, name.capitalize(), list(range(k)),
+            picks.append(widgets.kept(column.selectbox, f"pca_rgb_{name}", context, name.capitalize(),
+                                      options=list(range(k)),
                                       index=default, format_func=lambda j: f"PC{j + 1}",
                                       allowed=lambda j: 0 <= j < k))
         products = tuple(("pc", k, fit_region, j) for j in picks)

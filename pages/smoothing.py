@@ -38,7 +38,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                           value=min(11, longest), allowed=lambda w: w in windows)
     degree = widgets.kept(c2.number_input, "sg_degree", context, "Degree", min_value=0, max_value=10, value=3)
     deriv = state.DERIVATIVES.index(widgets.kept(c3.selectbox, "sg_deriv", context, "Derivative",
-                                                 state.DERIVATIVES))
+                                                 options=state.DERIVATIVES, index=0))
     exact = False
     if cube.wavelengths is not None:
         exact = widgets.kept(c4.toggle, "sg_exact", context, "Fit on true wavelengths", value=not uniform,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 #: JavaScript: the canvas of the image viewer with Streamlit key ``key`` (inside the
 #: component's shadow root), or null.
 VIEWER_CANVAS = """(key) => {

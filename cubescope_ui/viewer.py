@@ -55,7 +55,7 @@ def overlays(polygons: Sequence[dict] = ()) -> list[dict[str, Any]]:
 
 def pack(tile: display.Tile, rows: int, cols: int, *, colormap: str = "gray", label: str = "",
          quantity: str = "", channel_names: Sequence[str] = ("",), drawn: Sequence[dict] = (),
-         box: Sequence[float] = DEFAULT_BOX, tile_id: str = "", tools: Sequence[str] = ("select", "pan"),
+         tile_id: str = "", tools: Sequence[str] = ("select", "pan"),
          geo: Sequence[float] | None = None) -> bytes:
     """One image as the viewer's payload: a little-endian uint32 header length, the JSON
     header (padded to 4 bytes), the values as float32 planes, then the pixels.
@@ -72,7 +72,7 @@ def pack(tile: display.Tile, rows: int, cols: int, *, colormap: str = "gray", la
         "kind": "rgba" if tile.pixels.ndim == 3 else "index", "nan_index": display.NAN_INDEX,
         "palette": list(display.palette(colormap)) if tile.pixels.ndim == 2 else None,
         "label": label, "quantity": quantity, "channel_names": list(channel_names), "overlays": list(drawn),
-        "box": list(box), "tools": list(tools), "min_window": viewport.MIN_WINDOW, "geo": geo,
+        "tools": list(tools), "min_window": viewport.MIN_WINDOW, "geo": geo,
     }
     text = json.dumps(header, allow_nan=False).encode()
     text += b" " * (-(4 + len(text)) % 4)
@@ -83,18 +83,16 @@ def pack(tile: display.Tile, rows: int, cols: int, *, colormap: str = "gray", la
 def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "gray", label: str = "",
                  quantity: str = "", channel_names: Sequence[str] = ("",), tile_id: str = "") -> None:
     """Show ``tile`` in the viewer with key ``key``. A click pins a pixel, a drag selects a
-    region, a zoom or pan sets the window every image of the cube shows; all are applied in
-    callbacks, before the run that draws them."""
-    box = st.session_state.get(f"{key}_box") or DEFAULT_BOX
+    region, a zoom or pan sets the window every image of the cube shows (and says the box it
+    is shown in); all are applied in callbacks, before the run that draws them."""
     payload = pack(tile, cube.rows, cube.cols, colormap=colormap, label=label, quantity=quantity,
-                   channel_names=channel_names, drawn=overlays(), box=box, tile_id=tile_id)
+                   channel_names=channel_names, drawn=overlays(), tile_id=tile_id)
     size = (cube.rows, cube.cols)
     _COMPONENT(
         key=key, data=payload,
         on_click_change=functools.partial(_on_click, key, size),
         on_region_change=functools.partial(_on_region, key, size),
-        on_window_change=functools.partial(_on_window, key, size),
-        on_box_change=functools.partial(_on_box, key),
+        on_view_change=functools.partial(_on_view, key, size),
     )
 
 
@@ -130,16 +128,17 @@ def _on_region(key: str, size: tuple[int, int]) -> None:
             session.set_region([r0, r1, c0, c1])
 
 
-def _on_window(key: str, size: tuple[int, int]) -> None:
-    box = _integers(_event(key, "window"), 4)
-    if box and box[0] < box[1] and box[2] < box[3]:
-        window = viewport.Window(*box).fitted(*size)
-        st.session_state["zoom"] = None if window.is_whole(*size) else window.as_list()
-
-
-def _on_box(key: str) -> None:
-    box = _event(key, "box")
-    if (isinstance(box, list | tuple) and len(box) == 3
+def _on_view(key: str, size: tuple[int, int]) -> None:
+    """A zoom, a pan or a resize: the window every image shows, and this viewer's box."""
+    view = _event(key, "view")
+    if not isinstance(view, dict):
+        return
+    window = _integers(view.get("window"), 4)
+    if window and window[0] < window[1] and window[2] < window[3]:
+        shown = viewport.Window(*window).fitted(*size)
+        st.session_state["zoom"] = None if shown.is_whole(*size) else shown.as_list()
+    box = view.get("box")
+    if (isinstance(box, list) and len(box) == 3
             and all(isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) for v in box)):
         width, height, ratio = box
         st.session_state[f"{key}_box"] = (min(max(float(width), 16.0), MAX_BOX_SIDE),

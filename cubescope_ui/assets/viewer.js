@@ -93,6 +93,10 @@ class Viewer {
       for (let i = 0; i < pixels.length; i++) out[i] = lut[pixels[i]];
     }
     this.tile.getContext("2d").putImageData(image, 0, 0);
+    // A checksum of the colours shown, so that tests can compare two browsers' images.
+    let hash = 2166136261;
+    for (let i = 0; i < pixels.length; i++) hash = Math.imul(hash ^ pixels[i], 16777619) >>> 0;
+    this.pixelHash = hash.toString(16);
     const sent = JSON.stringify(header.window);
     if (this.pending === null || this.pending === sent || !this.view) {
       this.view = header.window.slice();
@@ -191,6 +195,7 @@ class Viewer {
     this.zoomText.textContent = whole ? (h.step > 1 ? `whole image, every ${h.step_text} pixel` : "whole image")
       : `rows ${r0}–${r1 - 1}, columns ${c0}–${c1 - 1}` + (h.step > 1 ? `, every ${h.step_text} pixel` : "");
     this.canvas.dataset.tile = h.id;
+    this.canvas.dataset.pixels = this.pixelHash;
     this.canvas.dataset.window = h.window.join("-");
     this.canvas.dataset.view = this.view.join("-");
     this.canvas.dataset.step = String(h.step);
@@ -374,18 +379,34 @@ class Viewer {
     this.view = view;
     this.pending = JSON.stringify(view);
     this.draw();
-    if (this.pending === JSON.stringify(this.header.window)) { this.pending = null; return; }
-    this.api.setStateValue("window", view);
+    if (this.pending === JSON.stringify(this.header.window) && this.stepFor(view) === this.header.step) {
+      this.pending = null;
+      return;
+    }
+    this.send(view);
   }
 
-  reportBox() {
-    if (!this.size || !this.header || !this.api) return;
+  // One state value carries the window and the box it is shown in: the server picks the
+  // resolution from both, in one run.
+  send(view) {
     const { width, height, ratio } = this.size;
-    const [w, h, r] = this.header.box;
-    if (Math.abs(width - w) <= 0.08 * w && Math.abs(height - h) <= 0.08 * h && r === ratio) return;
+    this.api.setStateValue("view", { window: view, box: [Math.round(width), Math.round(height), ratio] });
+  }
+
+  // The step the server would choose for `view` in this box (cubescope.viewport.sample_step).
+  stepFor(view) {
+    const [r0, r1, c0, c1] = view;
+    const { width, height, ratio } = this.size;
+    const screen = Math.min(width / (c1 - c0), height / (r1 - r0)) * Math.min(ratio, 2);
+    return Math.max(1, Math.ceil(1 / screen - 1e-9));
+  }
+
+  // After a resize, ask for the window again only if it would be sent at another resolution.
+  reportBox() {
+    if (!this.size || !this.header || !this.api || this.pending !== null) return;
+    if (this.stepFor(this.header.window) === this.header.step) return;
     clearTimeout(this.boxTimer);
-    this.boxTimer = setTimeout(() => this.api.setStateValue("box", [Math.round(width), Math.round(height), ratio]),
-                               BOX_COMMIT_MS);
+    this.boxTimer = setTimeout(() => this.send(this.header.window), BOX_COMMIT_MS);
   }
 
   destroy() {

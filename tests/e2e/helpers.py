@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 #: JavaScript: the canvas of the image viewer with Streamlit key ``key`` (inside the
 #: component's shadow root), or null.
 VIEWER_CANVAS = """(key) => {
@@ -41,17 +43,43 @@ def wait_ready(page) -> None:
 
 
 def band_image(page, key: str = "image"):
-    """The clickable image with Streamlit key ``key``, inside its component frame, once loaded."""
-    image = page.frame_locator(f".st-key-{key} iframe").locator("img#image")
-    image.wait_for(state="visible")
-    # Poll: the component sets img.onload itself, so waiting on onload would race with it.
-    image.evaluate("img => new Promise(r => { const c = () => img.complete && img.naturalWidth > 0 ? r(true)"
-                   " : setTimeout(c, 10); c(); })")
-    return image
+    """The canvas of the image viewer with Streamlit key ``key``, once it has painted an image."""
+    wait_viewer(page, "Number(d.painted) > 0", key)
+    return page.locator(f".st-key-{key} canvas.cs-canvas")
 
 
 def image_source(page, key: str = "image") -> str:
-    return band_image(page, key).get_attribute("src")
+    """What viewer ``key`` shows: its tile (band, window, step) and a checksum of its colours."""
+    band_image(page, key)
+    state = viewer_state(page, key)
+    return f"{state['tile']}|{state['pixels']}"
+
+
+def pixel_under(page, x: float, y: float, key: str = "image") -> tuple[int, int]:
+    """The image pixel ``(row, col)`` drawn at ``(x, y)`` (CSS pixels from the canvas's top left)
+    of viewer ``key``: the window is scaled to fit the canvas and centred in it."""
+    state = viewer_state(page, key)
+    box = page.locator(f".st-key-{key} canvas.cs-canvas").bounding_box()
+    r0, r1, c0, c1 = (int(v) for v in state["view"].split("-"))
+    scale = min(box["width"] / (c1 - c0), box["height"] / (r1 - r0))
+    left, top = (box["width"] - (c1 - c0) * scale) / 2, (box["height"] - (r1 - r0) * scale) / 2
+    return r0 + math.floor((y - top) / scale), c0 + math.floor((x - left) / scale)
+
+
+def pixel_centre(page, row: int, col: int, key: str = "image") -> tuple[float, float]:
+    """Where pixel ``(row, col)``'s centre is drawn in viewer ``key``, in CSS pixels from the
+    canvas's top left (a click there cannot fall on a neighbour by rounding)."""
+    state = viewer_state(page, key)
+    box = page.locator(f".st-key-{key} canvas.cs-canvas").bounding_box()
+    r0, r1, c0, c1 = (int(v) for v in state["view"].split("-"))
+    scale = min(box["width"] / (c1 - c0), box["height"] / (r1 - r0))
+    left, top = (box["width"] - (c1 - c0) * scale) / 2, (box["height"] - (r1 - r0) * scale) / 2
+    return left + (col - c0 + 0.5) * scale, top + (row - r0 + 0.5) * scale
+
+
+def share_link(page) -> str:
+    """The link the sidebar shows for sharing."""
+    return page.locator("[data-testid='stSidebar'] .cs-url").inner_text().strip()
 
 
 def traces(page, key: str) -> list[dict]:
@@ -71,9 +99,15 @@ def click_and_check_spectrum(page, data, fx: float, fy: float) -> tuple[int, int
 
     image = band_image(page)
     box = image.bounding_box()
-    image.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+    expected = pixel_under(page, box["width"] * fx, box["height"] * fy)
+    x, y = pixel_centre(page, *expected)
+    image.click(position={"x": x, "y": y})
+    page.wait_for_function("([name]) => { const gd = document.querySelector('.st-key-spectra .js-plotly-plot');"
+                           " return gd && gd._fullData && gd._fullData.some(t => t.name === name); }",
+                           arg=[f"({expected[0]}, {expected[1]})"])
     spectrum = traces(page, "spectra")[-1]
     row, col = (int(v) for v in spectrum["name"].strip("()").split(","))
+    assert (row, col) == expected
     np.testing.assert_array_equal(spectrum["y"], data[row, col].astype(float))
     return row, col
 

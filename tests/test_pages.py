@@ -8,6 +8,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from cubescope import Cube
+from cubescope.demo import demo_cube
 from cubescope_ui.viewer import unpack
 from tests.writers import sample_cube, write_envi
 
@@ -52,8 +53,14 @@ def test_pinned_pixels_plot_spectra(app):
 
 
 def test_typed_pin_and_clear(app):
+    app.number_input(key="pin_row_200x240").set_value(7)
+    app.number_input(key="pin_col_200x240").set_value(9)
     app.button(key="pin_submit").click().run()
-    assert app.session_state["pins"] == [[100, 120]]
+    assert app.session_state["pins"] == [[7, 9]]
+    # Drawn in the same run: the viewer's overlay and the spectra already hold the typed pixel.
+    pins = [o for o in viewer_payload(app, "image")[0]["overlays"] if o["kind"] == "pin"]
+    assert [(o["row"], o["col"]) for o in pins] == [(7, 9)]
+    assert "(7, 9)" in spectra_spec(app, "spectra")
     app.button(key="clear_pins").click().run()
     assert app.session_state["pins"] == []
 
@@ -396,3 +403,62 @@ def test_a_cube_damaged_on_disk_is_a_message_and_never_shown(tmp_path):
     assert any("changed or damaged on disk" in w.value for w in at.warning)
     at.run()
     assert any("not on the server" in e.value for e in at.error)  # removed, offered the demo instead
+
+
+# ----------------------------------------------------------------------------- whole-analysis links
+def test_unusable_link_values_are_named_on_the_page():
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=90)
+    for key, value in {"band": "9999", "cmap": "evil", "sg_window": "4", "pca_k": "500", "vmin": "nan",
+                       "stretch": "range"}.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    texts = " ".join(w.value for w in at.warning).replace("\\", "")
+    for named in ("band '9999'", "colormap 'evil'", "window '4'", "components '500'", "low value 'nan'"):
+        assert named in texts
+    link = share_query(at)
+    assert not {"band", "cmap", "sg_window", "pca_k"} & set(link)  # the link keeps none of them...
+    assert np.isfinite(float(link["vmin"]))  # ...and the low value it keeps is the one shown instead
+    assert at.select_slider(key="band").value == demo_cube().default_band()
+
+
+def test_link_made_on_one_page_carries_the_settings_of_the_others():
+    at = open_page("pages/pca.py")
+    at.slider(key="pca_k").set_value(7).run()
+    at.segmented_control(key="pca_view").set_value("Reconstruction error").run()
+    at.switch_page("pages/smoothing.py").run()
+    at.select_slider(key="sg_window").set_value(21).run()
+    at.switch_page("app.py").run()
+    at.session_state["pins"] = [[10, 20]]
+    at.run()
+    link = share_query(at)
+    assert {"pca_k": "7", "pca_view": "Reconstruction error", "sg_window": "21", "px": "10-20"}.items() <= link.items()
+
+    st.cache_resource.clear()
+    fresh = AppTest.from_file(APP, default_timeout=90)  # another browser opens the link on Smoothing
+    for key, value in link.items():
+        fresh.query_params[key] = value
+    fresh.run()
+    fresh.switch_page("pages/smoothing.py").run()
+    assert fresh.select_slider(key="sg_window").value == 21
+    fresh.switch_page("pages/pca.py").run()  # then moves on to PCA: the settings made there are back
+    assert not fresh.exception
+    assert fresh.slider(key="pca_k").value == 7
+    assert fresh.segmented_control(key="pca_view").value == "Reconstruction error"
+    assert viewer_payload(fresh, "image_pca")[0]["label"] == "RMS reconstruction error with 7 PCs"
+
+
+def test_cube_id_in_a_link_is_read_in_any_letter_case(tmp_path):
+    st.cache_resource.clear()
+    first = AppTest.from_file(APP, default_timeout=60).run()
+    np.save(tmp_path / "scan.npy", sample_cube(rows=12, cols=10, bands=5, dtype="f4"))
+    first.file_uploader(key="upload").set_value(("scan.npy", (tmp_path / "scan.npy").read_bytes(),
+                                                 "application/octet-stream")).run()
+    cube_id = share_query(first)["cube"]
+    second = AppTest.from_file(APP, default_timeout=60)
+    second.query_params["cube"] = cube_id.upper()
+    second.run()
+    assert not second.exception and not second.error
+    assert second.session_state["cube"] == cube_id
+    assert "scan" in second.subheader[0].value

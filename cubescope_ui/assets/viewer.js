@@ -199,6 +199,7 @@ class Viewer {
     this.canvas.dataset.window = h.window.join("-");
     this.canvas.dataset.view = this.view.join("-");
     this.canvas.dataset.step = String(h.step);
+    this.canvas.dataset.samples = `${h.h}x${h.w}`;
     this.canvas.dataset.sharp = String(sharp);
     this.canvas.dataset.painted = String(++this.painted);
   }

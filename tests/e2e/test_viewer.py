@@ -1,0 +1,208 @@
+"""Issue 14 in a real browser: the viewer fits its column, zooms to full resolution, reads out
+values, and the address bar keeps the whole analysis with one history entry per page switch."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import numpy as np
+import pytest
+
+from cubescope import Cube
+from cubescope.demo import demo_cube
+from cubescope.store import CubeStore
+from tests.e2e.conftest import running_app
+from tests.e2e.helpers import (
+    band_image,
+    current_url,
+    pixel_centre,
+    share_link,
+    traces,
+    viewer_state,
+    wait_ready,
+    wait_viewer,
+)
+
+pytestmark = pytest.mark.e2e
+
+LARGE_ID, STRIP_ID = "a" * 32, "b" * 32
+
+
+@pytest.fixture(scope="module")
+def cubes(tmp_path_factory):
+    """A server whose store holds a 900 x 1300 cube (too large to show at every pixel) and a
+    50 x 2000 strip, as (rows, cols, bands) arrays with their ids."""
+    folder = tmp_path_factory.mktemp("viewer")
+    rng = np.random.default_rng(3)
+    large = rng.normal(size=(900, 1300, 3)).astype(np.float32)
+    strip = rng.normal(size=(50, 2000, 2)).astype(np.float32)
+    store = CubeStore(folder / "store")
+    store.put(Cube(np.ascontiguousarray(np.moveaxis(large, 2, 0)), name="large"), LARGE_ID)
+    store.put(Cube(np.ascontiguousarray(np.moveaxis(strip, 2, 0)), name="strip"), STRIP_ID)
+    with running_app(folder / "store", folder / "app.log") as url:
+        yield url, {LARGE_ID: large, STRIP_ID: strip}
+
+
+def column_of(page, key: str) -> dict:
+    """The bounding box of the layout column holding element ``key``."""
+    return page.evaluate("""(key) => {
+        const element = document.querySelector(`.st-key-${key}`);
+        const column = element.closest('[data-testid="stColumn"]') || element.parentElement;
+        const r = column.getBoundingClientRect();
+        return {left: r.left, right: r.right, width: r.width};
+    }""", key)
+
+
+@pytest.mark.parametrize("width", [1400, 1024])
+def test_images_fit_their_columns(browser, server, artifacts, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    for path, keys in (("/", ["image"]), ("/smoothing", ["image_raw", "image_sg"]), ("/pca", ["image_pca"])):
+        page.goto(server + path)
+        wait_ready(page)
+        for key in keys:
+            box = band_image(page, key).bounding_box()
+            column = column_of(page, key)
+            assert column["left"] - 1 <= box["x"] and box["x"] + box["width"] <= column["right"] + 1, (path, key)
+            assert box["width"] > 0.9 * column["width"]  # fills it, scaled not cropped
+            # The demo's aspect ratio (200 x 240) is kept.
+            assert box["height"] / box["width"] == pytest.approx(200 / 240, abs=0.02)
+        page.screenshot(path=str(artifacts / f"viewer-{path.strip('/') or 'bands'}-{width}.png"), full_page=True)
+    context.close()
+
+
+def test_strip_is_clickable_to_its_last_column(browser, cubes):
+    url, arrays = cubes
+    page = browser.new_context(viewport={"width": 1024, "height": 768}).new_page()
+    page.goto(f"{url}/?cube={STRIP_ID}")
+    wait_ready(page)
+    image = band_image(page)
+    column = column_of(page, "image")
+    box = image.bounding_box()
+    assert box["x"] + box["width"] <= column["right"] + 1
+    x, y = pixel_centre(page, 25, 1995)
+    image.click(position={"x": x, "y": y})
+    spectrum = next(t for t in traces(page, "spectra") if t["name"] == "(25, 1995)")
+    np.testing.assert_array_equal(spectrum["y"], arrays[STRIP_ID][25, 1995].astype(float))
+    page.context.close()
+
+
+def test_zoom_to_full_resolution_then_click_and_hover(browser, cubes, artifacts):
+    url, arrays = cubes
+    data = arrays[LARGE_ID]
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.goto(f"{url}/?cube={LARGE_ID}")
+    wait_ready(page)
+    band_image(page)
+    whole = viewer_state(page)
+    assert whole["window"] == "0-900-0-1300" and int(whole["step"]) > 1  # fitted: every n-th pixel sent
+    zoom_in = page.locator(".st-key-image button[data-act='in']")
+    for _ in range(3):
+        before = viewer_state(page)["window"]
+        zoom_in.click()
+        wait_viewer(page, "d.sharp === 'true' && d.window !== arg", arg=before)
+    state = viewer_state(page)
+    assert state["step"] == "1"  # full resolution
+    r0, r1, c0, c1 = (int(v) for v in state["window"].split("-"))
+    rows, cols = (int(v) for v in state["samples"].split("x"))
+    assert (rows, cols) == (r1 - r0, c1 - c0) and cols < 1300  # only the window was sent
+    assert re.search(r"zoom=\d+-\d+-\d+-\d+", current_url(page))
+
+    row, col = r0 + (r1 - r0) // 3, c0 + 2 * (c1 - c0) // 3
+    x, y = pixel_centre(page, row, col)
+    image = band_image(page)
+    image.hover(position={"x": x, "y": y})
+    readout = page.locator(".st-key-image .cs-readout").inner_text()
+    band = int(viewer_state(page)["tile"].split("-")[1])  # tiles are named band-<index>-...
+    assert readout.startswith(f"row {row} · column {col} · ")
+    value = float(readout.split(" · ")[2].split()[0])
+    assert value == pytest.approx(float(data[row, col, band]), rel=1e-5, abs=1e-6)
+
+    image.click(position={"x": x, "y": y})
+    spectrum = next(t for t in traces(page, "spectra") if t["name"] == f"({row}, {col})")
+    np.testing.assert_array_equal(spectrum["y"], data[row, col].astype(float))
+    page.screenshot(path=str(artifacts / "viewer-zoomed.png"), full_page=True)
+    page.context.close()
+
+
+def test_clicking_a_spectrum_moves_the_band(page, server):
+    page.goto(server + "/?px=100-120")
+    wait_ready(page)
+    band_image(page)
+    traces(page, "spectra")
+    cube = demo_cube()
+    target = 90
+    point = page.evaluate("""([x]) => {
+        const gd = document.querySelector('.st-key-spectra .js-plotly-plot');
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, trace = gd._fullData[0];
+        const i = trace.x.findIndex(v => Math.abs(v - x) < 1e-6);
+        const area = gd.querySelector('.nsewdrag').getBoundingClientRect();
+        return {x: area.left + xa.l2p(trace.x[i]), y: area.top + ya.l2p(trace.y[i])};
+    }""", [float(cube.wavelengths[target])])
+    page.mouse.click(point["x"], point["y"])
+    wait_viewer(page, "d.tile.startsWith(arg)", arg=f"band-{target}-")
+    assert page.locator(".st-key-band input[type='range']").input_value() == str(target)
+    page.wait_for_function("([b]) => location.search.includes(`band=${b}`)", arg=[target])
+
+
+def test_one_history_entry_per_page_switch_and_back_keeps_state(page, server):
+    page.goto(server)
+    wait_ready(page)
+    band_image(page)
+    start = page.evaluate("history.length")
+    slider = page.locator(".st-key-band input[type='range']")
+    slider.focus()
+    for _ in range(3):
+        slider.press("ArrowRight")
+    page.wait_for_function("() => location.search.includes('band=18')")
+    assert page.evaluate("history.length") == start  # settings replace the entry, never push
+    for link, path in (("Smoothing", "/smoothing"), ("PCA", "/pca")):
+        page.get_by_role("link", name=link).click()
+        page.wait_for_function("([p]) => location.pathname === p", arg=[path])
+        wait_ready(page)
+    page.wait_for_timeout(300)
+    assert page.evaluate("history.length") == start + 2  # one entry per switch
+    page.go_back()
+    page.wait_for_function("() => location.pathname === '/smoothing'")
+    wait_ready(page)
+    band_image(page, "image_sg")
+    page.go_back()
+    page.wait_for_function("() => location.pathname === '/'")
+    wait_ready(page)
+    wait_viewer(page, "d.tile.startsWith('band-18-')")  # the band survived both pages and Back
+    assert "band=18" in current_url(page)
+    page.go_forward()
+    page.wait_for_function("() => location.pathname === '/smoothing'")
+    wait_ready(page)
+    band_image(page, "image_sg")
+    assert "band=18" in current_url(page)
+
+
+def test_link_made_on_bands_opened_on_pca_keeps_pca_settings(browser, server):
+    first = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    first.goto(server + "/pca")
+    wait_ready(first)
+    band_image(first, "image_pca")
+    components = first.locator(".st-key-pca_k input[type='range']")
+    components.focus()
+    components.press("ArrowLeft")
+    components.press("ArrowLeft")  # 5 -> 3 components
+    first.wait_for_function("() => location.search.includes('pca_k=3')")
+    wait_ready(first)
+    first.get_by_role("link", name="Bands").click()
+    first.wait_for_function("() => location.pathname === '/'")
+    wait_ready(first)
+    band_image(first)
+    link = share_link(first)
+    assert "pca_k=3" in link and urlsplit(link).path == "/"
+
+    parts = urlsplit(link)
+    second = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    second.goto(f"{parts.scheme}://{parts.netloc}/pca?{parts.query}")
+    wait_ready(second)
+    band_image(second, "image_pca")
+    assert second.locator(".st-key-pca_k input[type='range']").input_value() == "3"
+    assert "the 3 components explain" in second.get_by_text("Fitted on").inner_text()
+    first.context.close()
+    second.context.close()

@@ -110,13 +110,18 @@ def derived_image(cube_id: str, product: tuple) -> np.ndarray:
     return image
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
+def image_stats(cube_id: str, product: tuple) -> display.ImageStats:
+    """Extremes and a subsample of a whole image: one pass over it serves every stretch."""
+    image = open_cube(cube_id).band(product[1]) if product[0] == "band" else derived_image(cube_id, product)
+    return display.image_stats(image)
+
+
 def limits(cube_id: str, product: tuple, method: str, low: float, high: float,
            vmin: float | None, vmax: float | None) -> tuple[float, float]:
     """The stretch of a whole image (percentiles from a regular subsample), so that zooming
     does not change its colours."""
-    image = open_cube(cube_id).band(product[1]) if product[0] == "band" else derived_image(cube_id, product)
-    return display.stretch_limits(image, method, low, high, vmin, vmax)
+    return display.stretch_limits(image_stats(cube_id, product), method, low, high, vmin, vmax)
 
 
 def _window_values(cube_id: str, product: tuple, window: viewport.Window, step: int) -> np.ndarray:

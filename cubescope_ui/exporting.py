@@ -14,10 +14,11 @@ from cubescope.io.limits import human_bytes
 from cubescope_ui.text import plain
 from cubescope_ui.widgets import Stretch
 
+#: The first is the default: it keeps the real values (and nothing is computed until asked).
 FORMATS = {
+    "TIFF, float values": ("tif", "image/tiff"),
     "PNG 8-bit, as shown": ("png", "image/png"),
     "PNG 16-bit, full range": ("png", "image/png"),
-    "TIFF, float values": ("tif", "image/tiff"),
     "NumPy .npy": ("npy", "application/octet-stream"),
 }
 
@@ -28,15 +29,14 @@ def image_panel(image: Callable[[], np.ndarray], stretch: Stretch, name_parts: t
     with st.expander("Export this image"):
         choice = st.radio("Format", list(FORMATS), key=f"{key}_format", horizontal=True)
         extension, mime = FORMATS[choice]
-        values = image()
         try:
             if choice.startswith("PNG 8"):
                 _, normalization = export.normalize_for_export(
-                    values, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
+                    image(), stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
                 st.caption(plain(f"Scaling: {normalization.describe()}. Colormap: {stretch.colormap}. "
                                  "The scaling is written into the PNG's text chunks."))
             elif choice.startswith("PNG 16"):
-                _, normalization = export.normalize_for_export(values, "min-max")
+                _, normalization = export.normalize_for_export(image(), "min-max")
                 st.caption(plain(f"Scaling: {normalization.describe()}. value = offset + scale × pixel; pixel 0 "
                                  "is no data. Offset and scale are in the PNG's text chunks."))
             else:
@@ -47,6 +47,7 @@ def image_panel(image: Callable[[], np.ndarray], stretch: Stretch, name_parts: t
             return
 
         def build() -> bytes:
+            values = image()
             if choice.startswith("PNG 8"):
                 return export.to_png(values, 8, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax,
                                      colormap=None if stretch.colormap == "gray" else stretch.colormap,

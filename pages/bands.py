@@ -3,7 +3,7 @@
 import streamlit as st
 
 from cubescope import Cube, CubeError, export, state
-from cubescope.plots import Trace, colorbar_figure, spectra_figure
+from cubescope.plots import Trace, spectra_figure
 from cubescope.wavelengths import band_label
 from cubescope.words import number_text
 from cubescope_ui import data, exporting, session, widgets
@@ -15,9 +15,9 @@ from cubescope_ui.viewer import image_viewer, step_for
 RGB_MARKS = ("#d62728", "#2ca02c", "#1f77b4")
 
 
-@st.fragment
+@st.fragment(key="explorer")
 def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
-    """The image and the spectra: a band move, a click or a zoom reruns only this part."""
+    """The image and the spectra: a click or a zoom reruns only this part."""
     with page_guard("The Bands page"):
         image_col, spectra_col = st.columns([3, 2], gap="large")
         window = session.window(cube)
@@ -46,33 +46,47 @@ def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                                                           band_labels=labels), key="export_rgb")
                 band, marks = picks[1], list(zip(picks, RGB_MARKS, strict=True))
             else:
-                band = widgets.band_slider(cube, context, "band")
-                product = ("band", band)
-                stretch = widgets.stretch_controls(
-                    context, value_range=data.limits(cube_id, product, "min-max", 2.0, 98.0, None, None))
-                step = step_for("image", window)
-                tile = data.tile(cube_id, product, tuple(window.as_list()), step, stretch.method, stretch.low,
-                                 stretch.high, stretch.vmin, stretch.vmax)
-                label = band_label(band, cube.wavelengths, cube.wavelength_units)
-                image_viewer("image", cube, tile, colormap=stretch.colormap, label=label,
-                             quantity=cube.quantity or "", tile_id=f"band-{band}-{window.as_list()}-{step}")
-                lo, hi = tile.limits
-                st.plotly_chart(colorbar_figure(lo, hi, stretch.colormap, label), config={"displayModeBar": False},
-                                key="colorbar")
-                exporting.image_panel(lambda: cube.band(band), stretch, (cube.name, label),
-                                      export.image_metadata(cube, band, product="band"), key="export_band")
+                band_image(cube_id, cube, context)
+                band = session.settings().get("band", context.default_band)
                 marks = [(band, "#555555")]
             st.caption("Click to pin a pixel, drag to select a region; zoom with the wheel or the buttons, "
                        "pan with Shift-drag.")
 
         with spectra_col:
-            spectra(cube_id, cube, band, marks, clickable=mode != "RGB")
+            # The band the spectra are marked at, when there are spectra: a band move then has
+            # the explorer follow (see band_image).
+            st.session_state["spectra_band"] = band if spectra(cube_id, cube, band, marks, mode != "RGB") else None
             widgets.pin_controls(cube)
+        if mode == "RGB":
+            share_link(cube)
+
+
+@st.fragment(key="band_image")
+def band_image(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
+    """The band slider, stretch and image: a band move reruns only this, so the image comes at
+    once; once it is painted, the viewer asks for the explorer (spectra marked at the band)."""
+    with page_guard("The Bands page"):
+        band = widgets.band_slider(cube, context, "band")
+        product = ("band", band)
+        stretch = widgets.stretch_controls(
+            context, value_range=data.limits(cube_id, product, "min-max", 2.0, 98.0, None, None))
+        window = session.window(cube)
+        step = step_for("image", window)
+        tile = data.tile(cube_id, product, tuple(window.as_list()), step, stretch.method, stretch.low,
+                         stretch.high, stretch.vmin, stretch.vmax)
+        label = band_label(band, cube.wavelengths, cube.wavelength_units)
+        image_viewer("image", cube, tile, colormap=stretch.colormap, label=label,
+                     quantity=cube.quantity or "", tile_id=f"band-{band}-{window.as_list()}-{step}",
+                     colorbar=f"{label} ({cube.quantity or 'value'})",
+                     outer="explorer", follow=st.session_state.get("spectra_band") not in (None, band))
+        exporting.image_panel(lambda: cube.band(band), stretch, (cube.name, label),
+                              export.image_metadata(cube, band, product="band"), key="export_band")
         share_link(cube)
 
 
-def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -> None:
-    """The pinned pixels' and the region's spectra, their values at the band, their export."""
+def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -> bool:
+    """The pinned pixels' and the region's spectra, their values at the band, their export;
+    False when there are none to show."""
     traces, table, exported = [], [], {}
     for k, (r, c) in enumerate(session.pins()):
         values = cube.spectrum(r, c)
@@ -89,7 +103,7 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
             st.warning(plain(exc))
     if not traces:
         st.info("Click the image to plot a pixel's spectrum, or drag to plot a region's mean.")
-        return
+        return False
     figure = spectra_figure(traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
                             y_title=cube.quantity or "value", marks=marks)
     if clickable:
@@ -103,6 +117,7 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
         st.dataframe(table, hide_index=True, width="stretch")
     exporting.spectra_panel(exported, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
                             (cube.name, "spectra"), key="export_spectra")
+    return True
 
 
 with page_guard("The Bands page"):

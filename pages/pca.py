@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from cubescope import Cube, CubeError, export, state
-from cubescope.plots import colorbar_figure, loadings_figure, scree_figure
+from cubescope.plots import loadings_figure, scree_figure
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import current_cube, share_link
@@ -111,9 +111,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         with image_col:
             image_viewer("image_pca", cube, tile, colormap=stretch.colormap, label=title,
                          quantity=cube.quantity or "" if product[0] == "pca_error" else "",
-                         tile_id=f"{product}-{window.as_list()}-{step}")
-            st.plotly_chart(colorbar_figure(*tile.limits, stretch.colormap, title),
-                            config={"displayModeBar": False}, key="colorbar_pca")
+                         tile_id=f"{product}-{window.as_list()}-{step}", colorbar=title)
             exporting.image_panel(lambda: data.derived_image(cube_id, product), stretch, (cube.name, title),
                                   export.image_metadata(cube, product=title), key="export_pca")
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from cubescope import Cube, CubeError, export, smoothing, state
-from cubescope.plots import Trace, colorbar_figure, spectra_figure
+from cubescope.plots import Trace, spectra_figure
 from cubescope.wavelengths import band_label, step_backs, wavelength_order
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
@@ -72,9 +72,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         raw = data.tile(cube_id, ("band", band), tuple(shown.as_list()), step, stretch.method, stretch.low,
                         stretch.high, stretch.vmin, stretch.vmax)
         image_viewer("image_raw", cube, raw, colormap=stretch.colormap, label=label, quantity=quantity,
-                     tile_id=f"raw-{band}-{shown.as_list()}-{step}")
-        st.plotly_chart(colorbar_figure(*raw.limits, stretch.colormap, label), config={"displayModeBar": False},
-                        key="colorbar_raw")
+                     tile_id=f"raw-{band}-{shown.as_list()}-{step}", colorbar=label)
     with sg_col:
         st.markdown(f"**{product.capitalize()}** {plain(unit_text)}")
         step = step_for("image_sg", shown)
@@ -82,9 +80,8 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         view = data.tile(cube_id, sg_product, tuple(shown.as_list()), step, stretch.method, stretch.low,
                          stretch.high, stretch.vmin, stretch.vmax)
         image_viewer("image_sg", cube, view, colormap=stretch.colormap, label=f"{product} at {label}",
-                     quantity=unit_text if deriv else quantity, tile_id=f"sg-{sg_product}-{shown.as_list()}-{step}")
-        st.plotly_chart(colorbar_figure(*view.limits, stretch.colormap, f"{product} {unit_text}"),
-                        config={"displayModeBar": False}, key="colorbar_sg")
+                     quantity=unit_text if deriv else quantity, tile_id=f"sg-{sg_product}-{shown.as_list()}-{step}",
+                     colorbar=f"{product} {unit_text}".strip())
         settings = f"SG w{window} p{degree}" + (f" d{deriv}" if deriv else "")
         exporting.image_panel(
             lambda: data.derived_image(cube_id, sg_product),

@@ -252,7 +252,7 @@ def test_pca_page_scree_loadings_images():
     assert not at.exception
     assert (component_image(at, "image_pca") != pc1).mean() > 0.1
     at.segmented_control(key="pca_view").set_value("Reconstruction error").run()
-    assert not at.exception and "reconstruction error" in spectra_spec(at, "colorbar_pca")
+    assert not at.exception and "reconstruction error" in viewer_payload(at, "image_pca")[0]["colorbar"]["title"]
     at.segmented_control(key="pca_view").set_value("RGB of PCs").run()
     assert not at.exception and component_image(at, "image_pca").shape[-1] == 4
 

@@ -24,6 +24,23 @@ function parse(bytes) {
   return { header, values, pixels };
 }
 
+// Round tick values between lo and hi, about `count` of them.
+function niceTicks(lo, hi, count) {
+  const span = hi - lo;
+  if (!(span > 0)) return [lo];
+  const rough = span / count, magnitude = Math.pow(10, Math.floor(Math.log10(rough)));
+  const f = rough / magnitude;
+  const step = (f >= 7.5 ? 10 : f >= 3.5 ? 5 : f >= 1.5 ? 2 : 1) * magnitude;
+  const ticks = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return ticks;
+}
+
+function formatTick(x) {
+  const a = Math.abs(x);
+  return a !== 0 && (a >= 1e5 || a < 1e-3) ? x.toExponential(1) : String(Number(x.toPrecision(4)));
+}
+
 function formatValue(x) {
   if (!Number.isFinite(x)) return "no data";
   const a = Math.abs(x);
@@ -50,11 +67,13 @@ class Viewer {
         </div>
         <div class="cs-box"><canvas class="cs-canvas"></canvas></div>
         <div class="cs-readout" aria-live="polite">Point at the image to read its values.</div>
+        <canvas class="cs-colorbar" aria-hidden="true"></canvas>
       </div>`;
     this.box = root.querySelector(".cs-box");
     this.canvas = root.querySelector(".cs-canvas");
     this.readout = root.querySelector(".cs-readout");
     this.zoomText = root.querySelector(".cs-zoom");
+    this.colorbar = root.querySelector(".cs-colorbar");
     this.tile = document.createElement("canvas");
     this.mode = "select";
     this.drag = null;
@@ -105,6 +124,11 @@ class Viewer {
     this.root.querySelectorAll("[data-mode]").forEach(b => { b.hidden = !header.tools.includes(b.dataset.mode); });
     this.layout();
     this.reportBox();
+    if (header.then && this.followed !== header.id) {
+      // Painted: now the page around this image may follow (the spectra marked at its band).
+      this.followed = header.id;
+      requestAnimationFrame(() => this.api.setTriggerValue("painted", header.id));
+    }
   }
 
   // --- geometry -------------------------------------------------------------------------------
@@ -121,6 +145,7 @@ class Viewer {
     this.canvas.width = Math.round(width * ratio);
     this.canvas.height = Math.round(height * ratio);
     this.draw();
+    this.drawColorbar();
     this.reportBox();
   }
 
@@ -202,6 +227,44 @@ class Viewer {
     this.canvas.dataset.samples = `${h.h}x${h.w}`;
     this.canvas.dataset.sharp = String(sharp);
     this.canvas.dataset.painted = String(++this.painted);
+  }
+
+  // The colourbar of a single-band image: the palette from lo to hi, with round ticks and
+  // the title (an RGB composite has none: each channel has its own stretch).
+  drawColorbar() {
+    const bar = this.header.colorbar;
+    this.colorbar.hidden = !bar;
+    if (!bar) return;
+    const { width, ratio } = this.size;
+    const height = 46;
+    this.colorbar.style.width = `${width}px`;
+    this.colorbar.style.height = `${height}px`;
+    this.colorbar.width = Math.round(width * ratio);
+    this.colorbar.height = Math.round(height * ratio);
+    const g = this.colorbar.getContext("2d");
+    g.setTransform(ratio, 0, 0, ratio, 0, 0);
+    g.clearRect(0, 0, width, height);
+    const p = this.header.palette, levels = this.header.data_levels, pad = 8, top = 16, barHeight = 10;
+    const span = width - 2 * pad;
+    for (let i = 0; i < levels; i++) {
+      g.fillStyle = `rgb(${p[3 * i]},${p[3 * i + 1]},${p[3 * i + 2]})`;
+      g.fillRect(pad + (i * span) / levels, top, span / levels + 0.6, barHeight);
+    }
+    g.fillStyle = "#31333f";
+    g.font = "12px sans-serif";
+    g.textBaseline = "top";
+    g.fillText(bar.title, pad, 1, span);
+    const { lo, hi } = bar;
+    g.textAlign = "center";
+    g.strokeStyle = "#31333f";
+    for (const t of hi > lo ? niceTicks(lo, hi, Math.max(2, Math.floor(span / 90))) : [lo]) {
+      const x = hi > lo ? pad + ((t - lo) / (hi - lo)) * span : pad + span / 2;
+      g.beginPath(); g.moveTo(x, top + barHeight); g.lineTo(x, top + barHeight + 4); g.stroke();
+      g.fillText(formatTick(t), Math.min(Math.max(x, pad + 14), width - pad - 14), top + barHeight + 6);
+    }
+    this.colorbar.dataset.lo = String(lo);
+    this.colorbar.dataset.hi = String(hi);
+    this.colorbar.dataset.title = bar.title;
   }
 
   checker(g, x, y, w, h) {

@@ -31,8 +31,41 @@ DISPLAY_MIN_SIDE = 560
 _PERCENTILE_SAMPLE = 1 << 18
 
 
+@dataclass(frozen=True)
+class ImageStats:
+    """What any stretch of an image needs: its finite extremes and a regular subsample of its
+    finite values (all of them for images up to 2**18 pixels). Kept per image, so that another
+    stretch or another percentile costs no pass over the image."""
+
+    minimum: float
+    maximum: float
+    sample: np.ndarray
+
+
+def image_stats(image: np.ndarray) -> ImageStats:
+    """The :class:`ImageStats` of an image of any shape (NaN and infinities ignored)."""
+    flat = np.asarray(image).ravel()
+    if flat.size == 0:
+        return ImageStats(math.nan, math.nan, np.empty(0, flat.dtype))
+    step = max(1, flat.size // _PERCENTILE_SAMPLE)
+    sample = flat[::step]
+    if flat.dtype.kind != "f":
+        return ImageStats(float(flat.min()), float(flat.max()), np.array(sample))
+    # fmin/fmax skip NaN without a copy of the image; only infinities need the slow path.
+    low, high = float(np.fmin.reduce(flat)), float(np.fmax.reduce(flat))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        finite = flat[np.isfinite(flat)]
+        if finite.size == 0:
+            return ImageStats(math.nan, math.nan, np.empty(0, flat.dtype))
+        low, high = float(finite.min()), float(finite.max())
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:  # every sampled value is NaN, but not every value
+        sample = flat[np.isfinite(flat)]
+    return ImageStats(low, high, np.array(sample))
+
+
 def stretch_limits(
-    image: np.ndarray,
+    image: np.ndarray | ImageStats,
     method: str = "percentile",
     low: float = 2.0,
     high: float = 98.0,
@@ -43,11 +76,12 @@ def stretch_limits(
 
     Parameters
     ----------
-    image : ndarray
-        Any shape; NaN and infinities are ignored.
+    image : ndarray or ImageStats
+        Any shape; NaN and infinities are ignored. Its :func:`image_stats` serve as well.
     method : {"percentile", "min-max", "range"}
-        ``percentile``: the ``low`` and ``high`` percentiles (0-100); ``min-max``: the finite
-        extremes; ``range``: ``vmin`` and ``vmax`` as given.
+        ``percentile``: the ``low`` and ``high`` percentiles (0-100, of a regular subsample of
+        at most 2**18 values); ``min-max``: the finite extremes; ``range``: ``vmin`` and
+        ``vmax`` as given.
 
     Returns
     -------
@@ -60,25 +94,16 @@ def stretch_limits(
         if vmin > vmax:
             raise CubeError(f"The range's low value ({vmin:g}) is above its high value ({vmax:g}).")
         return float(vmin), float(vmax)
-    flat = np.asarray(image).ravel()
-    if method == "min-max":
-        finite = flat[np.isfinite(flat)] if flat.dtype.kind == "f" else flat
-        if finite.size == 0:
-            return math.nan, math.nan
-        return float(finite.min()), float(finite.max())
-    if method != "percentile":
+    if method not in ("min-max", "percentile"):
         raise CubeError(f"Unknown stretch '{method}'; use one of {', '.join(STRETCHES)}.")
-    if not 0 <= low < high <= 100:
+    if method == "percentile" and not 0 <= low < high <= 100:
         raise CubeError(f"Percentiles must satisfy 0 <= low < high <= 100 (got {low:g}, {high:g}).")
-    step = max(1, flat.size // _PERCENTILE_SAMPLE)
-    sample = flat[::step]
-    if sample.dtype.kind == "f":
-        sample = sample[np.isfinite(sample)]
-        if sample.size == 0 and step > 1:
-            sample = flat[np.isfinite(flat)]
-    if sample.size == 0:
+    stats = image if isinstance(image, ImageStats) else image_stats(image)
+    if stats.sample.size == 0:
         return math.nan, math.nan
-    lo, hi = np.percentile(sample, [low, high])
+    if method == "min-max":
+        return stats.minimum, stats.maximum
+    lo, hi = np.percentile(stats.sample, [low, high])
     return float(lo), float(hi)
 
 
@@ -121,12 +146,6 @@ def colormap_lut(name: str) -> np.ndarray:
     x = np.linspace(0.0, 1.0, 256)
     lut = np.stack([np.interp(x, stops, colours[:, k]) for k in range(3)], axis=1)
     return np.round(lut).astype(np.uint8)
-
-
-def plotly_colorscale(name: str) -> list[list[object]]:
-    """The same colours as :func:`colormap_lut`, as a plotly colorscale (for colourbars)."""
-    lut = colormap_lut(name)[::17]
-    return [[i / (len(lut) - 1), f"rgb({r},{g},{b})"] for i, (r, g, b) in enumerate(lut)]
 
 
 def apply_colormap(unit: np.ndarray, name: str = "gray") -> np.ndarray:

@@ -14,7 +14,7 @@ from html import escape
 import numpy as np
 import plotly.graph_objects as go
 
-from cubescope.display import MARKER_COLOURS, plotly_colorscale
+from cubescope.display import MARKER_COLOURS
 from cubescope.spectra import with_gaps
 from cubescope.wavelengths import step_backs
 
@@ -70,10 +70,11 @@ def spectra_figure(
             # running back across the overlap: each detector is drawn as its own run.
             breaks = step_backs(x)
             x, y, sizes = np.insert(x, breaks, np.nan), np.insert(y, breaks, np.nan), np.insert(sizes, breaks, 0)
+        # Markers only where a sample needs one: plotly draws a node per marker, even of size 0.
         figure.add_trace(go.Scatter(
-            x=x, y=y, mode="lines+markers", name=escape(trace.name), connectgaps=False,
-            line={"color": colour, "width": 1.6, "dash": trace.dash},
-            marker={"color": colour, "size": sizes},
+            x=x, y=y, mode="lines+markers" if sizes.any() else "lines", name=escape(trace.name),
+            connectgaps=False, line={"color": colour, "width": 1.6, "dash": trace.dash},
+            marker={"color": colour, "size": sizes} if sizes.any() else None,
         ))
     x_title = x_axis(wavelengths, units, 1)[1]
     for band, colour in marks:
@@ -100,24 +101,6 @@ def marker_sizes(values: np.ndarray, few: int = 24) -> np.ndarray:
     before = np.r_[False, finite[:-1]]
     after = np.r_[finite[1:], False]
     return np.where(finite & ~before & ~after, 6, 0)
-
-
-def colorbar_figure(lo: float, hi: float, colormap: str, title: str = "") -> go.Figure:
-    """A thin horizontal colourbar whose axis reads the real values from ``lo`` to ``hi``."""
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        lo, hi = 0.0, 1.0
-    span = hi - lo if hi > lo else 1.0
-    x = np.linspace(lo, lo + span, 256)
-    figure = go.Figure(go.Heatmap(
-        z=[x], x=x, y=[0], colorscale=plotly_colorscale(colormap), showscale=False, hoverinfo="x",
-    ))
-    figure.update_layout(
-        height=70, margin={"l": 10, "r": 10, "t": 20 if title else 4, "b": 24},
-        yaxis={"visible": False}, xaxis={"title": None, "ticks": "outside", "exponentformat": "e"},
-        title={"text": escape(title), "font": {"size": 12}, "x": 0, "y": 0.98} if title else None,
-        template="plotly_white",
-    )
-    return figure
 
 
 def scree_figure(ratios: np.ndarray, kept: int, height: int = 320) -> go.Figure:

@@ -29,17 +29,17 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(store: Path, log_path: Path, env: dict[str, str] | None = None):
-    """``streamlit run app.py`` on a free localhost port with the given store (and extra
-    environment); yields its URL."""
+def running_app(store: Path, log_path: Path, env: dict[str, str] | None = None, root: Path = ROOT):
+    """``streamlit run app.py`` (of the project at ``root``) on a free localhost port with the
+    given store (and extra environment); yields its URL."""
     port = _free_port()
     env = {**os.environ, **(env or {}), "CUBESCOPE_STORE": str(store)}
     with open(log_path, "w+") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
              "--browser.gatherUsageStats", "false", "--global.developmentMode", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
         try:

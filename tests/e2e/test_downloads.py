@@ -38,7 +38,7 @@ def test_band_downloads_png_and_float_tiff(page, server, artifacts):
     band = cube.band(15)  # the default band, nearest 650 nm
 
     page.get_by_text("Export this image").click()
-    png = download(page, "export_band_download")
+    png = download(page, "export_band_download", "PNG 8-bit, as shown")
     picture = Image.open(io.BytesIO(png))
     assert picture.size == (cube.cols, cube.rows) and picture.mode == "L"
     record = json.loads(picture.text["cubescope"])

@@ -72,10 +72,10 @@ def test_region_statistics_shown(app):
 
 
 def test_moving_band_changes_colourbar_label(app):
-    before = app.get("plotly_chart")[0].proto.spec
+    before = viewer_payload(app, "image")[0]["colorbar"]["title"]
     app.select_slider(key="band").set_value(10).run()
     assert not app.exception
-    after = app.get("plotly_chart")[0].proto.spec
+    after = viewer_payload(app, "image")[0]["colorbar"]["title"]
     assert "band 10" in after and "band 10" not in before
 
 

@@ -104,11 +104,17 @@ def clicks(page, new: bool) -> list[float]:
         # The mouse is clicked at page coordinates: a locator's click first checks and scrolls,
         # which would be counted.
         if new:
-            box = band_image(page).bounding_box()
-            x, y = pixel_centre(page, *(int(v) for v in rng.integers(0, 1024, 2)))
+            image = band_image(page)
+            image.scroll_into_view_if_needed()
+            box = image.bounding_box()
+            visible = min(1.0, (page.viewport_size["height"] - box["y"] - 2) / box["height"])
+            x, y = pixel_centre(page, int(rng.integers(0, int(1024 * visible))), int(rng.integers(0, 1024)))
         else:
-            box = page.locator(".st-key-image iframe").bounding_box()
-            x, y = rng.random(2) * [box["width"] - 2, box["height"] - 2] + 1
+            image = page.locator(".st-key-image iframe")
+            image.scroll_into_view_if_needed()
+            box = image.bounding_box()
+            visible = min(box["height"], page.viewport_size["height"] - box["y"])
+            x, y = rng.random(2) * [box["width"] - 2, visible - 2] + 1
         count = page.evaluate(TRACE_COUNT)
         start = now(page)
         page.mouse.click(box["x"] + float(x), box["y"] + float(y))

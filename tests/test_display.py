@@ -1,21 +1,19 @@
-import io
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from cubescope import CubeError
 from cubescope.display import (
     DATA_LEVELS,
     NAN_INDEX,
-    DisplayGrid,
     apply_colormap,
-    band_view,
-    display_grid,
-    encode_indexed_png,
+    image_stats,
     normalize,
+    palette,
+    render_tile,
     stretch_limits,
 )
+from cubescope.viewport import Window
 
 
 def test_percentile_and_minmax_limits_ignore_nan_and_inf():
@@ -51,57 +49,27 @@ def test_user_range_validation():
         stretch_limits(np.zeros(3), "range", vmin=2, vmax=1)
 
 
-def test_indexed_png_round_trip_with_transparent_nan():
-    unit = np.array([[0.0, 0.5], [1.0, np.nan]], np.float32)
-    view_index = np.array([[0, 120], [DATA_LEVELS - 1, NAN_INDEX]], np.uint8)
-    png = encode_indexed_png(view_index, "viridis")
-    image = Image.open(io.BytesIO(png))
-    assert image.mode == "P" and image.info["transparency"] == NAN_INDEX
-    assert np.array_equal(np.asarray(image), view_index)
-    rgba = np.asarray(image.convert("RGBA"))
-    assert rgba[1, 1, 3] == 0 and rgba[0, 0, 3] == 255
-    assert unit.shape == rgba.shape[:2]
+def test_tile_indices_and_palette_with_transparent_nan():
+    window = Window(0, 2, 0, 2)
+    tile = render_tile(np.array([[0.0, 0.5], [1.0, np.nan]], np.float32), window, 1, "min-max")
+    assert tile.pixels.tolist() == [[0, 120], [DATA_LEVELS - 1, NAN_INDEX]]
+    assert len(palette("viridis")) == 768
 
 
-@pytest.mark.parametrize("rows, cols", [(1024, 1024), (2000, 300), (38, 23), (600, 600), (1, 5000)])
-def test_grid_sizes_stay_within_bounds(rows, cols):
-    grid = display_grid(rows, cols)
-    height, width = grid.shape
-    assert max(height, width) <= 2 * 768 and grid.apply(np.zeros((rows, cols))).shape == grid.shape
-
-
-@pytest.mark.parametrize("grid", [
-    DisplayGrid(1024, 1024, step=2), DisplayGrid(1000, 333, step=3), DisplayGrid(38, 23, zoom=9),
-    DisplayGrid(200, 240, zoom=2), DisplayGrid(500, 700),
-])
-@pytest.mark.parametrize("css_scale", [1.0, 0.63, 1.7])
-def test_click_maps_to_the_pixel_whose_value_is_drawn(grid, css_scale):
-    """A click anywhere on the drawn image lands on the full-resolution pixel shown there."""
-    rng = np.random.default_rng(0)
-    full = rng.random((grid.rows, grid.cols))
-    shown = grid.apply(full)
-    height, width = grid.shape
-    shown_w, shown_h = width * css_scale, height * css_scale
-    for x, y in rng.random((200, 2)) * [shown_w, shown_h]:
-        row, col = grid.to_pixel(x, y, shown_w, shown_h)
-        drawn = shown[int(y * height / shown_h), int(x * width / shown_w)]
-        assert full[row, col] == drawn
-    # The corners map to the corners' shown pixels, never outside the image.
-    assert grid.to_pixel(0, 0, shown_w, shown_h) == (0, 0)
-    last = grid.to_pixel(shown_w, shown_h, shown_w, shown_h)
-    assert last[0] < grid.rows and last[1] < grid.cols
-
-
-def test_to_display_and_back():
-    grid = DisplayGrid(1000, 333, step=3)
-    for row, col in [(0, 0), (999, 332), (500, 100)]:
-        x, y = grid.to_display(row, col)
-        r, c = grid.to_pixel(x, y, grid.shape[1], grid.shape[0])
-        assert (r, c) == (row - row % 3, col - col % 3)
-
-
-def test_band_view_limits_from_full_resolution():
+def test_render_tile_limits_from_full_resolution():
     image = np.zeros((2000, 2000), np.float32)
-    image[1, 1] = 100.0  # a single bright pixel the subsampled view skips
-    view = band_view(image, "min-max")
-    assert view.hi == 100.0
+    image[1, 1] = 100.0  # a single bright pixel the subsampled tile skips
+    tile = render_tile(image, Window(0, 2000, 0, 2000), 4, "min-max")
+    assert tile.limits == (0.0, 100.0) and tile.pixels.shape == (500, 500)
+
+
+def test_image_stats_serve_every_stretch_like_the_image():
+    rng = np.random.default_rng(1)
+    image = rng.normal(size=(700, 900)).astype(np.float32)
+    image[::7, ::5] = np.nan
+    image[3, 3] = np.inf
+    stats = image_stats(image)
+    for method, args in (("percentile", (2, 98)), ("percentile", (0.5, 99.9)), ("min-max", (2, 98))):
+        assert stretch_limits(stats, method, *args) == stretch_limits(image, method, *args)
+    finite = image[np.isfinite(image)]
+    assert (stats.minimum, stats.maximum) == (finite.min(), finite.max())

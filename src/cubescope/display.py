@@ -1,14 +1,13 @@
-"""From band values to screen pixels: stretch, colormap, display grid, click mapping, PNG.
+"""From image values to screen colours: statistics, stretch, colormap, and the tiles the
+viewer is sent.
 
-Images go to the browser as small PNGs made here (a 1024 x 1024 band as a plotly heatmap is
-~7 MB of JSON; as a downsampled PNG it is tens of kB). The :class:`DisplayGrid` records how
-full-resolution pixels map to displayed ones, so a click maps back to the exact pixel whose
-value was shown.
+A stretch is computed once per whole image (:class:`ImageStats`), so the colours do not change
+with the zoom; a :class:`Tile` holds only the window shown, at the resolution it is shown, as
+palette indices (one byte a sample) or RGBA, beside the real values it reads out.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,10 +21,6 @@ from cubescope.viewport import Window
 COLORMAPS = ("gray", "viridis", "cividis", "inferno", "magma", "turbo", "RdBu_r", "Spectral_r")
 STRETCHES = ("percentile", "min-max", "range")
 
-#: Longest side of a displayed image, in image pixels.
-DISPLAY_MAX_SIDE = 768
-#: Images smaller than this are enlarged (by repeating pixels) so they can be clicked.
-DISPLAY_MIN_SIDE = 560
 # Percentiles of a regular subsample of this many pixels match the full image's to well
 # within one display level, at a fraction of the cost.
 _PERCENTILE_SAMPLE = 1 << 18
@@ -176,80 +171,7 @@ def rgb_composite(
     return rgba
 
 
-@dataclass(frozen=True)
-class DisplayGrid:
-    """How a full-resolution image is shown: every ``step``-th pixel, each repeated ``zoom`` times.
-
-    Attributes
-    ----------
-    rows, cols : int
-        Full-resolution size.
-    step : int
-        Subsampling step (1 = every pixel).
-    zoom : int
-        Enlargement of small images (1 = none).
-    """
-
-    rows: int
-    cols: int
-    step: int = 1
-    zoom: int = 1
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """Displayed image size ``(height, width)`` in image pixels."""
-        return (
-            math.ceil(self.rows / self.step) * self.zoom,
-            math.ceil(self.cols / self.step) * self.zoom,
-        )
-
-    def apply(self, image: np.ndarray) -> np.ndarray:
-        """The displayed version of a full-resolution image (2D or with a trailing channel axis)."""
-        shown = image[:: self.step, :: self.step]
-        if self.zoom > 1:
-            shown = np.repeat(np.repeat(shown, self.zoom, axis=0), self.zoom, axis=1)
-        return shown
-
-    def to_pixel(self, x: float, y: float, shown_width: float, shown_height: float) -> tuple[int, int]:
-        """Map a click at ``(x, y)`` on the image as drawn ``shown_width`` x ``shown_height``
-        (CSS pixels, origin top-left) to the full-resolution ``(row, col)`` whose value is
-        drawn there."""
-        height, width = self.shape
-        if shown_width <= 0 or shown_height <= 0:
-            raise CubeError("The displayed image has no size; click again once it has loaded.")
-        dx = min(max(math.floor(x * width / shown_width), 0), width - 1)
-        dy = min(max(math.floor(y * height / shown_height), 0), height - 1)
-        return min((dy // self.zoom) * self.step, self.rows - 1), min(
-            (dx // self.zoom) * self.step, self.cols - 1
-        )
-
-    def to_display(self, row: int, col: int) -> tuple[float, float]:
-        """Centre ``(x, y)`` in displayed image pixels of the drawn cell holding ``(row, col)``."""
-        return ((col // self.step) + 0.5) * self.zoom, ((row // self.step) + 0.5) * self.zoom
-
-
-def display_grid(
-    rows: int, cols: int, max_side: int = DISPLAY_MAX_SIDE, min_side: int = DISPLAY_MIN_SIDE
-) -> DisplayGrid:
-    """The grid that shows a ``rows`` x ``cols`` image within ``min_side``..``max_side`` pixels."""
-    longest = max(rows, cols)
-    if longest > max_side:
-        return DisplayGrid(rows, cols, step=math.ceil(longest / max_side))
-    if longest < min_side:
-        return DisplayGrid(rows, cols, zoom=max(1, min_side // longest))
-    return DisplayGrid(rows, cols)
-
-
-def encode_png(rgba: np.ndarray, compress_level: int = 1) -> bytes:
-    """PNG bytes of an RGBA (or greyscale) uint8 image; level 1 favours speed over size."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgba)).save(buffer, format="PNG", compress_level=compress_level)
-    return buffer.getvalue()
-
-
-#: Palette layout of displayed band images: data levels, then marker colours, then NaN.
+#: Palette layout of band tiles: data levels, then marker colours, then no data.
 DATA_LEVELS = 240
 #: Colour-blind-friendly (Okabe-Ito) colours for pins and their spectra, then two for regions.
 MARKER_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
@@ -268,114 +190,10 @@ def palette(name: str) -> bytes:
     return np.concatenate([levels, markers, pad]).tobytes()
 
 
-def marker_index(k: int) -> int:
-    """Palette index of marker colour ``k`` (cycled), for :func:`draw_overlay` on band images."""
-    return DATA_LEVELS + k % len(MARKER_COLOURS)
-
-
-def marker_rgba(k: int) -> tuple[int, int, int, int]:
-    """RGBA of marker colour ``k`` (cycled), for :func:`draw_overlay` on RGB images."""
-    c = MARKER_COLOURS[k % len(MARKER_COLOURS)]
-    return int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16), 255
-
-
 def to_indices(unit: np.ndarray) -> np.ndarray:
     """A ``[0, 1]`` image as uint8 palette indices ``0..DATA_LEVELS-1``; NaN -> ``NAN_INDEX``."""
     scaled = unit * np.float32(DATA_LEVELS - 1) + np.float32(0.5)
     return np.nan_to_num(scaled, nan=float(NAN_INDEX)).astype(np.uint8)
-
-
-def encode_indexed_png(index: np.ndarray, colormap: str = "gray", compress_level: int = 1) -> bytes:
-    """PNG of palette indices (from :func:`to_indices`): the colormap is the PNG palette and
-    NaN a transparent index. A quarter of the bytes of RGBA and several times faster to encode.
-    """
-    from PIL import Image
-
-    image = Image.fromarray(np.ascontiguousarray(index))
-    image.putpalette(palette(colormap))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=compress_level, transparency=NAN_INDEX)
-    return buffer.getvalue()
-
-
-def draw_overlay(
-    shown: np.ndarray,
-    grid: DisplayGrid,
-    points: list[tuple[int, int, object]] = (),
-    box: tuple[int, int, int, int] | None = None,
-    box_value: object = None,
-) -> np.ndarray:
-    """A copy of a displayed image with crosses at full-resolution ``(row, col, value)`` points
-    and the outline of ``box = (row0, row1, col0, col1)`` (end-exclusive), drawn with the given
-    pixel values (palette indices or RGBA tuples)."""
-    out = shown.copy()
-    height, width = shown.shape[:2]
-    arm = max(3, min(height, width) // 60)
-    for row, col, value in points:
-        x, y = (int(v) for v in grid.to_display(row, col))
-        out[max(y - arm, 0):y + arm + 1, max(x - 1, 0):x + 1] = value
-        out[max(y - 1, 0):y + 1, max(x - arm, 0):x + arm + 1] = value
-    if box is not None:
-        r0, r1, c0, c1 = box
-        y0 = (r0 // grid.step) * grid.zoom
-        x0 = (c0 // grid.step) * grid.zoom
-        y1 = min(((r1 - 1) // grid.step + 1) * grid.zoom, height) - 1
-        x1 = min(((c1 - 1) // grid.step + 1) * grid.zoom, width) - 1
-        out[y0, x0:x1 + 1] = box_value
-        out[y1, x0:x1 + 1] = box_value
-        out[y0:y1 + 1, x0] = box_value
-        out[y0:y1 + 1, x1] = box_value
-    return out
-
-
-@dataclass(frozen=True)
-class BandView:
-    """A band prepared for the screen: displayed palette indices, the grid, the stretch."""
-
-    index: np.ndarray
-    grid: DisplayGrid
-    lo: float
-    hi: float
-
-
-def band_view(
-    image: np.ndarray,
-    method: str = "percentile",
-    low: float = 2.0,
-    high: float = 98.0,
-    vmin: float | None = None,
-    vmax: float | None = None,
-    grid: DisplayGrid | None = None,
-) -> BandView:
-    """Stretch and subsample one ``(rows, cols)`` image into palette indices.
-
-    Limits come from the full-resolution image (percentiles from a regular subsample of it),
-    so the display does not change with the zoom level.
-    """
-    grid = grid or display_grid(*image.shape)
-    lo, hi = stretch_limits(image, method, low, high, vmin, vmax)
-    return BandView(to_indices(normalize(grid.apply(image), lo, hi)), grid, lo, hi)
-
-
-def render_band(image: np.ndarray, colormap: str = "gray", **stretch: object) -> bytes:
-    """The whole display path for one band: stretch, subsample, colour, PNG-encode."""
-    view = band_view(image, **stretch)  # type: ignore[arg-type]
-    return encode_indexed_png(view.index, colormap)
-
-
-def rgb_view(
-    channels: tuple[np.ndarray, np.ndarray, np.ndarray],
-    method: str = "percentile",
-    low: float = 2.0,
-    high: float = 98.0,
-    grid: DisplayGrid | None = None,
-) -> tuple[np.ndarray, DisplayGrid]:
-    """An RGB composite of three band images, each stretched on its own (percentile or
-    min-max), as displayed RGBA uint8 and its grid."""
-    grid = grid or display_grid(*channels[0].shape)
-    method = "min-max" if method == "range" else method
-    limits = tuple(stretch_limits(c, method, low, high) for c in channels)
-    return rgb_composite(tuple(grid.apply(c) for c in channels), limits), grid
 
 
 @dataclass(frozen=True)
@@ -410,6 +228,14 @@ def image_tile(values: np.ndarray, window: Window, step: int, lo: float, hi: flo
     colours do not change with the zoom)."""
     values = np.asarray(values, dtype=np.float32)
     return Tile(values, to_indices(normalize(values, lo, hi)), window, step, (lo, hi))
+
+
+def render_tile(image: np.ndarray, window: Window, step: int, method: str = "percentile", low: float = 2.0,
+                high: float = 98.0, vmin: float | None = None, vmax: float | None = None) -> Tile:
+    """The whole display path of one ``(rows, cols)`` image: the stretch from the whole image,
+    then the window's samples at ``step``, coloured (what the app caches and sends)."""
+    lo, hi = stretch_limits(image, method, low, high, vmin, vmax)
+    return image_tile(image[window.row0:window.row1:step, window.col0:window.col1:step], window, step, lo, hi)
 
 
 def rgb_tile(channels: tuple[np.ndarray, np.ndarray, np.ndarray], window: Window, step: int,

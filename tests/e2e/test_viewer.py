@@ -69,6 +69,14 @@ def test_images_fit_their_columns(browser, server, artifacts, width):
             # The demo's aspect ratio (200 x 240) is kept.
             assert box["height"] / box["width"] == pytest.approx(200 / 240, abs=0.02)
         page.screenshot(path=str(artifacts / f"viewer-{path.strip('/') or 'bands'}-{width}.png"), full_page=True)
+    # At this width too, a click lands on the pixel drawn under it.
+    page.goto(server)
+    wait_ready(page)
+    image = band_image(page)
+    x, y = pixel_centre(page, 150, 37)
+    image.click(position={"x": x, "y": y})
+    spectrum = next(t for t in traces(page, "spectra") if t["name"] == "(150, 37)")
+    np.testing.assert_allclose(spectrum["y"], demo_cube().spectrum(150, 37), rtol=1e-6)
     context.close()
 
 

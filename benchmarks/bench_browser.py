@@ -110,9 +110,9 @@ def clicks(page, new: bool) -> list[float]:
             visible = min(1.0, (page.viewport_size["height"] - box["y"] - 2) / box["height"])
             x, y = pixel_centre(page, int(rng.integers(0, int(1024 * visible))), int(rng.integers(0, 1024)))
         else:
-            image = page.locator(".st-key-image iframe")
+            image = page.frame_locator(".st-key-image iframe").locator("img#image")
             image.scroll_into_view_if_needed()
-            box = image.bounding_box()
+            box = image.bounding_box()  # in the page's coordinates
             visible = min(box["height"], page.viewport_size["height"] - box["y"])
             x, y = rng.random(2) * [box["width"] - 2, visible - 2] + 1
         count = page.evaluate(TRACE_COUNT)
@@ -198,12 +198,14 @@ def main(shape: tuple[int, int, int] = (1024, 1024, 224)) -> bool:
         store.put(Cube(large_cube(*shape)), cube_id)
         with running_app(folder / "store", folder / "app.log") as url:
             new = measure(url, cube_id, new=True)
+        report("viewer (components v2, fragments)", new)
         old = None
         with previous_app(folder) as tree:
             if tree is not None:
                 env = {"PYTHONPATH": str(tree / "src")}
                 with running_app(folder / "store", folder / "old.log", env, root=tree) as url:
                     old = measure(url, cube_id, new=False)
+                report(f"previous viewer ({PEER_REV})", old)
     print(f"\n## Browser latency, {shape[0]} x {shape[1]} x {shape[2]} float32 (ms), {MOVES} of each")
     report("viewer (components v2, fragments)", new)
     if old is not None:

@@ -137,8 +137,7 @@ def zoom_steps(page) -> list[float]:
         if k % 4 == 3:
             slider.focus()
             slider.press("ArrowRight")
-            wait_ready(page)
-            band_image(page)
+            settle(page)
     return times
 
 

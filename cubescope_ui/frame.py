@@ -4,14 +4,16 @@ share link. The top of the glue: pages import it; it imports the rest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
 
 from cubescope import Cube, CubeError, state
 from cubescope_ui import data, session
+from cubescope_ui.guard import page_guard
 from cubescope_ui.picker import cube_picker, upload_panel
-from cubescope_ui.text import error
+from cubescope_ui.text import error, plain
 from cubescope_ui.widgets import kept
 
 _ASSETS = Path(__file__).parent / "assets"
@@ -75,6 +77,27 @@ def current_cube() -> tuple[str, Cube, state.LinkContext] | None:
         if st.session_state.get("stored"):
             cube_id, cube = cube_id + data.STORED, data.open_cube(cube_id + data.STORED)
     return cube_id, cube, context
+
+
+def page(what: str, title: Callable[[Cube], str], body: Callable[[str, Cube, state.LinkContext], None]) -> None:
+    """A page: the open cube, its title, and ``body(cube_id, cube, context)`` in a fragment, so
+    that a setting, a band move or a click reruns only the body. ``what`` names the page in
+    messages."""
+    with page_guard(what):
+        opened = current_cube()
+        if opened is None:
+            st.stop()
+        cube_id, cube, context = opened
+        st.subheader(plain(title(cube)))
+        _body(what, body, cube_id, cube, context)
+
+
+@st.fragment
+def _body(what: str, body: Callable[[str, Cube, state.LinkContext], None], cube_id: str, cube: Cube,
+          context: state.LinkContext) -> None:
+    with page_guard(what):
+        body(cube_id, cube, context)
+        share_link(cube)
 
 
 def share_link(cube: Cube) -> None:

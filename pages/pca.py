@@ -7,18 +7,9 @@ from cubescope import Cube, CubeError, export, state
 from cubescope.plots import loadings_figure, scree_figure
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
-from cubescope_ui.frame import current_cube, share_link
-from cubescope_ui.guard import page_guard
+from cubescope_ui.frame import page
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import image_viewer, step_for
-
-
-@st.fragment
-def pca_page(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
-    """Everything below the title: a setting or a click reruns only this part."""
-    with page_guard("The PCA page"):
-        body(cube_id, cube, context)
-        share_link(cube)
 
 
 def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
@@ -122,10 +113,4 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                              metadata=export.image_metadata(cube, product=f"{k} PC scores"))
 
 
-with page_guard("The PCA page"):
-    opened = current_cube()
-    if opened is None:
-        st.stop()
-    cube_id, cube, context = opened
-    st.subheader(plain(f"Principal components · {cube.name}"))
-    pca_page(cube_id, cube, context)
+page("The PCA page", lambda cube: f"Principal components · {cube.name}", body)

@@ -7,18 +7,9 @@ from cubescope.plots import Trace, spectra_figure
 from cubescope.wavelengths import band_label, step_backs, wavelength_order
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
-from cubescope_ui.frame import current_cube, share_link
-from cubescope_ui.guard import page_guard
+from cubescope_ui.frame import page
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import image_viewer, step_for
-
-
-@st.fragment
-def smoothing_page(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
-    """Everything below the title: a setting, a band move or a click reruns only this part."""
-    with page_guard("The Smoothing page"):
-        body(cube_id, cube, context)
-        share_link(cube)
 
 
 def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
@@ -127,10 +118,4 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         )
 
 
-with page_guard("The Smoothing page"):
-    opened = current_cube()
-    if opened is None:
-        st.stop()
-    cube_id, cube, context = opened
-    st.subheader(plain(f"Savitzky-Golay · {cube.name}"))
-    smoothing_page(cube_id, cube, context)
+page("The Smoothing page", lambda cube: f"Savitzky-Golay · {cube.name}", body)

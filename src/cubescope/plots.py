@@ -70,11 +70,11 @@ def spectra_figure(
             # running back across the overlap: each detector is drawn as its own run.
             breaks = step_backs(x)
             x, y, sizes = np.insert(x, breaks, np.nan), np.insert(y, breaks, np.nan), np.insert(sizes, breaks, 0)
-        # Markers only where a sample needs one: plotly draws a node per marker, even of size 0.
+        # Every sample keeps a marker (of size 0 where a line shows it): a click selects points.
         figure.add_trace(go.Scatter(
-            x=x, y=y, mode="lines+markers" if sizes.any() else "lines", name=escape(trace.name),
-            connectgaps=False, line={"color": colour, "width": 1.6, "dash": trace.dash},
-            marker={"color": colour, "size": sizes} if sizes.any() else None,
+            x=x, y=y, mode="lines+markers", name=escape(trace.name), connectgaps=False,
+            line={"color": colour, "width": 1.6, "dash": trace.dash},
+            marker={"color": colour, "size": sizes},
         ))
     x_title = x_axis(wavelengths, units, 1)[1]
     for band, colour in marks:

@@ -257,7 +257,7 @@ class Viewer {
     const { lo, hi } = bar;
     g.textAlign = "center";
     g.strokeStyle = "#31333f";
-    for (const t of hi > lo ? niceTicks(lo, hi, Math.max(2, Math.floor(span / 90))) : [lo]) {
+    for (const t of hi > lo ? niceTicks(lo, hi, Math.max(3, Math.floor(span / 80))) : [lo]) {
       const x = hi > lo ? pad + ((t - lo) / (hi - lo)) * span : pad + span / 2;
       g.beginPath(); g.moveTo(x, top + barHeight); g.lineTo(x, top + barHeight + 4); g.stroke();
       g.fillText(formatTick(t), Math.min(Math.max(x, pad + 14), width - pad - 14), top + barHeight + 6);

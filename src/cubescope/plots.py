@@ -129,7 +129,8 @@ def scree_figure(ratios: np.ndarray, kept: int, height: int = 320) -> go.Figure:
         yaxis={"title": "explained variance (%)"},
         yaxis2={"title": "cumulative (%)", "overlaying": "y", "side": "right", "range": [0, 104], "dtick": 20,
                 "showgrid": False},
-        legend={"orientation": "h", "y": 1.15}, bargap=0.2,
+        # Below the axis title, as for spectra: above the plot it covered the 95%/99% labels.
+        legend={"orientation": "h", "yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0}, bargap=0.2,
     )
     return figure
 

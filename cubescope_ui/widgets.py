@@ -71,10 +71,11 @@ def band_slider(cube: Cube, context: state.LinkContext, key: str, label: str = "
 
 
 def stretch_controls(context: state.LinkContext, prefix: str = "", colormap: bool = True,
-                     value_range: tuple[float, float] = (0.0, 1.0)) -> Stretch:
+                     value_range: tuple[float, float] | None = (0.0, 1.0)) -> Stretch:
     """Stretch method, its parameters and the colormap, laid out on one row.
 
-    ``value_range`` (the shown image's finite extremes) is where a user range starts. Settings
+    ``value_range`` (the shown image's finite extremes) is where a user range starts; None when
+    the caller asks for the range itself (one per channel of an RGB composite). Settings
     that cannot be used as they stand (low above high, equal percentiles, a range that is not
     a number) are corrected, and the page says how.
     """
@@ -93,7 +94,7 @@ def stretch_controls(context: state.LinkContext, prefix: str = "", colormap: boo
             low, high = max(0.0, min(low, 99.5)), min(100.0, max(high, 0.5))
             low, high = (low, low + 0.5) if low + 0.5 <= 100 else (high - 0.5, high)
             middle.caption(f"Both percentiles were equal; showing {low:g}–{high:g}.")
-    elif method == "range":
+    elif method == "range" and value_range is not None:
         a, b = middle.columns(2)
         start_low, start_high = (float(v) if np.isfinite(v) else d
                                  for v, d in zip(value_range, (0.0, 1.0), strict=True))
@@ -143,7 +144,7 @@ def rgb_stretch_controls(context: state.LinkContext, prefix: str,
                          starts: tuple[tuple[float, float], ...]) -> RGBStretch:
     """The stretch of an RGB composite: every channel on its own limits (its own percentiles,
     its own extremes, or a range typed per channel; ``starts`` are where those ranges begin)."""
-    stretch = stretch_controls(context, prefix=prefix, colormap=False)
+    stretch = stretch_controls(context, prefix=prefix, colormap=False, value_range=None)
     if stretch.method != "range":
         return RGBStretch(stretch.method, stretch.low, stretch.high, None)
     ranges = []

@@ -6,7 +6,6 @@ file (units, band names, cube names) is escaped here.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -80,13 +79,15 @@ def spectra_figure(
     for band, colour in marks:
         x = float(wavelengths[band]) if wavelengths is not None else float(band)
         figure.add_vline(x=x, line={"color": colour, "width": 1.2, "dash": "dash"}, layer="below")
-    # The legend sits below the plot and the figure grows with it, so it never covers data.
-    rows_of_legend = math.ceil(len(traces) / 3)
+    # The legend sits below the plot, in a bottom margin with room for one entry a row (a narrow
+    # column shows no more): it never covers data or the axis title, and the plot keeps its
+    # height however many spectra there are.
+    legend_height = 20 * len(traces)
     figure.update_layout(
-        height=height + 22 * max(0, rows_of_legend - 1), margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=height + legend_height, margin={"l": 10, "r": 10, "t": 30, "b": 50 + legend_height},
         xaxis_title=x_title, yaxis_title=escape(y_title),
-        # Below the axis title: a legend over the plot area hides the samples under it.
-        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0},
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "xanchor": "left", "x": 0,
+                "entrywidth": 150, "entrywidthmode": "pixels"},
         hovermode="x unified", template="plotly_white", yaxis={"exponentformat": "e"},
     )
     return figure

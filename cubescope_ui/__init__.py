@@ -1,5 +1,10 @@
-"""Streamlit glue shared by the pages: cached access to cubes, the cube picker, common widgets.
+"""Streamlit glue shared by the pages; everything that computes lives in :mod:`cubescope`.
 
-Everything that computes lives in :mod:`cubescope`; this package only caches, lays out, and
-keeps state.
+Layered one way, each module importing only those below it:
+
+- ``frame`` (top): the page frame, the open cube, the share link, a page's fragment.
+- ``picker``, ``exporting``: the sidebar's cube picker and upload panel; download panels.
+- ``widgets``, ``viewer``: setting widgets that keep their values; the image viewer component.
+- ``session``, ``data``, ``text``, ``guard`` (bottom): the session's analysis and its link,
+  cached cubes and products, text shown as text, containment of errors.
 """

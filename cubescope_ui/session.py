@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -149,8 +150,6 @@ def reset_view() -> None:
 def link_query(cube: Cube) -> str:
     """The query string that reopens this analysis: cube, settings that differ from their
     defaults, pins, region and zoom window."""
-    from urllib.parse import urlencode
-
     entries: dict[str, str] = {}
     if cube_id() != DEMO_ID:
         entries["cube"] = cube_id()

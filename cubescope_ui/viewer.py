@@ -56,7 +56,7 @@ def overlays(polygons: Sequence[dict] = ()) -> list[dict[str, Any]]:
 def pack(tile: display.Tile, rows: int, cols: int, *, colormap: str = "gray", label: str = "",
          quantity: str = "", channel_names: Sequence[str] = ("",), drawn: Sequence[dict] = (),
          tile_id: str = "", tools: Sequence[str] = ("select", "pan"),
-         geo: Sequence[float] | None = None, colorbar: str | None = None, then: bool = False) -> bytes:
+         geo: Sequence[float] | None = None, colorbar: str | None = None) -> bytes:
     """One image as the viewer's payload: a little-endian uint32 header length, the JSON
     header (padded to 4 bytes), the values as float32 planes, then the pixels.
 
@@ -74,7 +74,7 @@ def pack(tile: display.Tile, rows: int, cols: int, *, colormap: str = "gray", la
         "palette": list(display.palette(colormap)) if tile.pixels.ndim == 2 else None,
         "label": label, "quantity": quantity, "channel_names": list(channel_names), "overlays": list(drawn),
         "tools": list(tools), "min_window": viewport.MIN_WINDOW, "geo": geo, "data_levels": display.DATA_LEVELS,
-        "colorbar": _colorbar(tile, colorbar), "then": then,
+        "colorbar": _colorbar(tile, colorbar),
     }
     text = json.dumps(header, allow_nan=False).encode()
     text += b" " * (-(4 + len(text)) % 4)
@@ -91,26 +91,19 @@ def _colorbar(tile: display.Tile, title: str | None) -> dict[str, Any] | None:
 
 def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "gray", label: str = "",
                  quantity: str = "", channel_names: Sequence[str] = ("",), tile_id: str = "",
-                 colorbar: str | None = None, outer: str | None = None, follow: bool = False) -> None:
+                 colorbar: str | None = None) -> None:
     """Show ``tile`` in the viewer with key ``key``. A click pins a pixel, a drag selects a
     region, a zoom or pan sets the window every image of the cube shows (and says the box it
     is shown in); all are applied in callbacks, before the run that draws them.
-
-    ``outer`` names the fragment around the small one this viewer is in (a band move reruns
-    only the small one, so the new band shows at once): clicks and regions rerun ``outer``,
-    whose spectra they change; with ``follow``, so does the painting of this image (the page
-    around it follows a new band).
     """
     payload = pack(tile, cube.rows, cube.cols, colormap=colormap, label=label, quantity=quantity,
-                   channel_names=channel_names, drawn=overlays(), tile_id=tile_id, colorbar=colorbar,
-                   then=follow and outer is not None)
+                   channel_names=channel_names, drawn=overlays(), tile_id=tile_id, colorbar=colorbar)
     size = (cube.rows, cube.cols)
     _COMPONENT(
         key=key, data=payload,
-        on_click_change=functools.partial(_on_click, key, size, outer),
-        on_region_change=functools.partial(_on_region, key, size, outer),
+        on_click_change=functools.partial(_on_click, key, size),
+        on_region_change=functools.partial(_on_region, key, size),
         on_view_change=functools.partial(_on_view, key, size),
-        on_painted_change=functools.partial(_rerun, outer),
     )
 
 
@@ -130,14 +123,13 @@ def _integers(value: Any, count: int) -> list[int] | None:
     return [int(v) for v in value]
 
 
-def _on_click(key: str, size: tuple[int, int], outer: str | None) -> None:
+def _on_click(key: str, size: tuple[int, int]) -> None:
     pixel = _integers(_event(key, "click"), 2)
     if pixel and 0 <= pixel[0] < size[0] and 0 <= pixel[1] < size[1]:
         session.pin(*pixel)
-        _rerun(outer)
 
 
-def _on_region(key: str, size: tuple[int, int], outer: str | None) -> None:
+def _on_region(key: str, size: tuple[int, int]) -> None:
     box = _integers(_event(key, "region"), 4)
     if box:
         r0, r1, c0, c1 = box
@@ -145,12 +137,6 @@ def _on_region(key: str, size: tuple[int, int], outer: str | None) -> None:
         r1, c1 = min(r1, size[0]), min(c1, size[1])
         if r0 < r1 and c0 < c1:
             session.set_region([r0, r1, c0, c1])
-            _rerun(outer)
-
-
-def _rerun(fragment: str | None) -> None:
-    if fragment is not None:
-        st.rerun(fragment)
 
 
 def _on_view(key: str, size: tuple[int, int]) -> None:

@@ -17,9 +17,10 @@ RGB_MARKS = ("#d62728", "#2ca02c", "#1f77b4")
 
 @st.fragment(key="explorer")
 def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
-    """The image and the spectra: a click or a zoom reruns only this part."""
+    """The image and the spectra: a change of view reruns only this part."""
     with page_guard("The Bands page"):
         image_col, spectra_col = st.columns([3, 2], gap="large")
+        spectra_box = spectra_col.container()
         window = session.window(cube)
         with image_col:
             mode = widgets.kept(st.segmented_control, "view", context, "View",
@@ -44,27 +45,21 @@ def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                                     (cube.name, "RGB", *labels),
                                     export.image_metadata(cube, product="RGB composite", bands=picks,
                                                           band_labels=labels), key="export_rgb")
-                band, marks = picks[1], list(zip(picks, RGB_MARKS, strict=True))
+                with spectra_box:
+                    spectra(cube_id, cube, picks[1], list(zip(picks, RGB_MARKS, strict=True)), clickable=False)
+                    widgets.pin_controls(cube)
+                share_link(cube)
             else:
-                band_image(cube_id, cube, context)
-                band = session.settings().get("band", context.default_band)
-                marks = [(band, "#555555")]
+                band_view(cube_id, cube, context, spectra_box)
             st.caption("Click to pin a pixel, drag to select a region; zoom with the wheel or the buttons, "
                        "pan with Shift-drag.")
 
-        with spectra_col:
-            # The band the spectra are marked at, when there are spectra: a band move then has
-            # the explorer follow (see band_image).
-            st.session_state["spectra_band"] = band if spectra(cube_id, cube, band, marks, mode != "RGB") else None
-            widgets.pin_controls(cube)
-        if mode == "RGB":
-            share_link(cube)
 
-
-@st.fragment(key="band_image")
-def band_image(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
-    """The band slider, stretch and image: a band move reruns only this, so the image comes at
-    once; once it is painted, the viewer asks for the explorer (spectra marked at the band)."""
+@st.fragment
+def band_view(cube_id: str, cube: Cube, context: state.LinkContext, spectra_box) -> None:
+    """The band slider, stretch, image, and the spectra marked at the band with the pin
+    controls (written into the spectra column, ``spectra_box``): a band move, a click or a zoom
+    reruns only this, the new image is sent first, and the rest of the page is not redrawn."""
     with page_guard("The Bands page"):
         band = widgets.band_slider(cube, context, "band")
         product = ("band", band)
@@ -77,16 +72,17 @@ def band_image(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         label = band_label(band, cube.wavelengths, cube.wavelength_units)
         image_viewer("image", cube, tile, colormap=stretch.colormap, label=label,
                      quantity=cube.quantity or "", tile_id=f"band-{band}-{window.as_list()}-{step}",
-                     colorbar=f"{label} ({cube.quantity or 'value'})",
-                     outer="explorer", follow=st.session_state.get("spectra_band") not in (None, band))
+                     colorbar=f"{label} ({cube.quantity or 'value'})")
         exporting.image_panel(lambda: cube.band(band), stretch, (cube.name, label),
                               export.image_metadata(cube, band, product="band"), key="export_band")
+        with spectra_box:
+            spectra(cube_id, cube, band, [(band, "#555555")], clickable=True)
+            widgets.pin_controls(cube)
         share_link(cube)
 
 
-def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -> bool:
-    """The pinned pixels' and the region's spectra, their values at the band, their export;
-    False when there are none to show."""
+def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -> None:
+    """The pinned pixels' and the region's spectra, their values at the band, their export."""
     traces, table, exported = [], [], {}
     for k, (r, c) in enumerate(session.pins()):
         values = cube.spectrum(r, c)
@@ -103,7 +99,7 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
             st.warning(plain(exc))
     if not traces:
         st.info("Click the image to plot a pixel's spectrum, or drag to plot a region's mean.")
-        return False
+        return
     figure = spectra_figure(traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
                             y_title=cube.quantity or "value", marks=marks)
     if clickable:
@@ -117,7 +113,6 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
         st.dataframe(table, hide_index=True, width="stretch")
     exporting.spectra_panel(exported, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
                             (cube.name, "spectra"), key="export_spectra")
-    return True
 
 
 with page_guard("The Bands page"):

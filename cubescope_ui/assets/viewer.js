@@ -124,11 +124,6 @@ class Viewer {
     this.root.querySelectorAll("[data-mode]").forEach(b => { b.hidden = !header.tools.includes(b.dataset.mode); });
     this.layout();
     this.reportBox();
-    if (header.then && this.followed !== header.id) {
-      // Painted: now the page around this image may follow (the spectra marked at its band).
-      this.followed = header.id;
-      requestAnimationFrame(() => this.api.setTriggerValue("painted", header.id));
-    }
   }
 
   // --- geometry -------------------------------------------------------------------------------

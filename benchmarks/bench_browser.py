@@ -7,7 +7,9 @@ Measured from the key press or click to the first animation frame that shows the
 - zoom step (the viewer's + and - buttons) -> the new window painted sharp (the previous
   viewer had no zoom).
 Median and 90th percentile over ``BENCH_MOVES`` (30) of each. Each band move shows a band not
-seen before and each zoom a window not seen before, so nothing is served from a cache.
+seen before, so nothing is served from a cache; zooms go in, in, out, out, then to the next
+band, so the zooms in show windows not seen before and the zooms out return to windows of that
+band already sent (served from the tile cache, as they are for a user).
 
 The previous viewer is the app at ``BENCH_PEER_REV`` (default: the last commit before the
 viewer, 1e43a22), checked out with ``git worktree`` into a temporary folder and run on the same
@@ -124,7 +126,7 @@ def clicks(page, new: bool) -> list[float]:
 
 
 def zoom_steps(page) -> list[float]:
-    """In, in, out, out, then the next band: every step a window (and band) not seen before."""
+    """In, in, out, out, then the next band (the zooms out return to windows already sent)."""
     slider = page.locator(".st-key-band input[type='range']")
     times = []
     for k in range(MOVES):

@@ -26,7 +26,8 @@ SETTINGS = {
         ("radio", "stretch", "min-max"), ("radio", "stretch", "range"), ("number_input", "vmin", 5.0),
         ("number_input", "vmax", 1.0), ("radio", "stretch", "percentile"), ("slider", "pct", (50.0, 50.0)),
         ("selectbox", "cmap", "RdBu_r"), ("state", "pins", [[0, 0], [10**6, 10**6]]),
-        ("state", "region", [0, 10**6, 0, 10**6]), ("segmented_control", "view", "RGB"),
+        ("state", "region", [0, 10**6, 0, 10**6]), ("state", "zoom", [5, 6, 10**6, 10**6 + 3]),
+        ("state", "zoom", [0, 1, 0, 1]), ("segmented_control", "view", "RGB"),
     ],
     "pages/smoothing.py": [
         ("selectbox", "sg_deriv", "2nd"), ("state", "pins", [[3, 30], [0, 0]]), ("toggle", "sg_exact", True),
@@ -35,7 +36,7 @@ SETTINGS = {
     "pages/pca.py": [
         ("slider", "pca_k", 1), ("segmented_control", "pca_view", "Reconstruction error"),
         ("segmented_control", "pca_view", "RGB of PCs"), ("state", "region", [0, 5, 0, 5]),
-        ("toggle", "pca_region", True),
+        ("toggle", "pca_region", True), ("state", "zoom", [2, 3, 2, 3]),
     ],
 }
 

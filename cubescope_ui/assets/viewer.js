@@ -434,6 +434,7 @@ class Viewer {
   }
 
   commit(view) {
+    clearTimeout(this.boxTimer);  // the request below carries the box too
     view = this.clampView(view);
     this.view = view;
     this.pending = JSON.stringify(view);
@@ -465,7 +466,8 @@ class Viewer {
     if (!this.size || !this.header || !this.api || this.pending !== null) return;
     if (this.stepFor(this.header.window) === this.header.step) return;
     clearTimeout(this.boxTimer);
-    this.boxTimer = setTimeout(() => this.send(this.header.window), BOX_COMMIT_MS);
+    // The window shown when the timer fires: a zoom or pan made meanwhile is not undone.
+    this.boxTimer = setTimeout(() => { if (this.pending === null) this.send(this.view); }, BOX_COMMIT_MS);
   }
 
   destroy() {

@@ -112,6 +112,17 @@ def click_and_check_spectrum(page, data, fx: float, fy: float) -> tuple[int, int
     return row, col
 
 
-def current_url(page) -> str:
-    """The address bar as the app last wrote it (``page.url`` lags behind history.replaceState)."""
+def current_url(page, containing: str = "") -> str:
+    """The address bar as the app last wrote it (``page.url`` lags behind history.replaceState);
+    with ``containing``, once it contains that text (the link is written after the page is drawn)."""
+    if containing:
+        page.wait_for_function("([text]) => window.location.href.includes(text)", arg=[containing])
     return page.evaluate("() => window.location.href")
+
+
+def url_cube_id(page, previous: str | None = None) -> str:
+    """The cube id in the address bar, once there is one (other than ``previous``)."""
+    page.wait_for_function(
+        "([old]) => { const id = new URLSearchParams(location.search).get('cube'); return id && id !== old; }",
+        arg=[previous])
+    return page.evaluate("() => new URLSearchParams(location.search).get('cube')")

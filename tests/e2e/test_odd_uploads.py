@@ -4,7 +4,7 @@ each of them with no error box and no traceback."""
 import numpy as np
 import pytest
 
-from tests.e2e.helpers import current_url, wait_ready
+from tests.e2e.helpers import url_cube_id, wait_ready
 from tests.e2e.test_uploads import upload
 from tests.oddcubes import odd_cubes
 from tests.writers import write_envi
@@ -35,13 +35,14 @@ def _no_error(page, where: str) -> None:
 def test_odd_cubes_upload_and_open_on_every_page(page, server, tmp_path, artifacts):
     page.goto(server)
     wait_ready(page)
+    cube_id = None
     for cube in odd_cubes().values():
         folder = tmp_path / cube.name.replace(" ", "_")
         folder.mkdir()
         upload(page, _write(folder, cube))
         page.get_by_role("heading", name=cube.name, exact=True).wait_for()
         _no_error(page, f"{cube.name} on Bands")
-        cube_id = current_url(page).split("cube=")[1].split("&")[0]
+        cube_id = url_cube_id(page, cube_id)
         for path, heading in (("smoothing", f"Savitzky-Golay · {cube.name}"),
                               ("pca", f"Principal components · {cube.name}")):
             page.goto(f"{server}/{path}?cube={cube_id}")

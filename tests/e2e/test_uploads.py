@@ -5,7 +5,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from tests.e2e.helpers import band_image, click_and_check_spectrum, current_url, wait_ready
+from tests.e2e.helpers import band_image, click_and_check_spectrum, url_cube_id, wait_ready
 from tests.writers import sample_cube, write_envi
 
 pytestmark = pytest.mark.e2e
@@ -32,10 +32,9 @@ def test_upload_envi_pair_npy_and_broken_header(page, server, tmp_path, artifact
                              extra=f"wavelength units = Nanometers\nwavelength = {wavelengths}\n")
     upload(page, [header, raw])
     page.get_by_role("heading", name="field_scan").wait_for()
-    assert "cube=" in current_url(page)
+    cube_id = url_cube_id(page)
     # /_stcore/metrics stays open (operators monitor with it): it counts sessions and cache entries,
     # and must never name a cube or its file.
-    cube_id = current_url(page).split("cube=")[1].split("&")[0]
     metrics = urllib.request.urlopen(f"{server}/_stcore/metrics").read().decode()
     assert "active_sessions" in metrics and cube_id not in metrics and "field_scan" not in metrics
     click_and_check_spectrum(page, data, 0.5, 0.5)

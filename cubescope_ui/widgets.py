@@ -17,9 +17,6 @@ from cubescope import Cube, display, state
 from cubescope.wavelengths import band_label
 from cubescope_ui import session
 
-#: Arguments that give a widget its first value; left out once the session holds one.
-_DEFAULTS = ("value", "index", "default")
-
 
 @dataclass(frozen=True)
 class Stretch:

@@ -28,6 +28,9 @@ _ASSETS = Path(__file__).parent / "assets"
 _COMPONENT = st.components.v2.component(
     "cubescope_viewer", js=(_ASSETS / "viewer.js").read_text(), css=(_ASSETS / "viewer.css").read_text(),
 )
+# Pins and regions travel apart from the image: a new pin re-sends a few bytes, and the image's
+# payload, unchanged, goes as a reference to the copy the browser already holds.
+_OVERLAYS = st.components.v2.component("cubescope_overlays", js=(_ASSETS / "overlays.js").read_text())
 #: The box assumed until the browser reports the viewer's size: CSS width, height, pixel ratio.
 DEFAULT_BOX = (700, 560, 1.0)
 #: The largest box a browser may report (a hostile one could otherwise ask for whole bands).
@@ -53,8 +56,8 @@ def overlays(polygons: Sequence[dict] = ()) -> list[dict[str, Any]]:
     return drawn + list(polygons)
 
 
-def pack(tile: display.Tile, rows: int, cols: int, *, colormap: str = "gray", label: str = "",
-         quantity: str = "", channel_names: Sequence[str] = ("",), drawn: Sequence[dict] = (),
+def pack(tile: display.Tile, rows: int, cols: int, *, key: str = "image", colormap: str = "gray", label: str = "",
+         quantity: str = "", channel_names: Sequence[str] = ("",),
          tile_id: str = "", tools: Sequence[str] = ("select", "pan"),
          geo: Sequence[float] | None = None, colorbar: str | None = None) -> bytes:
     """One image as the viewer's payload: a little-endian uint32 header length, the JSON
@@ -68,11 +71,11 @@ def pack(tile: display.Tile, rows: int, cols: int, *, colormap: str = "gray", la
     planes = np.moveaxis(values, -1, 0) if values.ndim == 3 else values[None]
     h, w = planes.shape[1:]
     header = {
-        "id": tile_id, "rows": rows, "cols": cols, "window": tile.window.as_list(), "step": tile.step,
+        "key": key, "id": tile_id, "rows": rows, "cols": cols, "window": tile.window.as_list(), "step": tile.step,
         "step_text": ordinal(tile.step), "h": h, "w": w, "channels": planes.shape[0],
         "kind": "rgba" if tile.pixels.ndim == 3 else "index", "nan_index": display.NAN_INDEX,
         "palette": list(display.palette(colormap)) if tile.pixels.ndim == 2 else None,
-        "label": label, "quantity": quantity, "channel_names": list(channel_names), "overlays": list(drawn),
+        "label": label, "quantity": quantity, "channel_names": list(channel_names),
         "tools": list(tools), "min_window": viewport.MIN_WINDOW, "geo": geo, "data_levels": display.DATA_LEVELS,
         "colorbar": _colorbar(tile, colorbar),
     }
@@ -96,15 +99,17 @@ def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "g
     region, a zoom or pan sets the window every image of the cube shows (and says the box it
     is shown in); all are applied in callbacks, before the run that draws them.
     """
-    payload = pack(tile, cube.rows, cube.cols, colormap=colormap, label=label, quantity=quantity,
-                   channel_names=channel_names, drawn=overlays(), tile_id=tile_id, colorbar=colorbar)
+    payload = pack(tile, cube.rows, cube.cols, key=key, colormap=colormap, label=label, quantity=quantity,
+                   channel_names=channel_names, tile_id=tile_id, colorbar=colorbar)
     size = (cube.rows, cube.cols)
-    _COMPONENT(
-        key=key, data=payload,
-        on_click_change=functools.partial(_on_click, key, size),
-        on_region_change=functools.partial(_on_region, key, size),
-        on_view_change=functools.partial(_on_view, key, size),
-    )
+    with st.container(gap=None):
+        _COMPONENT(
+            key=key, data=payload,
+            on_click_change=functools.partial(_on_click, key, size),
+            on_region_change=functools.partial(_on_region, key, size),
+            on_view_change=functools.partial(_on_view, key, size),
+        )
+        _OVERLAYS(key=f"{key}_overlays", data={"target": key, "overlays": overlays()})
 
 
 def _event(key: str, name: str) -> Any:

@@ -58,7 +58,7 @@ def test_typed_pin_and_clear(app):
     app.button(key="pin_submit").click().run()
     assert app.session_state["pins"] == [[7, 9]]
     # Drawn in the same run: the viewer's overlay and the spectra already hold the typed pixel.
-    pins = [o for o in viewer_payload(app, "image")[0]["overlays"] if o["kind"] == "pin"]
+    pins = [o for o in viewer_overlays(app, "image") if o["kind"] == "pin"]
     assert [(o["row"], o["col"]) for o in pins] == [(7, 9)]
     assert "(7, 9)" in spectra_spec(app, "spectra")
     app.button(key="clear_pins").click().run()
@@ -178,6 +178,18 @@ def viewer_payload(at, key: str) -> tuple[dict, np.ndarray, np.ndarray]:
         if element.proto.id.endswith(f"-{key}"):
             return unpack(element.proto.bytes)
     raise AssertionError(f"no image viewer {key!r}")
+
+
+def viewer_overlays(at, key: str) -> list[dict]:
+    """The pins, region and polygons the page draws over the image viewer ``key``."""
+    import json
+
+    for element in at.get("bidi_component"):
+        if element.proto.id.endswith(f"-{key}_overlays"):
+            data = json.loads(element.proto.json)
+            assert data["target"] == key
+            return data["overlays"]
+    raise AssertionError(f"no overlays for {key!r}")
 
 
 def component_image(at, key: str) -> np.ndarray:

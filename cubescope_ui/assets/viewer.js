@@ -48,6 +48,11 @@ function formatValue(x) {
   return String(Number(x.toPrecision(6)));
 }
 
+// Viewers by their Streamlit key, and the overlays last sent for each: the overlays come in a
+// component of their own (cubescope_ui/viewer.py), so that a new pin does not re-send the image.
+const VIEWERS = (window.__cubescopeViewers ||= {});
+const OVERLAYS = (window.__cubescopeOverlays ||= {});
+
 class Viewer {
   constructor(parent) {
     // A child of our own: the parent also holds the component's <style>, which must stay.
@@ -95,6 +100,7 @@ class Viewer {
     this.api = api;
     const { header, values, pixels } = parse(bytes);
     this.header = header;
+    VIEWERS[header.key] = this;
     this.values = values;
     this.tile.width = header.w;
     this.tile.height = header.h;
@@ -280,7 +286,7 @@ class Viewer {
     const X = col => f.x + (col - c0) * f.scale;
     const Y = row => f.y + (row - r0) * f.scale;
     g.lineJoin = "round";
-    for (const o of this.header.overlays) {
+    for (const o of OVERLAYS[this.header.key] || []) {
       if (o.kind === "rect") {
         const [a, b, c, d] = o.box;
         for (const [colour, w] of [["#ffffff", 3], [o.colour, 1.5]]) {
@@ -471,6 +477,7 @@ class Viewer {
   }
 
   destroy() {
+    if (this.header && VIEWERS[this.header.key] === this) delete VIEWERS[this.header.key];
     this.root.remove();
     this.resize.disconnect();
     clearTimeout(this.zoomTimer);

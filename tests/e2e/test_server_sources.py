@@ -24,8 +24,11 @@ def test_open_from_data_folder_and_refuse_url_with_credentials(browser, tmp_path
         page.locator(".st-key-server_file input").click()
         page.get_by_role("option", name="flights/line_07.hdr").click()
         wait_ready(page)
-        page.locator(".st-key-open_server_file button").click()
-        page.get_by_role("heading", name="line_07").wait_for()
+        button = page.locator(".st-key-open_server_file button")
+        page.wait_for_function("(b) => !b.disabled", arg=button.element_handle())  # the choice has reached the server
+        wait_ready(page)
+        button.click()
+        page.get_by_role("heading", name="line_07").wait_for(timeout=60_000)  # conversion runs in a child process
         wait_ready(page)
         click_and_check_spectrum(page, data, 0.3, 0.6)
         page.screenshot(path=str(artifacts / "journey9-data-folder.png"), full_page=True)

@@ -124,11 +124,14 @@ def limits(cube_id: str, product: tuple, method: str, low: float, high: float,
     return display.stretch_limits(image_stats(cube_id, product), method, low, high, vmin, vmax)
 
 
+def value_range(cube_id: str, product: tuple) -> tuple[float, float]:
+    """An image's finite extremes: where a range the user types starts."""
+    return limits(cube_id, product, "min-max", 2.0, 98.0, None, None)
+
+
 def _window_values(cube_id: str, product: tuple, window: viewport.Window, step: int) -> np.ndarray:
     if product[0] == "band":
-        rows = slice(window.row0, window.row1, step)
-        cols = slice(window.col0, window.col1, step)
-        return open_cube(cube_id).band_window(product[1], rows, cols)
+        return open_cube(cube_id).band_window(product[1], *window.slices(step))
     return viewport.crop(derived_image(cube_id, product), window, step)
 
 

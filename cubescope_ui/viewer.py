@@ -22,7 +22,8 @@ import streamlit as st
 
 from cubescope import Cube, display, viewport
 from cubescope.words import ordinal
-from cubescope_ui import session
+from cubescope_ui import data, session
+from cubescope_ui.widgets import RGBStretch, Stretch
 
 _ASSETS = Path(__file__).parent / "assets"
 _COMPONENT = st.components.v2.component(
@@ -38,10 +39,26 @@ MAX_BOX_SIDE = 4096
 REGION_COLOUR = display.MARKER_COLOURS[8]
 
 
-def step_for(key: str, window: viewport.Window) -> int:
+def _step_for(key: str, window: viewport.Window) -> int:
     """The sample step for viewer ``key`` showing ``window`` in the box its browser reported."""
     width, height, ratio = st.session_state.get(f"{key}_box") or DEFAULT_BOX
     return viewport.sample_step(window, width, height, ratio)
+
+
+def band_tile(key: str, cube_id: str, cube: Cube, product: tuple, stretch: Stretch) -> display.Tile:
+    """The tile viewer ``key`` shows of one image (a :mod:`cubescope_ui.data` product): the
+    session's zoom window at the resolution its box asks for, stretched from the whole image."""
+    window = session.window(cube)
+    return data.tile(cube_id, product, tuple(window.as_list()), _step_for(key, window), stretch.method,
+                     stretch.low, stretch.high, stretch.vmin, stretch.vmax)
+
+
+def rgb_tile(key: str, cube_id: str, cube: Cube, products: tuple[tuple, tuple, tuple],
+             stretch: RGBStretch) -> display.Tile:
+    """The tile viewer ``key`` shows of an RGB composite of three products."""
+    window = session.window(cube)
+    return data.rgb_tile(cube_id, products, tuple(window.as_list()), _step_for(key, window), stretch.method,
+                         stretch.low, stretch.high, stretch.ranges)
 
 
 def overlays(polygons: Sequence[dict] = ()) -> list[dict[str, Any]]:
@@ -86,21 +103,25 @@ def pack(tile: display.Tile, rows: int, cols: int, *, key: str = "image", colorm
 
 
 def _colorbar(tile: display.Tile, title: str | None) -> dict[str, Any] | None:
-    if title is None or tile.pixels.ndim == 3:
+    # No colourbar for an RGB composite, nor for an image with no data: a bar from 0 to 0
+    # would claim values it does not have.
+    if title is None or tile.pixels.ndim == 3 or not np.isfinite(tile.limits).all():
         return None
-    lo, hi = (float(v) if np.isfinite(v) else 0.0 for v in tile.limits)
+    lo, hi = (float(v) for v in tile.limits)
     return {"lo": lo, "hi": hi, "title": title}
 
 
 def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "gray", label: str = "",
-                 quantity: str = "", channel_names: Sequence[str] = ("",), tile_id: str = "",
+                 quantity: str = "", channel_names: Sequence[str] = ("",), name: str = "image",
                  colorbar: str | None = None) -> None:
     """Show ``tile`` in the viewer with key ``key``. A click pins a pixel, a drag selects a
     region, a zoom or pan sets the window every image of the cube shows (and says the box it
-    is shown in); all are applied in callbacks, before the run that draws them.
+    is shown in); all are applied in callbacks, before the run that draws them. ``name`` says
+    what the image is (``band-12``): with the tile's window and step it names what is painted.
     """
     payload = pack(tile, cube.rows, cube.cols, key=key, colormap=colormap, label=label, quantity=quantity,
-                   channel_names=channel_names, tile_id=tile_id, colorbar=colorbar)
+                   channel_names=channel_names, tile_id=f"{name}-{tile.window.as_list()}-{tile.step}",
+                   colorbar=colorbar)
     size = (cube.rows, cube.cols)
     with st.container(gap=None):
         _COMPONENT(

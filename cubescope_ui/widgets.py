@@ -113,16 +113,17 @@ def pin_controls(cube: Cube) -> None:
     """Type a pixel to pin it (applied before the page is drawn, so it shows at once); clear
     pins and region."""
     with st.form("pin_form", border=False):
-        a, b, c = st.columns([1, 1, 0.8], vertical_alignment="bottom")
+        a, b = st.columns(2)
         size = f"{cube.rows}x{cube.cols}"
         a.number_input("Row", 0, cube.rows - 1, cube.rows // 2, key=f"pin_row_{size}")
         b.number_input("Column", 0, cube.cols - 1, cube.cols // 2, key=f"pin_col_{size}")
-        c.form_submit_button("Pin", width="stretch", key="pin_submit", on_click=_pin_typed, args=(size,))
-    left, right = st.columns(2)
-    left.button("Clear pins", width="stretch", key="clear_pins", disabled=not session.pins(),
-                on_click=lambda: st.session_state.update(pins=[]))
-    right.button("Clear region", width="stretch", key="clear_region", disabled=session.region() is None,
-                 on_click=session.set_region, args=(None,))
+        st.form_submit_button("Pin this pixel", width="stretch", key="pin_submit", on_click=_pin_typed, args=(size,))
+    # A row that wraps, so that the buttons keep their labels in a narrow column.
+    with st.container(horizontal=True):
+        st.button("Clear pins", key="clear_pins", disabled=not session.pins(),
+                  on_click=lambda: st.session_state.update(pins=[]))
+        st.button("Clear region", key="clear_region", disabled=session.region() is None,
+                  on_click=session.set_region, args=(None,))
 
 
 def _pin_typed(size: str) -> None:

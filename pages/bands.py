@@ -10,7 +10,7 @@ from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import current_cube, share_link
 from cubescope_ui.guard import page_guard
 from cubescope_ui.text import plain
-from cubescope_ui.viewer import image_viewer, step_for
+from cubescope_ui.viewer import band_tile, image_viewer, rgb_tile
 
 RGB_MARKS = ("#d62728", "#2ca02c", "#1f77b4")
 
@@ -21,7 +21,6 @@ def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     with page_guard("The Bands page"):
         image_col, spectra_col = st.columns([3, 2], gap="large")
         spectra_box = spectra_col.container()
-        window = session.window(cube)
         with image_col:
             mode = widgets.kept(st.segmented_control, "view", context, "View",
                                 options=list(state.BAND_VIEWS), default="Band")
@@ -32,15 +31,13 @@ def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                     with column:
                         picks.append(widgets.band_slider(cube, context, key, name, default))
                 products = tuple(("band", b) for b in picks)
-                starts = tuple(data.limits(cube_id, p, "min-max", 2.0, 98.0, None, None) for p in products)
-                stretch = widgets.rgb_stretch_controls(context, "", starts)
-                step = step_for("image", window)
-                tile = data.rgb_tile(cube_id, products, tuple(window.as_list()), step, stretch.method, stretch.low,
-                                     stretch.high, stretch.ranges)
+                stretch = widgets.rgb_stretch_controls(
+                    context, "", tuple(data.value_range(cube_id, p) for p in products))
+                tile = rgb_tile("image", cube_id, cube, products, stretch)
                 labels = [band_label(b, cube.wavelengths, cube.wavelength_units) for b in picks]
                 image_viewer("image", cube, tile, quantity=cube.quantity or "",
                              channel_names=("R", "G", "B"), label="RGB " + " / ".join(labels),
-                             tile_id=f"rgb-{picks}-{window.as_list()}-{step}")
+                             name=f"rgb-{picks}")
                 exporting.rgb_panel(lambda: tuple(cube.band(b) for b in picks), tile.limits,
                                     (cube.name, "RGB", *labels),
                                     export.image_metadata(cube, product="RGB composite", bands=picks,
@@ -64,14 +61,11 @@ def band_view(cube_id: str, cube: Cube, context: state.LinkContext, spectra_box)
         band = widgets.band_slider(cube, context, "band")
         product = ("band", band)
         stretch = widgets.stretch_controls(
-            context, value_range=data.limits(cube_id, product, "min-max", 2.0, 98.0, None, None))
-        window = session.window(cube)
-        step = step_for("image", window)
-        tile = data.tile(cube_id, product, tuple(window.as_list()), step, stretch.method, stretch.low,
-                         stretch.high, stretch.vmin, stretch.vmax)
+            context, value_range=data.value_range(cube_id, product))
+        tile = band_tile("image", cube_id, cube, product, stretch)
         label = band_label(band, cube.wavelengths, cube.wavelength_units)
         image_viewer("image", cube, tile, colormap=stretch.colormap, label=label,
-                     quantity=cube.quantity or "", tile_id=f"band-{band}-{window.as_list()}-{step}",
+                     quantity=cube.quantity or "", name=f"band-{band}",
                      colorbar=f"{label} ({cube.quantity or 'value'})")
         exporting.image_panel(lambda: cube.band(band), stretch, (cube.name, label),
                               export.image_metadata(cube, band, product="band"), key="export_band")

@@ -9,7 +9,7 @@ from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
 from cubescope_ui.text import plain
-from cubescope_ui.viewer import image_viewer, step_for
+from cubescope_ui.viewer import band_tile, image_viewer, rgb_tile
 
 
 def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
@@ -61,8 +61,6 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
 
     view = widgets.kept(st.segmented_control, "pca_view", context, "Show", options=list(state.PCA_VIEWS),
                         default="PC image")
-    window = session.window(cube)
-    step = step_for("image_pca", window)
     image_col, _ = st.columns([3, 2])
     if view == "RGB of PCs" and k >= 3:
         picks = []
@@ -72,14 +70,13 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                                       index=default, format_func=lambda j: f"PC{j + 1}",
                                       allowed=lambda j: 0 <= j < k))
         products = tuple(("pc", k, fit_region, j) for j in picks)
-        starts = tuple(data.limits(cube_id, p, "min-max", 2.0, 98.0, None, None) for p in products)
-        stretch = widgets.rgb_stretch_controls(context, "pca_", starts)
-        tile = data.rgb_tile(cube_id, products, tuple(window.as_list()), step, stretch.method, stretch.low,
-                             stretch.high, stretch.ranges)
+        stretch = widgets.rgb_stretch_controls(context, "pca_",
+                                               tuple(data.value_range(cube_id, p) for p in products))
+        tile = rgb_tile("image_pca", cube_id, cube, products, stretch)
         names = [f"PC{j + 1}" for j in picks]
         with image_col:
             image_viewer("image_pca", cube, tile, channel_names=names, label="RGB of " + " / ".join(names),
-                         tile_id=f"pcrgb-{products}-{window.as_list()}-{step}")
+                         name=f"pcrgb-{products}")
             exporting.rgb_panel(lambda: tuple(data.derived_image(cube_id, p) for p in products), tile.limits,
                                 (cube.name, "PCA RGB", *names),
                                 export.image_metadata(cube, product="RGB of PC scores", components=names),
@@ -96,13 +93,12 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                                          allowed=lambda v: 1 <= v <= k) - 1
             product, title = ("pc", k, fit_region, component), f"PC{component + 1} score"
         stretch = widgets.stretch_controls(
-            context, prefix="pca_", value_range=data.limits(cube_id, product, "min-max", 2.0, 98.0, None, None))
-        tile = data.tile(cube_id, product, tuple(window.as_list()), step, stretch.method, stretch.low, stretch.high,
-                         stretch.vmin, stretch.vmax)
+            context, prefix="pca_", value_range=data.value_range(cube_id, product))
+        tile = band_tile("image_pca", cube_id, cube, product, stretch)
         with image_col:
             image_viewer("image_pca", cube, tile, colormap=stretch.colormap, label=title,
                          quantity=cube.quantity or "" if product[0] == "pca_error" else "",
-                         tile_id=f"{product}-{window.as_list()}-{step}", colorbar=title)
+                         name=str(product), colorbar=title)
             exporting.image_panel(lambda: data.derived_image(cube_id, product), stretch, (cube.name, title),
                                   export.image_metadata(cube, product=title), key="export_pca")
 

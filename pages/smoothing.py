@@ -9,7 +9,7 @@ from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
 from cubescope_ui.text import plain
-from cubescope_ui.viewer import image_viewer, step_for
+from cubescope_ui.viewer import band_tile, image_viewer
 
 
 def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
@@ -49,29 +49,24 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
 
     band = widgets.band_slider(cube, context, "band")
     stretch = widgets.stretch_controls(
-        context, value_range=data.limits(cube_id, ("band", band), "min-max", 2.0, 98.0, None, None))
+        context, value_range=data.value_range(cube_id, ("band", band)))
     unit_text = smoothing.derivative_unit(units, deriv)
     label = band_label(band, cube.wavelengths, units)
     product = ["smoothed", "1st derivative", "2nd derivative", "3rd derivative"][deriv]
 
     raw_col, sg_col = st.columns(2, gap="medium")
-    shown = session.window(cube)
     quantity = cube.quantity or ""
     with raw_col:
         st.markdown("**Raw**")
-        step = step_for("image_raw", shown)
-        raw = data.tile(cube_id, ("band", band), tuple(shown.as_list()), step, stretch.method, stretch.low,
-                        stretch.high, stretch.vmin, stretch.vmax)
+        raw = band_tile("image_raw", cube_id, cube, ("band", band), stretch)
         image_viewer("image_raw", cube, raw, colormap=stretch.colormap, label=label, quantity=quantity,
-                     tile_id=f"raw-{band}-{shown.as_list()}-{step}", colorbar=label)
+                     name=f"raw-{band}", colorbar=label)
     with sg_col:
         st.markdown(f"**{product.capitalize()}** {plain(unit_text)}")
-        step = step_for("image_sg", shown)
         sg_product = ("savgol", band, window, degree, deriv, delta, exact)
-        view = data.tile(cube_id, sg_product, tuple(shown.as_list()), step, stretch.method, stretch.low,
-                         stretch.high, stretch.vmin, stretch.vmax)
+        view = band_tile("image_sg", cube_id, cube, sg_product, stretch)
         image_viewer("image_sg", cube, view, colormap=stretch.colormap, label=f"{product} at {label}",
-                     quantity=unit_text if deriv else quantity, tile_id=f"sg-{sg_product}-{shown.as_list()}-{step}",
+                     quantity=unit_text if deriv else quantity, name=f"sg-{sg_product}",
                      colorbar=f"{product} {unit_text}".strip())
         settings = f"SG w{window} p{degree}" + (f" d{deriv}" if deriv else "")
         exporting.image_panel(

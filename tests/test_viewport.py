@@ -78,3 +78,11 @@ def test_image_tile_stretch_comes_from_the_whole_image():
     window = Window(0, 10, 0, 10)  # the dark corner only
     tile = display.image_tile(crop(image, window, 1), window, 1, lo, hi)
     assert tile.pixels.max() < display.DATA_LEVELS // 10  # dark, as in the whole image: not re-stretched
+
+
+def test_no_colourbar_for_an_image_without_data():
+    window = Window(0, 2, 0, 2)
+    empty = display.render_tile(np.full((2, 2), np.nan, np.float32), window, 1)
+    assert unpack(pack(empty, 2, 2, colorbar="band 3"))[0]["colorbar"] is None
+    shown = display.render_tile(np.arange(4, dtype=np.float32).reshape(2, 2), window, 1, "min-max")
+    assert unpack(pack(shown, 2, 2, colorbar="band 3"))[0]["colorbar"] == {"lo": 0.0, "hi": 3.0, "title": "band 3"}

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from cubescope.errors import CubeError
-from cubescope.viewport import Window
+from cubescope.viewport import Window, crop
 
 #: Colormap names offered in pages (plotly colorscale names).
 COLORMAPS = ("gray", "viridis", "cividis", "inferno", "magma", "turbo", "RdBu_r", "Spectral_r")
@@ -235,7 +235,7 @@ def render_tile(image: np.ndarray, window: Window, step: int, method: str = "per
     """The whole display path of one ``(rows, cols)`` image: the stretch from the whole image,
     then the window's samples at ``step``, coloured (what the app caches and sends)."""
     lo, hi = stretch_limits(image, method, low, high, vmin, vmax)
-    return image_tile(image[window.row0:window.row1:step, window.col0:window.col1:step], window, step, lo, hi)
+    return image_tile(crop(image, window, step), window, step, lo, hi)
 
 
 def rgb_tile(channels: tuple[np.ndarray, np.ndarray, np.ndarray], window: Window, step: int,

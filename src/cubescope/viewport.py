@@ -55,6 +55,10 @@ class Window:
         c0, c1 = span(self.col0, self.col1, cols)
         return Window(r0, r1, c0, c1)
 
+    def slices(self, step: int = 1) -> tuple[slice, slice]:
+        """Row and column slices of this window taking every ``step``-th pixel."""
+        return slice(self.row0, self.row1, step), slice(self.col0, self.col1, step)
+
     def as_list(self) -> list[int]:
         return [self.row0, self.row1, self.col0, self.col1]
 
@@ -86,7 +90,7 @@ def sample_step(window: Window, box_width: float, box_height: float, pixel_ratio
 def crop(image: np.ndarray, window: Window, step: int) -> np.ndarray:
     """Every ``step``-th pixel of ``image[window]`` (a view; ``image`` may have trailing axes):
     shape ``(ceil(height / step), ceil(width / step), ...)``."""
-    return image[window.row0:window.row1:step, window.col0:window.col1:step]
+    return image[window.slices(step)]
 
 
 def shown_shape(window: Window, step: int) -> tuple[int, int]:

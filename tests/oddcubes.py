@@ -32,14 +32,17 @@ def odd_cubes() -> dict[str, Cube]:
     cubes["wide strip"] = Cube.from_array(_scene(40, 1500, 6), name="wide strip")
     cubes["tall strip"] = Cube.from_array(_scene(1500, 40, 6), name="tall strip")
     two_spectrometers = np.r_[np.linspace(400, 675.6, 14), np.linspace(664.1, 1000, 10)]
-    cubes["wavelengths step back"] = Cube.from_array(_scene(30, 40, 24), two_spectrometers, wavelength_units="nm",
-                                                     name="wavelengths step back")
-    cubes["descending wavelengths"] = Cube.from_array(_scene(30, 40, 24), wl[::-1], wavelength_units="nm",
-                                                      name="descending wavelengths")
+    cubes["wavelengths step back"] = Cube.from_array(
+        _scene(30, 40, 24), two_spectrometers, wavelength_units="nm", name="wavelengths step back"
+    )
+    cubes["descending wavelengths"] = Cube.from_array(
+        _scene(30, 40, 24), wl[::-1], wavelength_units="nm", name="descending wavelengths"
+    )
     stored = np.round(_scene(30, 40, 24) * 10000).astype(np.int16)
     stored[0, :5] = -9999
-    cubes["int16 scale factor"] = Cube.from_array(stored, wl, wavelength_units="nm", nodata=-9999, gain=1e-4,
-                                                  quantity="reflectance", name="int16 scale factor")
+    cubes["int16 scale factor"] = Cube.from_array(
+        stored, wl, wavelength_units="nm", nodata=-9999, gain=1e-4, quantity="reflectance", name="int16 scale factor"
+    )
     cubes["near float32 max"] = Cube.from_array(_scene(20, 20, 8) * np.float32(3e38), name="near float32 max")
     bad = np.ones(24, bool)
     bad[3] = False

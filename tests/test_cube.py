@@ -49,11 +49,14 @@ def test_bad_bands_do_not_invalidate_pixels():
     assert cube.good_bands.sum() == 5
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.zeros((3, 3)), "three axes"),
-    (np.zeros((3, 3, 3), complex), "not supported"),
-    (np.zeros((0, 3, 3)), "empty"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((3, 3)), "three axes"),
+        (np.zeros((3, 3, 3), complex), "not supported"),
+        (np.zeros((0, 3, 3)), "empty"),
+    ],
+)
 def test_invalid_arrays(bad, message):
     with pytest.raises(CubeError, match=message):
         Cube.from_array(bad)

@@ -24,8 +24,9 @@ def nodata_cube():
     values[10, 2, 5] = np.nan
     bad = np.zeros(values.shape[2], bool)
     bad[[0, 17]] = True
-    return Cube.from_array(values, wavelengths=np.linspace(400, 1000, values.shape[2]) ** 1.05,
-                           nodata=-9999.0, bad_bands=bad)
+    return Cube.from_array(
+        values, wavelengths=np.linspace(400, 1000, values.shape[2]) ** 1.05, nodata=-9999.0, bad_bands=bad
+    )
 
 
 def assert_same_pca(a, b, rtol=1e-9, atol=1e-7):
@@ -60,11 +61,13 @@ def test_threaded_dask_equals_in_memory():
     (scores,) = dask_arrays.compute(dask_arrays.transform(result, array, nodata=cube.nodata))
     np.testing.assert_allclose(np.moveaxis(scores, 0, 2), expected.transform(cube), rtol=1e-8, atol=1e-8)
     assert np.isnan(scores[:, 3, 4]).all() and np.isnan(scores[:, 10, 2]).all()
-    smooth = dask_arrays.savgol(array, 9, 3, 2, wavelengths=cube.wavelengths, bad_bands=cube.bad_bands,
-                                nodata=cube.nodata)
+    smooth = dask_arrays.savgol(
+        array, 9, 3, 2, wavelengths=cube.wavelengths, bad_bands=cube.bad_bands, nodata=cube.nodata
+    )
     (smoothed,) = dask_arrays.compute(smooth)
-    np.testing.assert_allclose(smoothed, np.asarray(smoothing.savgol_cube(cube, 9, 3, 2, use_wavelengths=True).bsq),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        smoothed, np.asarray(smoothing.savgol_cube(cube, 9, 3, 2, use_wavelengths=True).bsq), rtol=0, atol=1e-12
+    )
 
 
 def test_chunks_must_hold_whole_spectra():
@@ -90,8 +93,9 @@ def test_local_cluster_reads_the_store_and_agrees(tmp_path, monkeypatch):
             result = dask_arrays.fit_pca(array, 3)
             # float32 cube: products are formed in float32 inside a block (~1e-6 relative)
             assert_same_pca(result, expected, rtol=1e-6, atol=1e-5)
-            (scores, smoothed) = dask_arrays.compute(dask_arrays.transform(result, array),
-                                                     dask_arrays.savgol(array, 5, 2))
+            (scores, smoothed) = dask_arrays.compute(
+                dask_arrays.transform(result, array), dask_arrays.savgol(array, 5, 2)
+            )
             client = dask_arrays._client(cluster.scheduler_address)
             assert len(client.scheduler_info()["workers"]) == 2
         finally:

@@ -114,8 +114,15 @@ def test_float_tiff_round_trip_bit_exact_with_wavelengths(tmp_path):
 def test_envi_round_trip_bit_exact_with_wavelengths(tmp_path, dtype):
     cube = (np.random.default_rng(2).normal(size=(4, 6, 5)) * 100).astype(dtype)
     wavelengths = [1.1, 1.2, 1.35, 1.5]
-    header, _ = to_envi(cube, tmp_path, "my scene/1", wavelengths=wavelengths, wavelength_units="µm",
-                        bad_bands=[False, True, False, False], nodata=-9999)
+    header, _ = to_envi(
+        cube,
+        tmp_path,
+        "my scene/1",
+        wavelengths=wavelengths,
+        wavelength_units="µm",
+        bad_bands=[False, True, False, False],
+        nodata=-9999,
+    )
     assert header.name == "my_scene_1.hdr"
     reference = spectral.envi.open(str(header))
     np.testing.assert_array_equal(np.asarray(reference.open_memmap(interleave="bsq")), cube)
@@ -137,10 +144,14 @@ def test_envi_zip_holds_both_files():
 def test_npy_and_csv():
     array = np.arange(6, dtype=np.int16).reshape(2, 3)
     np.testing.assert_array_equal(np.load(io.BytesIO(to_npy(array)), allow_pickle=False), array)
-    csv = spectra_to_csv({"(1, 2)": np.array([0.1, np.nan, 0.3]), "=cmd": np.array([1.0, 2.0, 3.0])},
-                         np.array([400.0, 500.0, 600.0]), "nm", np.array([False, True, False])).decode()
+    csv = spectra_to_csv(
+        {"(1, 2)": np.array([0.1, np.nan, 0.3]), "=cmd": np.array([1.0, 2.0, 3.0])},
+        np.array([400.0, 500.0, 600.0]),
+        "nm",
+        np.array([False, True, False]),
+    ).decode()
     lines = csv.splitlines()
-    assert lines[0] == "band,wavelength (nm),bad band,\"(1, 2)\",'=cmd"
+    assert lines[0] == 'band,wavelength (nm),bad band,"(1, 2)",\'=cmd'
     assert lines[2] == "1,500.0,1,,2.0"
 
 

@@ -32,8 +32,13 @@ EXAMPLES = int(os.environ.get("CUBESCOPE_FUZZ_EXAMPLES", "2000"))
 OUTCOMES: Counter = Counter()
 LIMITS = Limits(max_bytes=8 * 2**20, max_side=4096, max_bands=512)
 SECONDS = 2.0
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 dtypes = st.sampled_from(["u1", "i2", "u2", "i4", "f4", "f8"])
 dims = st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(1, 7))
@@ -61,7 +66,7 @@ def mutate(data: bytes, ops) -> bytes:
         elif kind == "insert":
             buffer[pos:pos] = bytes([value])
         else:
-            buffer[pos:pos + 4] = int(value).to_bytes(4, "little", signed=True)
+            buffer[pos : pos + 4] = int(value).to_bytes(4, "little", signed=True)
     return bytes(buffer)
 
 
@@ -93,10 +98,17 @@ def folder():
 
 
 @FUZZ
-@given(shape=dims, dtype=dtypes, interleave=st.sampled_from(["bsq", "bil", "bip"]), order=st.integers(0, 1),
-       header_ops=mutations, data_ops=mutations, mutate_data=st.booleans(),
-       field=st.sampled_from(["samples", "lines", "bands", "header offset", "data type", "byte order", None]),
-       value=st.sampled_from(["0", "-1", "99999999", "4294967297", "1e3", "", "{", "bsq", "12", "9"]))
+@given(
+    shape=dims,
+    dtype=dtypes,
+    interleave=st.sampled_from(["bsq", "bil", "bip"]),
+    order=st.integers(0, 1),
+    header_ops=mutations,
+    data_ops=mutations,
+    mutate_data=st.booleans(),
+    field=st.sampled_from(["samples", "lines", "bands", "header offset", "data type", "byte order", None]),
+    value=st.sampled_from(["0", "-1", "99999999", "4294967297", "1e3", "", "{", "bsq", "12", "9"]),
+)
 def test_envi(folder, shape, dtype, interleave, order, header_ops, data_ops, mutate_data, field, value):
     header, data = write_envi(folder, sample_cube(*shape, dtype=dtype), interleave=interleave, byte_order=order)
     text = header.read_text()
@@ -136,8 +148,9 @@ def test_npy(folder, shape, dtype, ops):
 @given(shape=dims, dtype=dtypes, ops=mutations, compressed=st.booleans())
 def test_npz(folder, shape, dtype, ops, compressed):
     buffer = io.BytesIO()
-    (np.savez_compressed if compressed else np.savez)(buffer, cube=sample_cube(*shape, dtype=dtype),
-                                                      wavelengths=np.arange(shape[2], dtype=float))
+    (np.savez_compressed if compressed else np.savez)(
+        buffer, cube=sample_cube(*shape, dtype=dtype), wavelengths=np.arange(shape[2], dtype=float)
+    )
     fuzz_file(folder, "f.npz", buffer.getvalue(), ops)
 
 
@@ -152,8 +165,11 @@ def test_mat_v5_through_the_isolated_upload_path(store, shape, dtype, ops, compr
     """scipy's MATLAB reader can segfault on a damaged file (found by this test): uploads are
     converted in a child process, and a crash there is a refusal, not a dead server."""
     buffer = io.BytesIO()
-    scipy.io.savemat(buffer, {"cube": sample_cube(*shape, dtype=dtype), "wavelengths": np.arange(shape[2]) + 400.0},
-                     do_compression=compressed)
+    scipy.io.savemat(
+        buffer,
+        {"cube": sample_cube(*shape, dtype=dtype), "wavelengths": np.arange(shape[2]) + 400.0},
+        do_compression=compressed,
+    )
     start = time.perf_counter()
     try:
         cube = store.open(store.put_files([("f.mat", mutate(buffer.getvalue(), ops))]))
@@ -172,8 +188,12 @@ def test_mat_v5_through_the_isolated_upload_path(store, shape, dtype, ops, compr
 def test_tiff(folder, shape, dtype, ops, planar, compress):
     buffer = io.BytesIO()
     cube = sample_cube(*shape, dtype=dtype)
-    tifffile.imwrite(buffer, np.moveaxis(cube, 2, 0) if planar else cube,
-                     compression="zlib" if compress else None, metadata={"wavelengths": list(range(shape[2]))})
+    tifffile.imwrite(
+        buffer,
+        np.moveaxis(cube, 2, 0) if planar else cube,
+        compression="zlib" if compress else None,
+        metadata={"wavelengths": list(range(shape[2]))},
+    )
     fuzz_file(folder, "f.tif", buffer.getvalue(), ops)
 
 
@@ -193,8 +213,12 @@ def test_hdf5(folder, hdf5_file, ops):
 
 
 @settings(FUZZ, max_examples=max(1, EXAMPLES // 20))
-@given(shape=st.tuples(st.integers(1, 4096), st.integers(1, 4096), st.integers(1, 512)),
-       chunk=st.integers(1, 256), matlab=st.booleans(), written=st.floats(0, 1))
+@given(
+    shape=st.tuples(st.integers(1, 4096), st.integers(1, 4096), st.integers(1, 512)),
+    chunk=st.integers(1, 256),
+    matlab=st.booleans(),
+    written=st.floats(0, 1),
+)
 def test_high_ratio_hdf5_and_matlab(folder, shape, chunk, matlab, written):
     """Chunked datasets whose chunks were (mostly) never written: whatever their declared size,
     they load, or are refused before reading, by the expansion ratio or another limit."""
@@ -228,8 +252,12 @@ def test_header_declaring_a_petabyte_on_a_tiny_file_is_refused_quickly(tmp_path)
     """100000 x 100000 x 1000 float32 (40 TB) on a 1 KB data file: refused unread."""
     header, data = write_envi(tmp_path, sample_cube(4, 4, 4))
     data.write_bytes(b"\0" * 1024)
-    header.write_text(header.read_text().replace("samples = 4", "samples = 100000").replace(
-        "lines = 4", "lines = 100000").replace("bands = 4", "bands = 1000"))
+    header.write_text(
+        header.read_text()
+        .replace("samples = 4", "samples = 100000")
+        .replace("lines = 4", "lines = 100000")
+        .replace("bands = 4", "bands = 1000")
+    )
     import tracemalloc
 
     tracemalloc.start()
@@ -256,8 +284,10 @@ def test_npy_declaring_huge_shape_is_refused_unread(tmp_path):
 def test_zz_every_format_was_both_loaded_and_refused():
     """The mutations reach both outcomes for every format (runs after the fuzz tests above)."""
     formats = sorted({fmt for fmt, _ in OUTCOMES})
-    print("\nfuzz cases per format (loaded / refused): " + ", ".join(
-        f"{fmt} {OUTCOMES[(fmt, 'loaded')]}/{OUTCOMES[(fmt, 'refused')]}" for fmt in formats))
+    print(
+        "\nfuzz cases per format (loaded / refused): "
+        + ", ".join(f"{fmt} {OUTCOMES[(fmt, 'loaded')]}/{OUTCOMES[(fmt, 'refused')]}" for fmt in formats)
+    )
     if not formats:
         pytest.skip("run with the fuzz tests")
     for fmt in formats:

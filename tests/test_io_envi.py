@@ -62,12 +62,15 @@ def test_header_quirks(tmp_path):
     assert "commas" in cube.metadata["description"]
 
 
-@pytest.mark.parametrize("units, values, expected", [
-    ("", "450, 550, 650", "nm"),
-    ("Unknown", "0.45, 0.55, 0.65", "µm"),
-    ("nanometers", "450, 550, 650", "nm"),
-    ("um", "1.2, 1.3, 1.4", "µm"),
-])
+@pytest.mark.parametrize(
+    "units, values, expected",
+    [
+        ("", "450, 550, 650", "nm"),
+        ("Unknown", "0.45, 0.55, 0.65", "µm"),
+        ("nanometers", "450, 550, 650", "nm"),
+        ("um", "1.2, 1.3, 1.4", "µm"),
+    ],
+)
 def test_wavelength_units_normalised_or_guessed(tmp_path, units, values, expected):
     extra = f"wavelength units = {units}\nwavelength = {{{values}}}\n"
     header, _ = write_envi(tmp_path, sample_cube(bands=3), extra=extra)
@@ -79,16 +82,19 @@ def test_wavelength_list_of_wrong_length_is_dropped_not_fatal(tmp_path):
     assert load_cube(header).wavelengths is None
 
 
-@pytest.mark.parametrize("change, message", [
-    (("lines = 7", "lines = 8"), "holds only"),
-    (("data type = 4", "data type = 6"), "complex"),
-    (("data type = 4", "data type = 7"), "not supported"),
-    (("interleave = bsq", "interleave = bsx"), "interleave"),
-    (("samples = 5", "samples = five"), "whole number"),
-    (("byte order = 0", "byte order = 2"), "byte order"),
-    (("samples = 5\n", ""), "samples"),
-    (("header offset = 0", "header offset = 100000"), "holds only"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("lines = 7", "lines = 8"), "holds only"),
+        (("data type = 4", "data type = 6"), "complex"),
+        (("data type = 4", "data type = 7"), "not supported"),
+        (("interleave = bsq", "interleave = bsx"), "interleave"),
+        (("samples = 5", "samples = five"), "whole number"),
+        (("byte order = 0", "byte order = 2"), "byte order"),
+        (("samples = 5\n", ""), "samples"),
+        (("header offset = 0", "header offset = 100000"), "holds only"),
+    ],
+)
 def test_broken_headers_give_clear_errors(tmp_path, change, message):
     header, _ = write_envi(tmp_path, sample_cube())
     header.write_text(header.read_text().replace(*change))
@@ -125,8 +131,12 @@ def test_missing_data_file(tmp_path):
 
 def test_header_claiming_terabytes_is_refused_before_reading(tmp_path):
     header, _ = write_envi(tmp_path, sample_cube())
-    header.write_text(header.read_text().replace("lines = 7", "lines = 100000").replace(
-        "samples = 5", "samples = 100000").replace("bands = 6", "bands = 1000"))
+    header.write_text(
+        header.read_text()
+        .replace("lines = 7", "lines = 100000")
+        .replace("samples = 5", "samples = 100000")
+        .replace("bands = 6", "bands = 1000")
+    )
     with pytest.raises(CubeError, match="more than this server accepts"):
         load_cube(header)
     with pytest.raises(CubeError, match="holds only"):

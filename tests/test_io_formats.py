@@ -103,8 +103,9 @@ def test_npz_pickled_member_refused(tmp_path):
 # ----------------------------------------------------------------------------- MATLAB
 def test_mat_v5_with_misspelled_wavelength_key(tmp_path):
     data = sample_cube(rows=8, cols=6, bands=5, dtype="f4")
-    scipy.io.savemat(tmp_path / "c.mat", {"hsi": data, "wavlength": np.arange(5.0)[:, None] + 400,
-                                          "labels": np.zeros((8, 6))})
+    scipy.io.savemat(
+        tmp_path / "c.mat", {"hsi": data, "wavlength": np.arange(5.0)[:, None] + 400, "labels": np.zeros((8, 6))}
+    )
     cube = load_cube(tmp_path / "c.mat")
     np.testing.assert_array_equal(as_hwb(cube), data)
     np.testing.assert_array_equal(cube.wavelengths, np.arange(5.0) + 400)
@@ -143,8 +144,9 @@ def test_tiff_interleaved_samples_compressed(tmp_path):
 def test_tiff_gdal_nodata(tmp_path):
     data = sample_cube(rows=8, cols=6, bands=5, dtype="i2")
     data[0, 0, :] = -9999
-    tifffile.imwrite(tmp_path / "c.tif", np.ascontiguousarray(data.transpose(2, 0, 1)),
-                     extratags=[(42113, "s", 0, "-9999", True)])
+    tifffile.imwrite(
+        tmp_path / "c.tif", np.ascontiguousarray(data.transpose(2, 0, 1)), extratags=[(42113, "s", 0, "-9999", True)]
+    )
     cube = load_cube(tmp_path / "c.tif")
     assert cube.nodata == -9999 and not cube.valid_mask[0, 0]
 
@@ -201,12 +203,15 @@ def test_detection_by_content_not_name(tmp_path):
     assert detect_format(tmp_path / "renamed.mat") == "npy"
 
 
-@pytest.mark.parametrize("shape, n_wl, expected", [
-    ((145, 145, 224), None, 2),
-    ((224, 145, 145), None, 0),
-    ((100, 30, 80), 30, 1),
-    ((51, 88, 72), None, 2),
-    ((51, 88, 72), 72, 2),
-])
+@pytest.mark.parametrize(
+    "shape, n_wl, expected",
+    [
+        ((145, 145, 224), None, 2),
+        ((224, 145, 145), None, 0),
+        ((100, 30, 80), 30, 1),
+        ((51, 88, 72), None, 2),
+        ((51, 88, 72), 72, 2),
+    ],
+)
 def test_guess_band_axis(shape, n_wl, expected):
     assert guess_band_axis(shape, n_wl)[0] == expected

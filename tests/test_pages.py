@@ -88,10 +88,12 @@ def test_rgb_mode(app):
 def test_upload_envi_pair_opens_it(app, tmp_path):
     data = sample_cube(rows=30, cols=20, bands=8, dtype="u2")
     header, raw = write_envi(tmp_path, data, extra="wavelength = {400,450,500,550,600,650,700,750}\n")
-    app.file_uploader(key="upload").set_value([
-        (header.name, header.read_bytes(), "application/octet-stream"),
-        (raw.name, raw.read_bytes(), "application/octet-stream"),
-    ]).run()
+    app.file_uploader(key="upload").set_value(
+        [
+            (header.name, header.read_bytes(), "application/octet-stream"),
+            (raw.name, raw.read_bytes(), "application/octet-stream"),
+        ]
+    ).run()
     assert not app.exception
     assert len(cube_of(app)) == 32
     assert "scene" in [h.value for h in app.subheader]
@@ -104,19 +106,25 @@ def test_upload_envi_pair_opens_it(app, tmp_path):
 def test_broken_upload_shows_message_not_traceback(app, tmp_path):
     header, raw = write_envi(tmp_path, sample_cube())
     header.write_text(header.read_text().replace("lines = 7", "lines = 9"))
-    app.file_uploader(key="upload").set_value([
-        (header.name, header.read_bytes(), "text/plain"), (raw.name, raw.read_bytes(), "application/octet-stream"),
-    ]).run()
+    app.file_uploader(key="upload").set_value(
+        [
+            (header.name, header.read_bytes(), "text/plain"),
+            (raw.name, raw.read_bytes(), "application/octet-stream"),
+        ]
+    ).run()
     assert not app.exception
     assert any("holds only" in e.value for e in app.error)
     assert cube_of(app) == "demo"
 
 
-@pytest.mark.parametrize("name, payload", [
-    ("image.npy", None),
-    ("evil.npy", "pickle"),
-    ("notes.txt", "text"),
-])
+@pytest.mark.parametrize(
+    "name, payload",
+    [
+        ("image.npy", None),
+        ("evil.npy", "pickle"),
+        ("notes.txt", "text"),
+    ],
+)
 def test_bad_files_are_messages(app, tmp_path, name, payload):
     path = tmp_path / name
     if payload is None:
@@ -288,8 +296,9 @@ def test_share_link_reopens_upload_band_and_pins_in_another_session(tmp_path):
     first.run()
     data = sample_cube(rows=40, cols=30, bands=9, dtype="f4")
     np.save(tmp_path / "lab scan.npy", data)
-    first.file_uploader(key="upload").set_value(("lab scan.npy", (tmp_path / "lab scan.npy").read_bytes(),
-                                                 "application/octet-stream")).run()
+    first.file_uploader(key="upload").set_value(
+        ("lab scan.npy", (tmp_path / "lab scan.npy").read_bytes(), "application/octet-stream")
+    ).run()
     first.select_slider(key="band").set_value(6).run()
     first.session_state["pins"] = [[3, 4], [30, 20]]
     first.session_state["region"] = [5, 15, 5, 25]
@@ -311,12 +320,15 @@ def test_share_link_reopens_upload_band_and_pins_in_another_session(tmp_path):
     assert spectra_spec(second, "spectra") == spectra_spec(first, "spectra")
 
 
-@pytest.mark.parametrize("query", [
-    {"band": "band 9999 · 1 nm", "px": "<script>alert(1)</script>", "roi": "x"},
-    {"cube": "demo", "px": "1-2," * 500, "sg_window": "-3", "pct": "abc"},
-    {"cube": "<img src=x onerror=alert(1)>", "stretch": "nonsense", "cmap": "../../etc"},
-    {"px": "100000-5", "roi": "0-99999999-0-5", "view": "RGB", "rgb_r": "999"},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"band": "band 9999 · 1 nm", "px": "<script>alert(1)</script>", "roi": "x"},
+        {"cube": "demo", "px": "1-2," * 500, "sg_window": "-3", "pct": "abc"},
+        {"cube": "<img src=x onerror=alert(1)>", "stretch": "nonsense", "cmap": "../../etc"},
+        {"px": "100000-5", "roi": "0-99999999-0-5", "view": "RGB", "rgb_r": "999"},
+    ],
+)
 def test_hostile_query_strings_give_defaults_and_messages(query):
     st.cache_resource.clear()
     at = AppTest.from_file(APP, default_timeout=60)
@@ -353,8 +365,9 @@ def test_missing_value_reads_no_data_in_the_table(tmp_path):
     np.save(tmp_path / "gappy.npy", data)
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.file_uploader(key="upload").set_value(("gappy.npy", (tmp_path / "gappy.npy").read_bytes(),
-                                              "application/octet-stream")).run()
+    at.file_uploader(key="upload").set_value(
+        ("gappy.npy", (tmp_path / "gappy.npy").read_bytes(), "application/octet-stream")
+    ).run()
     at.session_state["pins"] = [[2, 3], [0, 0]]
     at.run()
     assert not at.exception
@@ -378,8 +391,9 @@ def test_upload_is_released_and_band_axis_changed_from_the_store(tmp_path):
     np.save(tmp_path / "scan.npy", data)
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.file_uploader(key="upload").set_value(("scan.npy", (tmp_path / "scan.npy").read_bytes(),
-                                              "application/octet-stream")).run()
+    at.file_uploader(key="upload").set_value(
+        ("scan.npy", (tmp_path / "scan.npy").read_bytes(), "application/octet-stream")
+    ).run()
     assert not at.exception and not at.error
     # Stored: the uploader that held the bytes is gone, a new empty one stands in its place.
     assert not [u for u in at.get("file_uploader") if u.proto.id.endswith("-upload")]
@@ -421,8 +435,14 @@ def test_a_cube_damaged_on_disk_is_a_message_and_never_shown(tmp_path):
 def test_unusable_link_values_are_named_on_the_page():
     st.cache_resource.clear()
     at = AppTest.from_file(APP, default_timeout=90)
-    for key, value in {"band": "9999", "cmap": "evil", "sg_window": "4", "pca_k": "500", "vmin": "nan",
-                       "stretch": "range"}.items():
+    for key, value in {
+        "band": "9999",
+        "cmap": "evil",
+        "sg_window": "4",
+        "pca_k": "500",
+        "vmin": "nan",
+        "stretch": "range",
+    }.items():
         at.query_params[key] = value
     at.run()
     assert not at.exception
@@ -465,8 +485,9 @@ def test_cube_id_in_a_link_is_read_in_any_letter_case(tmp_path):
     st.cache_resource.clear()
     first = AppTest.from_file(APP, default_timeout=60).run()
     np.save(tmp_path / "scan.npy", sample_cube(rows=12, cols=10, bands=5, dtype="f4"))
-    first.file_uploader(key="upload").set_value(("scan.npy", (tmp_path / "scan.npy").read_bytes(),
-                                                 "application/octet-stream")).run()
+    first.file_uploader(key="upload").set_value(
+        ("scan.npy", (tmp_path / "scan.npy").read_bytes(), "application/octet-stream")
+    ).run()
     cube_id = share_query(first)["cube"]
     second = AppTest.from_file(APP, default_timeout=60)
     second.query_params["cube"] = cube_id.upper()

@@ -128,15 +128,19 @@ def test_streaming_in_small_chunks_equals_one_pass(monkeypatch):
     monkeypatch.setattr(module, "_BLOCK", 37)
     chunked = fit_pca(Cube.from_array(data), 4)
     np.testing.assert_allclose(chunked.explained_variance_, whole.explained_variance_, rtol=1e-12)
-    np.testing.assert_allclose(chunked.transform(Cube.from_array(data)), whole.transform(Cube.from_array(data)),
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        chunked.transform(Cube.from_array(data)), whole.transform(Cube.from_array(data)), atol=1e-10
+    )
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: (np.full((5, 5, 4), np.nan), 2), "at least two pixels"),
-    (lambda: (np.ones((5, 5, 4)), 2), "constant"),
-    (lambda: (mixed_cube(), 13), "between 1 and 12"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: (np.full((5, 5, 4), np.nan), 2), "at least two pixels"),
+        (lambda: (np.ones((5, 5, 4)), 2), "constant"),
+        (lambda: (mixed_cube(), 13), "between 1 and 12"),
+    ],
+)
 def test_errors(make, message):
     data, k = make()
     with pytest.raises(CubeError, match=message):

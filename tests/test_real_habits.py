@@ -72,8 +72,10 @@ def test_wavelengths_read_from_band_names(tmp_path):
 def test_latin1_header_is_read(tmp_path):
     data = sample_cube(rows=3, cols=2, bands=3)
     header, _ = write_envi(tmp_path, data)
-    header.write_bytes(header.read_bytes() + "description = {Mesure à 20 °C}\nwavelength units = µm\n"
-                       "wavelength = {0.5, 0.6, 0.7}\n".encode("latin-1"))
+    header.write_bytes(
+        header.read_bytes()
+        + "description = {Mesure à 20 °C}\nwavelength units = µm\nwavelength = {0.5, 0.6, 0.7}\n".encode("latin-1")
+    )
     cube = cubescope.load_cube(header)
     assert cube.wavelength_units == "µm"
 
@@ -146,7 +148,17 @@ def test_isolated_samples_get_markers_and_text_is_escaped():
 def test_words():
     assert plural(1, "band") == "1 band" and plural(3, "band") == "3 bands"
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 103)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "103rd"]
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "103rd",
+    ]
 
 
 def test_default_band_avoids_water_absorption():

@@ -34,8 +34,7 @@ def test_fenix_envi_matches_spectral(shared_data):
     header = shared_data / "fenix_napari_hippo" / "image.hdr"
     reference = spectral.envi.open(str(header))
     cube = load_cube(header)
-    np.testing.assert_array_equal(np.moveaxis(np.asarray(cube.bsq), 0, 2),
-                                  reference.open_memmap(interleave="bip"))
+    np.testing.assert_array_equal(np.moveaxis(np.asarray(cube.bsq), 0, 2), reference.open_memmap(interleave="bip"))
     np.testing.assert_allclose(cube.wavelengths, [float(w) for w in reference.metadata["wavelength"]])
     assert cube.wavelength_units == "nm" and cube.fwhm is not None
     assert cube.nodata == 0

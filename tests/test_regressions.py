@@ -18,10 +18,13 @@ def npz_bytes() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("flag_offset, value, message", [
-    (6, 0x01, "encrypted"),  # general purpose flag bit 0 of the first local header: "encrypted"
-    (8, 0x63, "compression"),  # compression method 99: not supported
-])
+@pytest.mark.parametrize(
+    "flag_offset, value, message",
+    [
+        (6, 0x01, "encrypted"),  # general purpose flag bit 0 of the first local header: "encrypted"
+        (8, 0x63, "compression"),  # compression method 99: not supported
+    ],
+)
 def test_npz_member_claiming_encryption_or_unknown_compression(tmp_path, flag_offset, value, message):
     data = bytearray(npz_bytes())
     central = data.rfind(b"PK\x01\x02")  # the central directory entries carry the same fields
@@ -41,7 +44,7 @@ def test_tiff_with_a_zeroed_dimension_tag(tmp_path):
     tifffile.imwrite(buffer, sample_cube(1, 1, 1, dtype="u1"))
     data = bytearray(buffer.getvalue())
     position = int(0.0625 * len(data))
-    data[position:position + 4] = (0).to_bytes(4, "little")
+    data[position : position + 4] = (0).to_bytes(4, "little")
     path = tmp_path / "c.tif"
     path.write_bytes(bytes(data))
     with pytest.raises(CubeError):
@@ -56,8 +59,8 @@ def crashing_mat() -> bytes:
     data = bytearray(buffer.getvalue())
     # The wavelengths' real part: the last data element, 5 doubles = 40 bytes after an 8-byte tag.
     tag = len(data) - 40 - 8
-    assert int.from_bytes(data[tag:tag + 4], "little") == 9  # miDOUBLE
-    data[tag:tag + 4] = (0).to_bytes(4, "little")
+    assert int.from_bytes(data[tag : tag + 4], "little") == 9  # miDOUBLE
+    data[tag : tag + 4] = (0).to_bytes(4, "little")
     return bytes(data)
 
 

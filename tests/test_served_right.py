@@ -35,11 +35,16 @@ def test_same_bytes_under_another_name_do_not_share_the_first_name(tmp_path):
     assert store.open(second).name == "scan"
 
 
-@pytest.mark.parametrize("name", [
-    "Specim FX17 2026-11-23 14-05-11 sample tray 4 of 12 dark-corrected white-referenced " + "x" * 30
-    + " Reference Spectrum.bip",
-    "스캔", "データ cube",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Specim FX17 2026-11-23 14-05-11 sample tray 4 of 12 dark-corrected white-referenced "
+        + "x" * 30
+        + " Reference Spectrum.bip",
+        "스캔",
+        "データ cube",
+    ],
+)
 def test_long_and_non_ascii_names_still_pair(tmp_path, name):
     header, raw = write_envi(tmp_path, sample_cube(), name="scene", data_suffix=".img")
     store = CubeStore(tmp_path / "store")
@@ -68,15 +73,17 @@ def test_small_first_axis_is_taken_as_bands(tmp_path):
 
 def test_conversion_child_does_not_run_the_callers_script(tmp_path):
     script = tmp_path / "script.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         # No __main__ guard, as in many users' scripts.
         from pathlib import Path
         import numpy as np
         from cubescope.store import CubeStore
         print("BODY")
-        np.save({str(tmp_path / 'c.npy')!r}, np.ones((4, 5, 6), np.float32))
-        print(CubeStore({str(tmp_path / 'store')!r}).put_path(Path({str(tmp_path / 'c.npy')!r}), "a" * 32))
-    """))
+        np.save({str(tmp_path / "c.npy")!r}, np.ones((4, 5, 6), np.float32))
+        print(CubeStore({str(tmp_path / "store")!r}).put_path(Path({str(tmp_path / "c.npy")!r}), "a" * 32))
+    """)
+    )
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["BODY", "a" * 32]
@@ -135,8 +142,9 @@ def _high_ratio_files(folder):
     with open(folder / "unwritten.mat", "r+b") as handle:
         handle.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Nov 23 2026 HDF5 schema 1.00 .")
     zeros = np.zeros(shape, np.float32)
-    tifffile.imwrite(folder / "zeros.tif", np.moveaxis(zeros, 2, 0), tile=(256, 256), compression="zlib",
-                     photometric="minisblack")
+    tifffile.imwrite(
+        folder / "zeros.tif", np.moveaxis(zeros, 2, 0), tile=(256, 256), compression="zlib", photometric="minisblack"
+    )
     np.savez_compressed(folder / "zeros.npz", cube=zeros)
     with zipfile.ZipFile(folder / "zeros.zip", "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("zeros.npy", zeros.tobytes())
@@ -167,7 +175,7 @@ def test_damaged_zip_members_are_messages(tmp_path, damage):
         archive.write(raw, raw.name)
     data = bytearray(buffer.getvalue())
     local = data.find(b"PK\x03\x04", 1)  # the data file's local header
-    name_length, extra_length = struct.unpack("<HH", data[local + 26:local + 30])
+    name_length, extra_length = struct.unpack("<HH", data[local + 26 : local + 30])
     body = local + 30 + name_length + extra_length
     if damage == "crc":
         data[local + 14] ^= 0xFF
@@ -175,10 +183,10 @@ def test_damaged_zip_members_are_messages(tmp_path, damage):
         central = data.find(b"PK\x01\x02", central + 1)
         data[central + 16] ^= 0xFF
     elif damage == "deflate":
-        data[body:body + 16] = b"\xff" * 16
+        data[body : body + 16] = b"\xff" * 16
     elif damage == "method":
         for at in (local + 8, data.find(b"PK\x01\x02", data.find(b"PK\x01\x02") + 1) + 10):
-            data[at:at + 2] = struct.pack("<H", 99)
+            data[at : at + 2] = struct.pack("<H", 99)
     else:
         for at in (local + 6, data.find(b"PK\x01\x02", data.find(b"PK\x01\x02") + 1) + 8):
             data[at] |= 1
@@ -195,4 +203,3 @@ def test_pca_work_is_bounded_by_the_cube_shape():
     with pytest.raises(CubeError, match="up to 2,000 bands"):  # refused before any covariance is formed
         fit_pca(cube, 3)
     assert fit_pca(Cube.from_array(np.random.default_rng(0).random((10, 20, MAX_FEATURES)).astype("f4")), 2)
-

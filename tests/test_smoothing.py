@@ -122,13 +122,16 @@ def test_nodata_value_becomes_nan():
     assert np.isnan(np.asarray(savgol_cube(cube, 5, 2).bsq)[:, 0, 0]).all()
 
 
-@pytest.mark.parametrize("window, polyorder, deriv, n, message", [
-    (4, 2, 0, 20, "odd"),
-    (5, 5, 0, 20, "larger than the polynomial degree"),
-    (21, 2, 0, 20, "longer than the spectrum"),
-    (5, 2, 3, 20, "derivative of order 3"),
-    (5, -1, 0, 20, "negative"),
-])
+@pytest.mark.parametrize(
+    "window, polyorder, deriv, n, message",
+    [
+        (4, 2, 0, 20, "odd"),
+        (5, 5, 0, 20, "larger than the polynomial degree"),
+        (21, 2, 0, 20, "longer than the spectrum"),
+        (5, 2, 3, 20, "derivative of order 3"),
+        (5, -1, 0, 20, "negative"),
+    ],
+)
 def test_parameter_messages(window, polyorder, deriv, n, message):
     with pytest.raises(CubeError, match=message):
         check_parameters(window, polyorder, deriv, n)

@@ -70,18 +70,21 @@ def test_folder_file_is_stored_in_place(data_root, tmp_path):
 PREFIXES = ["s3://cubes/"]
 
 
-@pytest.mark.parametrize("url,problem", [
-    ("s3://key:secret@cubes/a.hdr", "credentials"),
-    ("s3://cubes/a.hdr?versionId=1", "query"),
-    ("simplecache::s3://cubes/a.hdr", "Chained"),
-    ("s3://cubes/../other/a.hdr", r"\.\."),
-    ("s3://other-bucket/a.hdr", "only"),
-    ("file:///etc/passwd", "only"),
-    ("http://169.254.169.254/latest/meta-data", "only"),
-    ("s3://cubes/a b.hdr", "no spaces"),
-    ("<script>alert(1)</script>", "no spaces"),
-    (None, "no spaces"),
-])
+@pytest.mark.parametrize(
+    "url,problem",
+    [
+        ("s3://key:secret@cubes/a.hdr", "credentials"),
+        ("s3://cubes/a.hdr?versionId=1", "query"),
+        ("simplecache::s3://cubes/a.hdr", "Chained"),
+        ("s3://cubes/../other/a.hdr", r"\.\."),
+        ("s3://other-bucket/a.hdr", "only"),
+        ("file:///etc/passwd", "only"),
+        ("http://169.254.169.254/latest/meta-data", "only"),
+        ("s3://cubes/a b.hdr", "no spaces"),
+        ("<script>alert(1)</script>", "no spaces"),
+        (None, "no spaces"),
+    ],
+)
 def test_hostile_urls_refused(url, problem):
     with pytest.raises(CubeError, match=problem):
         check_url(url, PREFIXES)
@@ -114,8 +117,12 @@ def s3():
     port = _free_port()
     server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+    }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     import fsspec
@@ -135,8 +142,14 @@ def s3():
 
 
 def test_url_with_envi_pair_is_fetched_and_converted(s3, tmp_path):
-    header, data = write_envi(tmp_path, sample_cube(dtype="f4"), name="flight", interleave="bip", byte_order=1,
-                              extra="wavelength = {400,500,600,700,800,900}\nwavelength units = nm\n")
+    header, data = write_envi(
+        tmp_path,
+        sample_cube(dtype="f4"),
+        name="flight",
+        interleave="bip",
+        byte_order=1,
+        extra="wavelength = {400,500,600,700,800,900}\nwavelength units = nm\n",
+    )
     s3.put_file(str(header), "cubes/lines/flight.hdr")
     s3.put_file(str(data), "cubes/lines/flight.img")
     store = CubeStore(tmp_path / "store")

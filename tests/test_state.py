@@ -14,36 +14,55 @@ def test_region_round_trip():
     assert state.decode_region(state.encode_region([10, 30, 5, 40]), 200, 240) == ([10, 30, 5, 40], [])
 
 
-@pytest.mark.parametrize("text, expected, problem", [
-    ("<script>alert(1)</script>", [], "not a pixel"),
-    ("1-2,1-2,3-4", [[1, 2], [3, 4]], None),
-    ("500-1", [], "outside"),
-    ("-1-5", [], "not a pixel"),
-    ("1.5-2", [], "not a pixel"),
-    ("9" * 5000, [], "too long"),
-    (",".join(f"{i}-{i}" for i in range(30)), [[i, i] for i in range(8)], "first 8"),
-    ("", [], None),
-    (None, [], None),
-    (["1-2"], [], None),
-])
+@pytest.mark.parametrize(
+    "text, expected, problem",
+    [
+        ("<script>alert(1)</script>", [], "not a pixel"),
+        ("1-2,1-2,3-4", [[1, 2], [3, 4]], None),
+        ("500-1", [], "outside"),
+        ("-1-5", [], "not a pixel"),
+        ("1.5-2", [], "not a pixel"),
+        ("9" * 5000, [], "too long"),
+        (",".join(f"{i}-{i}" for i in range(30)), [[i, i] for i in range(8)], "first 8"),
+        ("", [], None),
+        (None, [], None),
+        (["1-2"], [], None),
+    ],
+)
 def test_hostile_pins(text, expected, problem):
     pins, problems = state.decode_pins(text, 200, 240)
     assert pins == expected
     assert (problem is None and not problems) or any(problem in p for p in problems)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("10-5-0-3", None), ("0-9999-0-9999", [0, 200, 0, 240]), ("a-b-c-d", None), ("300-400-0-5", None),
-    ("1-2-3", None), ("0-1-0-1" * 200, None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("10-5-0-3", None),
+        ("0-9999-0-9999", [0, 200, 0, 240]),
+        ("a-b-c-d", None),
+        ("300-400-0-5", None),
+        ("1-2-3", None),
+        ("0-1-0-1" * 200, None),
+    ],
+)
 def test_hostile_regions(text, expected):
     assert state.decode_region(text, 200, 240)[0] == expected
 
 
-@pytest.mark.parametrize("cube_id, ok", [
-    ("demo", True), ("0123456789abcdef0123456789abcdef", True), ("../../etc/passwd", False),
-    ("0123456789ABCDEF0123456789ABCDEF", False), ("demo/../x", False), ("", False), (None, False), (5, False),
-])
+@pytest.mark.parametrize(
+    "cube_id, ok",
+    [
+        ("demo", True),
+        ("0123456789abcdef0123456789abcdef", True),
+        ("../../etc/passwd", False),
+        ("0123456789ABCDEF0123456789ABCDEF", False),
+        ("demo/../x", False),
+        ("", False),
+        (None, False),
+        (5, False),
+    ],
+)
 def test_cube_ids(cube_id, ok):
     assert state.valid_cube_id(cube_id) is ok
 
@@ -55,21 +74,32 @@ def test_share_link_keeps_repeated_keys_and_drops_old_query():
 
 
 # ----------------------------------------------------------------------------- page settings
-CONTEXT = state.LinkContext(rows=200, cols=240, n_bands=224, usable_bands=220, default_band=54,
-                            rgb_bands=(30, 20, 10), uniform_spacing=True, band_label=lambda i: f"band {i}")
+CONTEXT = state.LinkContext(
+    rows=200,
+    cols=240,
+    n_bands=224,
+    usable_bands=220,
+    default_band=54,
+    rgb_bands=(30, 20, 10),
+    uniform_spacing=True,
+    band_label=lambda i: f"band {i}",
+)
 
 
-@pytest.mark.parametrize("key, text, named, instead", [
-    ("band", "9999", "band '9999'", "band 54 is used instead"),
-    ("cmap", "evil", "colormap 'evil'", "gray is used instead"),
-    ("sg_window", "4", "window '4'", "11 is used instead"),
-    ("pca_k", "500", "components '500'", "5 is used instead"),
-    ("vmin", "nan", "low value 'nan'", "the image's own range is used instead"),
-    ("pct", "98-2", "percentiles '98-2'", "2-98 is used instead"),
-    ("sg_deriv", "4th", "derivative '4th'", "none is used instead"),
-    ("pca_loadings", "0,99", "loadings shown '0,99'", "[0, 1, 2] is used instead"),
-    ("stored", "maybe", "show stored values 'maybe'", "False is used instead"),
-])
+@pytest.mark.parametrize(
+    "key, text, named, instead",
+    [
+        ("band", "9999", "band '9999'", "band 54 is used instead"),
+        ("cmap", "evil", "colormap 'evil'", "gray is used instead"),
+        ("sg_window", "4", "window '4'", "11 is used instead"),
+        ("pca_k", "500", "components '500'", "5 is used instead"),
+        ("vmin", "nan", "low value 'nan'", "the image's own range is used instead"),
+        ("pct", "98-2", "percentiles '98-2'", "2-98 is used instead"),
+        ("sg_deriv", "4th", "derivative '4th'", "none is used instead"),
+        ("pca_loadings", "0,99", "loadings shown '0,99'", "[0, 1, 2] is used instead"),
+        ("stored", "maybe", "show stored values 'maybe'", "False is used instead"),
+    ],
+)
 def test_unusable_link_values_are_named_with_what_is_used_instead(key, text, named, instead):
     values, problems = state.read_settings({key: text}, CONTEXT)
     assert key not in values
@@ -77,19 +107,52 @@ def test_unusable_link_values_are_named_with_what_is_used_instead(key, text, nam
 
 
 def test_every_setting_round_trips_through_a_link():
-    chosen = {"view": "RGB", "band": 100, "rgb_r": 5, "rgb_g": 6, "rgb_b": 7, "stretch": "range", "vmin": -0.25,
-              "vmax": 1.5e-3, "cmap": "magma", "range_r_low": 0.0, "range_r_high": 0.3, "sg_window": 21,
-              "sg_degree": 4, "sg_deriv": "2nd", "sg_exact": True, "pca_k": 12, "pca_region": True,
-              "pca_view": "RGB of PCs", "pc": 3, "pca_rgb_red": 2, "pca_rgb_green": 0, "pca_rgb_blue": 4,
-              "pca_loadings": [0, 5], "pca_pct": (1.0, 99.5), "pca_cmap": "turbo",
-              "stored": True}
+    chosen = {
+        "view": "RGB",
+        "band": 100,
+        "rgb_r": 5,
+        "rgb_g": 6,
+        "rgb_b": 7,
+        "stretch": "range",
+        "vmin": -0.25,
+        "vmax": 1.5e-3,
+        "cmap": "magma",
+        "range_r_low": 0.0,
+        "range_r_high": 0.3,
+        "sg_window": 21,
+        "sg_degree": 4,
+        "sg_deriv": "2nd",
+        "sg_exact": True,
+        "pca_k": 12,
+        "pca_region": True,
+        "pca_view": "RGB of PCs",
+        "pc": 3,
+        "pca_rgb_red": 2,
+        "pca_rgb_green": 0,
+        "pca_rgb_blue": 4,
+        "pca_loadings": [0, 5],
+        "pca_pct": (1.0, 99.5),
+        "pca_cmap": "turbo",
+        "stored": True,
+    }
     query = state.write_settings(chosen, CONTEXT)
     assert state.read_settings(query, CONTEXT) == (chosen, [])
 
 
 def test_a_link_keeps_no_default_and_no_value_its_stretch_does_not_use():
-    query = state.write_settings({"band": 54, "cmap": "gray", "stretch": "percentile", "vmin": 0.5, "pct": (1.0, 99.0),
-                                  "pca_stretch": "min-max", "pca_pct": (5.0, 95.0), "pca_vmax": 3.0}, CONTEXT)
+    query = state.write_settings(
+        {
+            "band": 54,
+            "cmap": "gray",
+            "stretch": "percentile",
+            "vmin": 0.5,
+            "pct": (1.0, 99.0),
+            "pca_stretch": "min-max",
+            "pca_pct": (5.0, 95.0),
+            "pca_vmax": 3.0,
+        },
+        CONTEXT,
+    )
     assert query == {"pct": "1-99", "pca_stretch": "min-max"}
 
 
@@ -99,13 +162,18 @@ def test_cube_ids_are_read_in_any_letter_case():
     assert state.normal_cube_id(None) == ""
 
 
-@pytest.mark.parametrize("text, window, problem", [
-    ("10-50-20-60", [10, 50, 20, 60], False),
-    ("0-200-0-240", None, False),           # the whole image: no window
-    ("150-400-0-100", [0, 200, 0, 100], False),   # taller than the image: its whole height
-    ("190-230-0-100", [160, 200, 0, 100], False),  # moved inside the image
-    ("50-10-0-5", None, True), ("x", None, True), ("", None, False),
-])
+@pytest.mark.parametrize(
+    "text, window, problem",
+    [
+        ("10-50-20-60", [10, 50, 20, 60], False),
+        ("0-200-0-240", None, False),  # the whole image: no window
+        ("150-400-0-100", [0, 200, 0, 100], False),  # taller than the image: its whole height
+        ("190-230-0-100", [160, 200, 0, 100], False),  # moved inside the image
+        ("50-10-0-5", None, True),
+        ("x", None, True),
+        ("", None, False),
+    ],
+)
 def test_zoom_windows_from_links(text, window, problem):
     shown, problems = state.decode_window(text, 200, 240)
     assert (None if shown is None else shown.as_list()) == window

@@ -18,8 +18,9 @@ def envi_files(tmp_path, **kwargs):
 
 def test_upload_round_trip_is_canonical_and_memory_mapped(tmp_path):
     store = CubeStore(tmp_path / "store")
-    files = envi_files(tmp_path, interleave="bil", byte_order=1,
-                       extra="wavelength = {1,2,3,4,5,6}\nwavelength units = um\n")
+    files = envi_files(
+        tmp_path, interleave="bil", byte_order=1, extra="wavelength = {1,2,3,4,5,6}\nwavelength units = um\n"
+    )
     cube_id = store.put_files(files)
     assert valid_id(cube_id)
     cube = store.open(cube_id)
@@ -147,9 +148,16 @@ def test_a_cube_in_use_is_never_evicted_and_still_counts(tmp_path):
     assert ids[0] in store and ids[1] not in store  # the next one went instead
     np.testing.assert_array_equal(viewed.band(3), cube.band(3))
     # Another process converting an upload evicts too: the lock is seen across processes.
-    done = subprocess.run([sys.executable, "-c", f"from cubescope.store import CubeStore; "
-                           f"print(CubeStore({str(store.root)!r}, max_bytes=1).evict())"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from cubescope.store import CubeStore; print(CubeStore({str(store.root)!r}, max_bytes=1).evict())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ids[0] not in done.stdout and ids[2] in done.stdout
     del viewed
     gc.collect()
@@ -177,6 +185,7 @@ def test_container_choice(tmp_path):
 
 
 # ---------------------------------------------------------------- chunked conversion (issue 9)
+
 
 @pytest.mark.parametrize("interleave", ["bsq", "bil", "bip"])
 @pytest.mark.parametrize("byte_order", [0, 1])

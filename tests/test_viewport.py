@@ -8,14 +8,17 @@ from cubescope.viewport import MIN_WINDOW, Window, crop, sample_step, shown_shap
 from cubescope_ui.viewer import pack, unpack
 
 
-@pytest.mark.parametrize("window, box, ratio, step", [
-    (Window(0, 2000, 0, 2000), (700, 700), 1.0, 3),    # 2000 px into 700: every 3rd pixel
-    (Window(0, 2000, 0, 2000), (700, 700), 2.0, 2),    # a high-density screen shows more
-    (Window(0, 200, 0, 200), (700, 700), 1.0, 1),      # zoomed in: every pixel
-    (Window(0, 50, 0, 2000), (700, 140), 1.0, 3),      # a strip fits by its width
-    (Window(0, 2000, 0, 50), (700, 600), 1.0, 4),      # a tall strip fits by its height
-    (Window(0, 1024, 0, 1024), (1024, 1024), 1.0, 1),  # exactly one sample per screen pixel
-])
+@pytest.mark.parametrize(
+    "window, box, ratio, step",
+    [
+        (Window(0, 2000, 0, 2000), (700, 700), 1.0, 3),  # 2000 px into 700: every 3rd pixel
+        (Window(0, 2000, 0, 2000), (700, 700), 2.0, 2),  # a high-density screen shows more
+        (Window(0, 200, 0, 200), (700, 700), 1.0, 1),  # zoomed in: every pixel
+        (Window(0, 50, 0, 2000), (700, 140), 1.0, 3),  # a strip fits by its width
+        (Window(0, 2000, 0, 50), (700, 600), 1.0, 4),  # a tall strip fits by its height
+        (Window(0, 1024, 0, 1024), (1024, 1024), 1.0, 1),  # exactly one sample per screen pixel
+    ],
+)
 def test_sample_step_sends_about_one_sample_per_screen_pixel(window, box, ratio, step):
     assert sample_step(window, *box, pixel_ratio=ratio) == step
     rows, cols = shown_shape(window, step)
@@ -28,12 +31,15 @@ def test_sample_step_refuses_a_box_without_size():
         sample_step(Window(0, 10, 0, 10), 0, 100)
 
 
-@pytest.mark.parametrize("window, fitted", [
-    (Window(-50, 50, 0, 10), Window(0, 100, 0, 10)),       # moved inside, size kept
-    (Window(150, 250, 230, 260), Window(100, 200, 210, 240)),
-    (Window(5, 6, 7, 8), Window(5, 5 + MIN_WINDOW, 7, 7 + MIN_WINDOW)),  # grown to the smallest window
-    (Window(-10, 9999, -10, 9999), Window(0, 200, 0, 240)),  # larger than the image: the image
-])
+@pytest.mark.parametrize(
+    "window, fitted",
+    [
+        (Window(-50, 50, 0, 10), Window(0, 100, 0, 10)),  # moved inside, size kept
+        (Window(150, 250, 230, 260), Window(100, 200, 210, 240)),
+        (Window(5, 6, 7, 8), Window(5, 5 + MIN_WINDOW, 7, 7 + MIN_WINDOW)),  # grown to the smallest window
+        (Window(-10, 9999, -10, 9999), Window(0, 200, 0, 240)),  # larger than the image: the image
+    ],
+)
 def test_windows_are_fitted_inside_the_image(window, fitted):
     assert window.fitted(200, 240) == fitted
 
@@ -50,8 +56,9 @@ def test_crop_takes_every_step_th_pixel_of_the_window():
 def test_payload_round_trip_keeps_values_nan_and_colours():
     values = np.array([[np.nan, -1.5, 0.0], [2.5, 1e30, -np.inf]], np.float32)
     tile = display.image_tile(values, Window(4, 6, 9, 12), 1, -1.5, 2.5)
-    header, planes, pixels = unpack(pack(tile, 50, 60, colormap="viridis", label="band 3 · 550 nm",
-                                         quantity="reflectance", tile_id="t"))
+    header, planes, pixels = unpack(
+        pack(tile, 50, 60, colormap="viridis", label="band 3 · 550 nm", quantity="reflectance", tile_id="t")
+    )
     np.testing.assert_array_equal(planes[0], values)  # NaN and infinities travel as they are
     np.testing.assert_array_equal(pixels, tile.pixels)
     assert pixels[0, 0] == display.NAN_INDEX and header["nan_index"] == display.NAN_INDEX

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-ENVI_CODES = {np.dtype(k): v for k, v in {
-    "u1": 1, "i2": 2, "i4": 3, "f4": 4, "f8": 5, "u2": 12, "u4": 13, "i8": 14, "u8": 15}.items()}
+ENVI_CODES = {
+    np.dtype(k): v
+    for k, v in {"u1": 1, "i2": 2, "i4": 3, "f4": 4, "f8": 5, "u2": 12, "u4": 13, "i8": 14, "u8": 15}.items()
+}
 
 
 def sample_cube(rows: int = 7, cols: int = 5, bands: int = 6, dtype: str = "f4", seed: int = 0) -> np.ndarray:
@@ -43,9 +45,14 @@ def write_envi(
     data = folder / f"{name}{data_suffix}"
     data.write_bytes(b"\0" * offset + body)
     keys = {
-        "samples": cols, "lines": rows, "bands": bands, "header offset": offset,
-        "file type": "ENVI Standard", "data type": ENVI_CODES[cube.dtype.newbyteorder("=")],
-        "interleave": interleave, "byte order": byte_order,
+        "samples": cols,
+        "lines": rows,
+        "bands": bands,
+        "header offset": offset,
+        "file type": "ENVI Standard",
+        "data type": ENVI_CODES[cube.dtype.newbyteorder("=")],
+        "interleave": interleave,
+        "byte order": byte_order,
     }
     lines = ["ENVI"] + [f"{k.title() if keys_upper else k} = {v}" for k, v in keys.items()]
     header = folder / f"{name}.hdr"

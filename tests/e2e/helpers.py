@@ -28,8 +28,10 @@ def viewer_state(page, key: str = "image") -> dict:
 def wait_viewer(page, condition: str, key: str = "image", arg=None, timeout: float = 30_000):
     """Wait until ``condition`` (a JS expression over ``d``, the canvas dataset, and ``arg``)
     holds for viewer ``key``; returns ``performance.now()`` of the first frame it held."""
-    script = (f"([key, arg]) => {{ const c = ({VIEWER_CANVAS})(key); if (!c) return false; const d = c.dataset; "
-              f"return ({condition}) && performance.now(); }}")
+    script = (
+        f"([key, arg]) => {{ const c = ({VIEWER_CANVAS})(key); if (!c) return false; const d = c.dataset; "
+        f"return ({condition}) && performance.now(); }}"
+    )
     return page.wait_for_function(script, arg=[key, arg], polling="raf", timeout=timeout).json_value()
 
 
@@ -40,6 +42,25 @@ def wait_ready(page) -> None:
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
         " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')"
     )
+
+
+def choose_option(page, key: str, name: str, attempts: int = 4) -> None:
+    """Pick ``name`` in the selectbox with Streamlit key ``key``.
+
+    A rerun that lands just after the click re-renders the selectbox and closes its list, so
+    the list is opened again until the option shows (a slow CI machine sees this)."""
+    option = page.get_by_role("option", name=name, exact=True)
+    for attempt in range(attempts):
+        wait_ready(page)
+        page.locator(f".st-key-{key} input").click()
+        try:
+            option.wait_for(timeout=5_000)
+            break
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            page.keyboard.press("Escape")
+    option.click()
 
 
 def band_image(page, key: str = "image"):
@@ -102,9 +123,11 @@ def click_and_check_spectrum(page, data, fx: float, fy: float) -> tuple[int, int
     expected = pixel_under(page, box["width"] * fx, box["height"] * fy)
     x, y = pixel_centre(page, *expected)
     image.click(position={"x": x, "y": y})
-    page.wait_for_function("([name]) => { const gd = document.querySelector('.st-key-spectra .js-plotly-plot');"
-                           " return gd && gd._fullData && gd._fullData.some(t => t.name === name); }",
-                           arg=[f"({expected[0]}, {expected[1]})"])
+    page.wait_for_function(
+        "([name]) => { const gd = document.querySelector('.st-key-spectra .js-plotly-plot');"
+        " return gd && gd._fullData && gd._fullData.some(t => t.name === name); }",
+        arg=[f"({expected[0]}, {expected[1]})"],
+    )
     spectrum = traces(page, "spectra")[-1]
     row, col = (int(v) for v in spectrum["name"].strip("()").split(","))
     assert (row, col) == expected
@@ -124,5 +147,6 @@ def url_cube_id(page, previous: str | None = None) -> str:
     """The cube id in the address bar, once there is one (other than ``previous``)."""
     page.wait_for_function(
         "([old]) => { const id = new URLSearchParams(location.search).get('cube'); return id && id !== old; }",
-        arg=[previous])
+        arg=[previous],
+    )
     return page.evaluate("() => new URLSearchParams(location.search).get('cube')")

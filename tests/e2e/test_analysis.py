@@ -5,7 +5,7 @@ import pytest
 
 from cubescope.demo import demo_cube
 from cubescope.smoothing import savgol_spectrum
-from tests.e2e.helpers import band_image, image_source, traces, wait_ready
+from tests.e2e.helpers import band_image, choose_option, image_source, traces, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -19,18 +19,19 @@ def test_savitzky_golay_settings_update_spectrum_and_derivative_image(page, serv
     smoothed = next(t for t in before if t["name"] == "(30, 50) smoothed")
     np.testing.assert_allclose(smoothed["y"], savgol_spectrum(cube.spectrum(30, 50), 11, 3), rtol=1e-5, atol=1e-7)
 
-    page.locator(".st-key-sg_deriv").click()
-    page.get_by_role("option", name="2nd").click()
+    choose_option(page, "sg_deriv", "2nd")
     wait_ready(page)
     page.wait_for_function("() => location.href.includes('sg_deriv=2nd')")
     page.wait_for_function(
-        "() => document.querySelector('.st-key-sg_spectra .js-plotly-plot')._fullData[0].name.includes('2nd')")
+        "() => document.querySelector('.st-key-sg_spectra .js-plotly-plot')._fullData[0].name.includes('2nd')"
+    )
     band_image(page, "image_sg")
     assert image_source(page, "image_sg") != before_image
     derivative = traces(page, "sg_spectra")[0]
     delta = float(cube.wavelengths[1] - cube.wavelengths[0])
-    np.testing.assert_allclose(derivative["y"], savgol_spectrum(cube.spectrum(30, 50), 11, 3, 2, delta),
-                               rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(
+        derivative["y"], savgol_spectrum(cube.spectrum(30, 50), 11, 3, 2, delta), rtol=1e-5, atol=1e-9
+    )
     assert page.get_by_text("per nm²").first.is_visible()
     page.screenshot(path=str(artifacts / "journey4-savitzky-golay.png"), full_page=True)
 

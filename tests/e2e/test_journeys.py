@@ -49,7 +49,6 @@ def test_open_app_move_band_click_pixel(page, server, artifacts):
     np.testing.assert_allclose(spectra[-1]["y"], cube.spectrum(row, col), rtol=1e-6)
 
     image.click(position={"x": 0.2 * box["width"], "y": 0.7 * box["height"]})
-    page.wait_for_function(
-        "() => document.querySelector('.st-key-spectra .js-plotly-plot')._fullData.length >= 2")
+    page.wait_for_function("() => document.querySelector('.st-key-spectra .js-plotly-plot')._fullData.length >= 2")
     assert len(traces(page, "spectra")) == 2
     page.screenshot(path=str(artifacts / "journey1-band-and-pixels.png"), full_page=True)

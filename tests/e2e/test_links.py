@@ -36,8 +36,7 @@ def test_share_link_opens_same_analysis_in_another_browser(browser, server, arti
     image.click(position={"x": 0.3 * box["width"], "y": 0.3 * box["height"]})
     traces(first, "spectra")
     band_image(first).click(position={"x": 0.7 * box["width"], "y": 0.8 * box["height"]})
-    first.wait_for_function(
-        "() => document.querySelector('.st-key-spectra .js-plotly-plot')._fullData.length >= 2")
+    first.wait_for_function("() => document.querySelector('.st-key-spectra .js-plotly-plot')._fullData.length >= 2")
     slider = first.locator(".st-key-band input[type='range']")
     slider.focus()
     for _ in range(5):
@@ -72,8 +71,10 @@ def test_two_servers_behind_one_address_give_the_same_answer(browser, tmp_path, 
 
     np.save(tmp_path / "shared_scene.npy", sample_cube(rows=40, cols=30, bands=9, dtype="f4", seed=5))
     shared = {"CUBESCOPE_SHARED_STORE": (tmp_path / "shared").as_uri()}
-    with (running_app(tmp_path / "store_a", tmp_path / "a.log", shared) as url_a,
-          running_app(tmp_path / "store_b", tmp_path / "b.log", shared) as url_b):
+    with (
+        running_app(tmp_path / "store_a", tmp_path / "a.log", shared) as url_a,
+        running_app(tmp_path / "store_b", tmp_path / "b.log", shared) as url_b,
+    ):
         first_context = browser.new_context(viewport={"width": 1500, "height": 1100})
         first = first_context.new_page()
         first.goto(url_a)
@@ -92,7 +93,7 @@ def test_two_servers_behind_one_address_give_the_same_answer(browser, tmp_path, 
 
         second_context = browser.new_context(viewport={"width": 1500, "height": 1100})
         second = second_context.new_page()
-        second.goto(url_b + link[len(url_a):])  # the same link, answered by the other server
+        second.goto(url_b + link[len(url_a) :])  # the same link, answered by the other server
         wait_ready(second)
         second.get_by_role("heading", name="shared_scene").wait_for()
         assert image_source(second) == shown_first

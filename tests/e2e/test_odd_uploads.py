@@ -43,8 +43,10 @@ def test_odd_cubes_upload_and_open_on_every_page(page, server, tmp_path, artifac
         page.get_by_role("heading", name=cube.name, exact=True).wait_for()
         _no_error(page, f"{cube.name} on Bands")
         cube_id = url_cube_id(page, cube_id)
-        for path, heading in (("smoothing", f"Savitzky-Golay · {cube.name}"),
-                              ("pca", f"Principal components · {cube.name}")):
+        for path, heading in (
+            ("smoothing", f"Savitzky-Golay · {cube.name}"),
+            ("pca", f"Principal components · {cube.name}"),
+        ):
             page.goto(f"{server}/{path}?cube={cube_id}")
             wait_ready(page)
             page.get_by_role("heading", name=heading).wait_for()

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.e2e.conftest import running_app
-from tests.e2e.helpers import click_and_check_spectrum, wait_ready
+from tests.e2e.helpers import choose_option, click_and_check_spectrum, wait_ready
 from tests.writers import sample_cube, write_envi
 
 pytestmark = pytest.mark.e2e
@@ -21,8 +21,7 @@ def test_open_from_data_folder_and_refuse_url_with_credentials(browser, tmp_path
         page.goto(url)
         wait_ready(page)
         page.get_by_text("Open from the server").click()
-        page.locator(".st-key-server_file input").click()
-        page.get_by_role("option", name="flights/line_07.hdr").click()
+        choose_option(page, "server_file", "flights/line_07.hdr")
         wait_ready(page)
         button = page.locator(".st-key-open_server_file button")
         page.wait_for_function("(b) => !b.disabled", arg=button.element_handle())  # the choice has reached the server

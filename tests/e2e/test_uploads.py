@@ -15,7 +15,8 @@ def upload(page, paths) -> None:
     # After a stored upload the uploader is replaced by a new one (its files leave the server's
     # memory); for a moment both are on the page.
     page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=\"stFileUploaderDropzoneInput\"]').length === 1")
+        "() => document.querySelectorAll('[data-testid=\"stFileUploaderDropzoneInput\"]').length === 1"
+    )
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(p) for p in paths])
     page.wait_for_timeout(500)
     wait_ready(page)
@@ -28,8 +29,14 @@ def test_upload_envi_pair_npy_and_broken_header(page, server, tmp_path, artifact
 
     data = sample_cube(rows=48, cols=36, bands=10, dtype="i2")
     wavelengths = "{" + ", ".join(str(400 + 50 * i) for i in range(10)) + "}"
-    header, raw = write_envi(tmp_path, data, name="field_scan", interleave="bil", byte_order=1,
-                             extra=f"wavelength units = Nanometers\nwavelength = {wavelengths}\n")
+    header, raw = write_envi(
+        tmp_path,
+        data,
+        name="field_scan",
+        interleave="bil",
+        byte_order=1,
+        extra=f"wavelength units = Nanometers\nwavelength = {wavelengths}\n",
+    )
     upload(page, [header, raw])
     page.get_by_role("heading", name="field_scan").wait_for()
     cube_id = url_cube_id(page)

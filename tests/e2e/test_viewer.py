@@ -46,12 +46,15 @@ def cubes(tmp_path_factory):
 
 def column_of(page, key: str) -> dict:
     """The bounding box of the layout column holding element ``key``."""
-    return page.evaluate("""(key) => {
+    return page.evaluate(
+        """(key) => {
         const element = document.querySelector(`.st-key-${key}`);
         const column = element.closest('[data-testid="stColumn"]') || element.parentElement;
         const r = column.getBoundingClientRect();
         return {left: r.left, right: r.right, width: r.width};
-    }""", key)
+    }""",
+        key,
+    )
 
 
 @pytest.mark.parametrize("width", [1400, 1024])
@@ -141,13 +144,16 @@ def test_clicking_a_spectrum_moves_the_band(page, server):
     traces(page, "spectra")
     cube = demo_cube()
     target = 90
-    point = page.evaluate("""([x]) => {
+    point = page.evaluate(
+        """([x]) => {
         const gd = document.querySelector('.st-key-spectra .js-plotly-plot');
         const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, trace = gd._fullData[0];
         const i = trace.x.findIndex(v => Math.abs(v - x) < 1e-6);
         const area = gd.querySelector('.nsewdrag').getBoundingClientRect();
         return {x: area.left + xa.l2p(trace.x[i]), y: area.top + ya.l2p(trace.y[i])};
-    }""", [float(cube.wavelengths[target])])
+    }""",
+        [float(cube.wavelengths[target])],
+    )
     page.mouse.click(point["x"], point["y"])
     wait_viewer(page, "d.tile.startsWith(arg)", arg=f"band-{target}-")
     assert page.locator(".st-key-band input[type='range']").input_value() == str(target)

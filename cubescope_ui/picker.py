@@ -14,7 +14,9 @@ from cubescope_ui.data import DEMO_ID, open_cube, store
 from cubescope_ui.session import reset_view
 from cubescope_ui.text import error, plain
 
-ACCEPTED = "ENVI (.hdr with its data file, or both in one .zip), ERDAS .lan, .npy, .npz, .mat, .tif, .h5"
+ACCEPTED = ("ENVI (.hdr with its data file, or both in one .zip), ERDAS .lan, .npy, .npz, .mat, .tif, .h5; "
+            "sensor products: EMIT, PACE, AVIRIS-3 (.nc), PRISMA (.he5), Tanager, NEON (.h5), "
+            "EnMAP and DESIS (the delivered .zip, or METADATA.XML with its images)")
 
 
 def _uploaded_files(again: bool = False) -> list[tuple[str, BinaryIO]]:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from cubescope.errors import CubeError
+from cubescope.geo import Georef
 from cubescope.wavelengths import (
     nearest_band,
     normalize_units,
@@ -82,6 +83,9 @@ class Cube:
         What the values are ("reflectance", "radiance (µW/(cm² sr nm))"); None when unknown.
     metadata : mapping, optional
         Everything else the file said, as text-friendly values.
+    geo : Georef, optional
+        Where the pixels lie on the Earth (see :mod:`cubescope.geo`); None for a lab scan or a
+        file without georeferencing.
     check : callable, optional
         ``check(bsq, start, stop)`` is called before bands ``start:stop`` are read and raises
         :class:`~cubescope.errors.CubeError` if they are not what was stored (the store passes a
@@ -103,6 +107,7 @@ class Cube:
         offset: Any = None,
         quantity: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        geo: Georef | None = None,
         check: Callable[[np.ndarray, int, int], None] | None = None,
     ) -> None:
         if not isinstance(bsq, np.ndarray) or bsq.ndim != 3:
@@ -140,6 +145,12 @@ class Cube:
         self.offset = _scaling(offset, bands, "offset", 0.0)
         self.quantity = str(quantity) if quantity else None
         self.metadata: dict[str, Any] = dict(metadata or {})
+        if geo is not None and (geo.rows, geo.cols) != (bsq.shape[1], bsq.shape[2]):
+            raise CubeError(
+                f"The georeferencing is for a {geo.rows} x {geo.cols} image, the cube is "
+                f"{bsq.shape[1]} x {bsq.shape[2]}."
+            )
+        self.geo = geo
         self._check = check
 
     # ------------------------------------------------------------------ construction
@@ -265,7 +276,7 @@ class Cube:
             return self
         return Cube(self._bsq, name=self.name, wavelengths=self.wavelengths, wavelength_units=self.wavelength_units,
                     fwhm=self.fwhm, bad_bands=self.bad_bands, nodata=self.nodata, default_bands=self.default_bands,
-                    quantity="stored values", metadata=self.metadata, check=self._check)
+                    quantity="stored values", metadata=self.metadata, geo=self.geo, check=self._check)
 
     def scaling_note(self) -> str:
         """How values relate to the stored samples, in words (for captions and exports)."""
@@ -319,6 +330,36 @@ class Cube:
         """The spectrum at one pixel, shape ``(bands,)``, floats with no-data as NaN."""
         self._check_pixel(row, col)
         return self._to_float(self.bsq[:, row, col], slice(None))
+
+    # ------------------------------------------------------------------ on the Earth
+    @property
+    def crs(self) -> str | None:
+        """The coordinate reference system of the cube's grid (WKT, EPSG code...), "EPSG:4326"
+        for a swath located by per-pixel lon/lat, None when not georeferenced."""
+        return None if self.geo is None else self.geo.crs
+
+    @property
+    def geotransform(self) -> tuple[float, ...] | None:
+        """GDAL-order affine from (col, row) pixel corners to :attr:`crs` coordinates; None for
+        a swath or a cube without georeferencing."""
+        return None if self.geo is None else self.geo.geotransform
+
+    def lonlat(self, row: Any, col: Any) -> tuple[Any, Any]:
+        """Longitude and latitude (WGS84 degrees) of the centre of pixel ``(row, col)``.
+
+        Scalars give floats, arrays give arrays (NaN where a swath product has no coordinate).
+
+        Raises
+        ------
+        CubeError
+            If the cube is not georeferenced or the pixel lies outside it.
+        """
+        if self.geo is None:
+            raise CubeError(f"'{self.name}' is not georeferenced: its file places no pixel on the Earth.")
+        lon, lat = self.geo.lonlat(row, col)
+        if np.ndim(lon) == 0:
+            return float(lon), float(lat)
+        return lon, lat
 
     def region(self, rows: slice, cols: slice) -> np.ndarray:
         """The spectra of a rectangle as ``(bands, h, w)`` floats with no-data as NaN."""

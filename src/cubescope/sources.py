@@ -28,8 +28,10 @@ from cubescope.errors import CubeError
 from cubescope.io.envi import DATA_SUFFIXES, find_data_file
 from cubescope.io.limits import Limits, human_bytes
 
-#: Files listed in the data folder (ENVI data files are reached through their headers).
-CUBE_SUFFIXES = (".hdr", ".lan", ".npy", ".npz", ".mat", ".tif", ".tiff", ".h5", ".hdf5", ".he5")
+#: Files listed in the data folder (ENVI data files are reached through their headers; EnMAP
+#: and DESIS products through their ``…METADATA.XML``, listed apart from other XML files).
+CUBE_SUFFIXES = (".hdr", ".lan", ".npy", ".npz", ".mat", ".tif", ".tiff", ".h5", ".hdf5", ".he5", ".nc", ".nc4",
+                 ".zip")
 _LIST_LIMIT = 5000
 _COPY_CHUNK = 16 * 2**20
 _URL_TEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+.-]*://[^\s\x00-\x1f\x7f]+$")
@@ -70,7 +72,8 @@ def list_folder(root: str | os.PathLike[str], limit: int = _LIST_LIMIT) -> list[
     for folder, dirs, files in os.walk(base, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if name.startswith(".") or Path(name).suffix.lower() not in CUBE_SUFFIXES:
+            listed = Path(name).suffix.lower() in CUBE_SUFFIXES or name.upper().endswith("METADATA.XML")
+            if name.startswith(".") or not listed:
                 continue
             path = Path(folder) / name
             if not path.resolve().is_relative_to(base):
@@ -91,6 +94,8 @@ def folder_source_id(path: Path) -> str:
             companions.append(find_data_file(path))
         except CubeError:
             pass
+    if path.suffix.lower() == ".xml":  # a product's metadata: its images are the data
+        companions += sorted(p for p in path.parent.iterdir() if "SPECTRAL_IMAGE" in p.name.upper() and p.is_file())
     for file in companions:
         stat = file.stat()
         parts += [file.name, stat.st_size, stat.st_mtime_ns]

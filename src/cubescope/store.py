@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import io
 import json
 import os
 import re
@@ -44,6 +45,7 @@ import numpy as np
 
 from cubescope.cube import Cube, physical_memory
 from cubescope.errors import CubeError
+from cubescope.geo import Georef
 from cubescope.io import ArrayInfo, list_arrays, load_cube
 from cubescope.io.axes import cube_from_bare_array
 from cubescope.io.envi import describe_envi
@@ -58,6 +60,8 @@ _READABLE_VERSIONS = {2: "sha256", 3: "blake3"}
 _STALE_TEMP_SECONDS = 6 * 3600
 #: Bytes of samples moved per step when writing; bounds the memory a conversion needs.
 _WRITE_CHUNK = 64 * 2**20
+#: A swath's longitude/latitude arrays, (2, rows, cols) float64, beside data.npy.
+_LONLAT = "lonlat.npy"
 
 Progress = Callable[[float], None]
 
@@ -133,6 +137,8 @@ class CubeStore:
         try:
             band_digests = _write_samples(cube.bsq, temp / "data.npy", progress)
             meta = _meta(cube, band_digests, source)
+            if cube.geo is not None and cube.geo.lonlat_arrays is not None:
+                meta["geo"]["lonlat_blake3"] = _write_lonlat(cube.geo.lonlat_arrays, temp / _LONLAT)
             (temp / "meta.json").write_text(json.dumps(meta, default=str))
             _fsync_folder(temp)
             try:
@@ -284,7 +290,8 @@ class CubeStore:
             )
         try:
             meta, data = _read_entry(folder, verify=False)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            geo = _read_geo(folder, meta, data.shape[1], data.shape[2])
+        except (OSError, ValueError, KeyError, TypeError, CubeError) as exc:
             shutil.rmtree(folder, ignore_errors=True)
             raise CubeError(
                 "The stored copy of this cube was damaged and has been removed; upload the file "
@@ -305,6 +312,7 @@ class CubeStore:
             quantity=meta.get("quantity"),
             check=BandCheck(folder, meta, verify=verify),
             metadata=meta.get("metadata", {}),
+            geo=geo,
         )
 
     # -------------------------------------------------------------- the shared store
@@ -334,6 +342,8 @@ class CubeStore:
         try:
             fs.makedirs(self._shared_path(cube_id, ""), exist_ok=True)
             fs.put_file(str(folder / "data.npy"), self._shared_path(cube_id, "data.npy"))
+            if (folder / _LONLAT).is_file():
+                fs.put_file(str(folder / _LONLAT), self._shared_path(cube_id, _LONLAT))
             fs.put_file(str(folder / "meta.json"), self._shared_path(cube_id, "meta.json"))
         except OSError as exc:
             raise CubeError(
@@ -350,6 +360,8 @@ class CubeStore:
         try:
             fs.get_file(self._shared_path(cube_id, "meta.json"), str(temp / "meta.json"))
             fs.get_file(self._shared_path(cube_id, "data.npy"), str(temp / "data.npy"))
+            if fs.exists(self._shared_path(cube_id, _LONLAT)):
+                fs.get_file(self._shared_path(cube_id, _LONLAT), str(temp / _LONLAT))
             _read_entry(temp, verify=True)  # the map it opens is closed on return
             _fsync_folder(temp)
             try:
@@ -466,7 +478,29 @@ def _read_entry(folder: Path, verify: bool) -> tuple[dict[str, Any], np.ndarray]
         raise ValueError("the checksum list does not match the bands")
     if verify:
         check_samples(data, meta)
+        _read_geo(folder, meta, data.shape[1], data.shape[2])
     return meta, data
+
+
+def _write_lonlat(arrays: np.ndarray, path: Path) -> str:
+    """Keep a swath's lon/lat arrays beside the samples; return their BLAKE3 digest."""
+    np.save(path, np.ascontiguousarray(arrays, dtype="<f8"), allow_pickle=False)
+    return blake3.blake3(path.read_bytes()).hexdigest()
+
+
+def _read_geo(folder: Path, meta: dict[str, Any], rows: int, cols: int) -> Georef | None:
+    """The stored georeferencing; a swath's lon/lat arrays are checked against their digest
+    before any coordinate is served (ValueError when they differ)."""
+    described = meta.get("geo")
+    if not described:
+        return None
+    lonlat = None
+    if described.get("kind") == "swath":
+        raw = (folder / _LONLAT).read_bytes()
+        if blake3.blake3(raw).hexdigest() != described.get("lonlat_blake3"):
+            raise ValueError("the longitude/latitude arrays differ from their checksum")
+        lonlat = np.load(io.BytesIO(raw), allow_pickle=False)
+    return Georef.from_meta(described, rows, cols, lonlat)
 
 
 def _digests(meta: dict[str, Any]) -> tuple[str, list[str]]:
@@ -593,6 +627,7 @@ def _meta(cube: Cube, band_digests: list[str], source: dict[str, Any] | None) ->
         "offset": listed(cube.offset),
         "quantity": cube.quantity,
         "metadata": cube.metadata,
+        "geo": None if cube.geo is None else cube.geo.to_meta(),
         "source": source or {},
     }
 

@@ -12,6 +12,7 @@ from cubescope.io.hdf5 import hdf5_arrays, load_hdf5
 from cubescope.io.limits import DEFAULT_LIMITS, Limits
 from cubescope.io.listing import ArrayInfo
 from cubescope.io.matlab import list_mat, load_mat
+from cubescope.io.products import list_hdf5_product, load_hdf5_product, load_product, load_tiff_product
 from cubescope.io.tiff import load_tiff
 
 __all__ = ["FORMATS", "ArrayInfo", "Limits", "detect_format", "list_arrays", "load_cube"]
@@ -24,7 +25,9 @@ FORMATS = {
     "npz": "NumPy .npz",
     "mat": "MATLAB .mat (v5, v7, v7.3)",
     "tiff": "multi-band (Geo)TIFF",
-    "hdf5": "HDF5 (.h5, .hdf5, .he5)",
+    "hdf5": "HDF5 and netCDF4 (.h5, .hdf5, .he5, .nc), with EMIT, PACE, PRISMA, Tanager, NEON and AVIRIS-3 "
+            "products read as their agencies lay them out",
+    "product": "EnMAP or DESIS product: its METADATA.XML, its folder or its delivered .zip",
 }
 _BY_SUFFIX = {
     ".hdr": "envi",
@@ -38,6 +41,10 @@ _BY_SUFFIX = {
     ".hdf5": "hdf5",
     ".he5": "hdf5",
     ".hdf": "hdf5",
+    ".nc": "hdf5",
+    ".nc4": "hdf5",
+    ".xml": "product",
+    ".zip": "product",
 }
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -51,6 +58,8 @@ def detect_format(path: str | Path) -> str:
         When neither the contents nor the name say what the file is.
     """
     path = Path(path)
+    if path.is_dir():
+        return "product"
     if not path.is_file():
         raise CubeError(f"There is no file '{path.name}'.")
     with open(path, "rb") as handle:
@@ -69,10 +78,20 @@ def detect_format(path: str | Path) -> str:
         return "envi"
     if head.startswith(b"PK\x03\x04") and path.suffix.lower() == ".npz":
         return "npz"
+    if head.startswith(b"PK\x03\x04"):
+        return "product"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return "product"
     if find_header(path) is not None:
         return "envi"
     suffix = path.suffix.lower()
-    if suffix in _BY_SUFFIX and suffix not in {".npy", ".mat", ".tif", ".tiff", ".h5", ".hdf5"}:
+    if head.startswith((b"CDF\x01", b"CDF\x02", b"CDF\x05")):
+        raise CubeError(
+            f"'{path.name}' is a classic netCDF-3 file; Cubescope reads netCDF-4 (HDF5-based), the format "
+            "EMIT, PACE and AVIRIS products are delivered in. Convert it with `nccopy -k nc4`."
+        )
+    if suffix in _BY_SUFFIX and suffix not in {".npy", ".mat", ".tif", ".tiff", ".h5", ".hdf5", ".nc", ".nc4",
+                                                ".xml", ".zip"}:
         return _BY_SUFFIX[suffix]
     raise CubeError(
         f"'{path.name}' is not a cube file Cubescope can read. Supported: "
@@ -93,7 +112,8 @@ def list_arrays(path: str | Path) -> list[ArrayInfo]:
     if fmt == "mat":
         return list_mat(path)
     if fmt == "hdf5":
-        return hdf5_arrays(path)
+        offered = list_hdf5_product(path)
+        return hdf5_arrays(path) if offered is None else offered
     return []
 
 
@@ -163,7 +183,14 @@ def load_cube(
         if fmt == "npy":
             return load_npy(path, limits, band_axis=band_axis, name=name, lazy=lazy)
         if fmt == "tiff":
-            return load_tiff(path, limits, band_axis=band_axis, name=name)
+            product = load_tiff_product(path, limits, name)
+            return product if product is not None else load_tiff(path, limits, band_axis=band_axis, name=name)
+        if fmt == "product":
+            return load_product(path, limits, name=name)
+        if fmt == "hdf5":
+            product = load_hdf5_product(path, limits, dataset=dataset, name=name)
+            if product is not None:
+                return product
         loader = {"npz": load_npz, "mat": load_mat, "hdf5": load_hdf5}[fmt]
         return loader(path, limits, dataset=dataset, band_axis=band_axis, name=name)
     except CubeError:

@@ -20,7 +20,7 @@ from cubescope.io.listing import ArrayInfo, choose_array, find_wavelengths
 MAX_CHUNKS = 1_000_000
 
 
-def _open(path: Path):
+def open_hdf5(path: Path):
     import h5py
 
     try:
@@ -34,7 +34,7 @@ def hdf5_arrays(path: Path, matlab: bool = False) -> list[ArrayInfo]:
     import h5py
 
     infos: list[ArrayInfo] = []
-    with _open(path) as handle:
+    with open_hdf5(path) as handle:
 
         def visit(name: str, obj: object) -> None:
             if not isinstance(obj, h5py.Dataset) or name.startswith("#refs#"):
@@ -53,29 +53,40 @@ def hdf5_arrays(path: Path, matlab: bool = False) -> list[ArrayInfo]:
     return infos
 
 
-def read_dataset(path: Path, name: str) -> np.ndarray:
-    """Read one dataset whole, after checking it does not point outside the file."""
-    with _open(path) as handle:
-        link = handle.get(name, getlink=True)
-        import h5py
+def checked_dataset(handle, name: str, file_name: str):
+    """The dataset ``name`` of an open file, after checking that its samples lie in the file
+    and that reading it does not cost the library memory out of proportion (raises CubeError)."""
+    import h5py
 
-        if isinstance(link, h5py.ExternalLink | h5py.SoftLink):
-            raise CubeError(f"'{name}' in '{path.name}' is a link; Cubescope reads only data stored in the file.")
-        dataset = handle[name]
-        if dataset.external or dataset.is_virtual:
+    link = handle.get(name, getlink=True)
+    if link is None:
+        raise CubeError(f"'{file_name}' has no dataset '{name}'.")
+    if isinstance(link, h5py.ExternalLink | h5py.SoftLink):
+        raise CubeError(f"'{name}' in '{file_name}' is a link; Cubescope reads only data stored in the file.")
+    dataset = handle[name]
+    if not isinstance(dataset, h5py.Dataset):
+        raise CubeError(f"'{name}' in '{file_name}' is a group, not a dataset.")
+    if dataset.external or dataset.is_virtual:
+        raise CubeError(
+            f"'{name}' in '{file_name}' keeps its data in other files (external or virtual "
+            "storage); store it inside the file."
+        )
+    if dataset.chunks is not None:
+        # The library's bookkeeping grows with the number of chunks read: a dataset of
+        # one-element chunks takes memory linear in its samples before any are returned.
+        chunks = int(np.prod([-(-n // c) for n, c in zip(dataset.shape, dataset.chunks, strict=True)]))
+        if chunks > MAX_CHUNKS:
             raise CubeError(
-                f"'{name}' in '{path.name}' keeps its data in other files (external or virtual "
-                "storage); store it inside the file."
+                f"'{name}' in '{file_name}' is stored in {chunks:,} chunks, more than this server reads "
+                f"({MAX_CHUNKS:,}); rewrite it with larger chunks (e.g. one band or a block of rows each)."
             )
-        if dataset.chunks is not None:
-            # The library's bookkeeping grows with the number of chunks read: a dataset of
-            # one-element chunks takes memory linear in its samples before any are returned.
-            chunks = int(np.prod([-(-n // c) for n, c in zip(dataset.shape, dataset.chunks, strict=True)]))
-            if chunks > MAX_CHUNKS:
-                raise CubeError(
-                    f"'{name}' in '{path.name}' is stored in {chunks:,} chunks, more than this server reads "
-                    f"({MAX_CHUNKS:,}); rewrite it with larger chunks (e.g. one band or a block of rows each)."
-                )
+    return dataset
+
+
+def read_dataset(path: Path, name: str) -> np.ndarray:
+    """Read one dataset whole, after :func:`checked_dataset`."""
+    with open_hdf5(path) as handle:
+        dataset = checked_dataset(handle, name, path.name)
         try:
             return dataset[()]
         except Exception as exc:
@@ -83,7 +94,7 @@ def read_dataset(path: Path, name: str) -> np.ndarray:
 
 
 def _units(path: Path, name: str) -> str | None:
-    with _open(path) as handle:
+    with open_hdf5(path) as handle:
         for key in ("wavelength_units", "wavelength units", "units"):
             for obj in (handle[name], handle):
                 if key in obj.attrs:

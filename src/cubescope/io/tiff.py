@@ -10,6 +10,7 @@ import numpy as np
 
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
+from cubescope.geo import from_geotiff
 from cubescope.io.axes import cube_from_bare_array
 from cubescope.io.limits import Limits, check_cube_shape, check_declared
 
@@ -65,20 +66,27 @@ def _load_tiff(path: Path, limits: Limits, band_axis: int | None, name: str | No
         check_declared(shape, dtype.itemsize, limits, compressed_from=path.stat().st_size, what=what)
         metadata: dict[str, Any] = {"format": "TIFF", "axes": axes}
         wavelengths, units = _own_metadata(tif, metadata)
-        nodata = _gdal_nodata(tif)
+        nodata = gdal_nodata(tif)
+        page = tif.pages[0]
+        image_size = int(page.imagelength), int(page.imagewidth)
+        geo = from_geotiff(page, *image_size)
         default = next((i for i, a in enumerate(axes) if a in _BAND_LETTERS), 0)
         try:
-            array = _read(path, series)
+            array = read_series(path, series)
         except Exception as exc:
             raise CubeError(f"The image data of {what} could not be read ({exc}).") from exc
     array = array.reshape(shape)
-    return cube_from_bare_array(
+    cube = cube_from_bare_array(
         array, limits=limits, name=name or path.stem, band_axis=band_axis, default_axis=default,
         wavelengths=wavelengths, wavelength_units=units, metadata=metadata, nodata=nodata,
     )
+    if geo is not None and (cube.rows, cube.cols) == image_size:
+        # Only when the bands lie across pages or samples: the tags describe the page's grid.
+        cube.geo = geo
+    return cube
 
 
-def _read(path: Path, series: Any) -> np.ndarray:
+def read_series(path: Path, series: Any) -> np.ndarray:
     """Map the samples in place when the file stores them uncompressed and contiguous."""
     import tifffile
 
@@ -115,7 +123,7 @@ def _own_metadata(tif: Any, metadata: dict[str, Any]) -> tuple[Any, str | None]:
     return None, None
 
 
-def _gdal_nodata(tif: Any) -> float | None:
+def gdal_nodata(tif: Any) -> float | None:
     tag = tif.pages[0].tags.get(_GDAL_NODATA)
     if tag is None:
         return None

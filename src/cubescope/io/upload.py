@@ -161,7 +161,13 @@ def headers(paths: Sequence[Path]) -> list[Path]:
 
 def main_file(paths: Sequence[Path], header: str | None = None) -> Path:
     """The file that opens the cube: the ENVI header when there is one (``header`` names which,
-    when there are several), else the only file."""
+    when there are several), else the only file. An EnMAP or DESIS product (its metadata XML,
+    or a spectral image with its header) opens from the file that holds its bands' description."""
+    from cubescope.io.products import product_file
+
+    product = product_file(list(paths))
+    if product is not None:
+        return product
     found = headers(paths)
     if header is not None and len(found) > 1:
         chosen = [p for p in found if p.name == safe_name(header)]

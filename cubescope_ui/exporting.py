@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from cubescope import CubeError, export
+from cubescope.geo import Georef
 from cubescope.io.limits import human_bytes
 from cubescope_ui.text import plain
 from cubescope_ui.widgets import Stretch
@@ -24,8 +25,9 @@ FORMATS = {
 
 
 def image_panel(image: Callable[[], np.ndarray], stretch: Stretch, name_parts: tuple, metadata: Mapping[str, Any],
-                key: str) -> None:
-    """An "Export" expander for one image: format, the exact scaling, a preview, a download."""
+                key: str, geo: Georef | None = None) -> None:
+    """An "Export" expander for one image: format, the exact scaling, a preview, a download.
+    The TIFF keeps the image's place on the Earth (``geo``) as GeoTIFF tags."""
     with st.expander("Export this image"):
         choice = st.radio("Format", list(FORMATS), key=f"{key}_format", horizontal=True)
         extension, mime = FORMATS[choice]
@@ -40,8 +42,9 @@ def image_panel(image: Callable[[], np.ndarray], stretch: Stretch, name_parts: t
                 st.caption(plain(f"Scaling: {normalization.describe()}. value = offset + scale × pixel; pixel 0 "
                                  "is no data. Offset and scale are in the PNG's text chunks."))
             else:
-                where = " with the band and wavelength in the file's description." if extension == "tif" else "."
-                st.caption("The real values, negatives, NaN and all, as 32-bit floats" + where)
+                where = " with the band and wavelength in the file's description" if extension == "tif" else ""
+                placed = _placed(geo) if extension == "tif" else ""
+                st.caption("The real values, negatives, NaN and all, as 32-bit floats" + where + placed + ".")
         except CubeError as exc:
             st.warning(plain(exc))
             return
@@ -56,7 +59,7 @@ def image_panel(image: Callable[[], np.ndarray], stretch: Stretch, name_parts: t
                 return export.to_png(values, 16, "min-max", metadata=metadata)
             if extension == "tif":
                 return export.to_tiff(values, wavelengths=metadata.get("wavelengths"),
-                                      wavelength_units=metadata.get("wavelength_units"), metadata=metadata)
+                                      wavelength_units=metadata.get("wavelength_units"), metadata=metadata, geo=geo)
             return export.to_npy(values)
 
         st.download_button(f"Download .{extension}", build, file_name=export.safe_filename(*name_parts,
@@ -64,12 +67,14 @@ def image_panel(image: Callable[[], np.ndarray], stretch: Stretch, name_parts: t
 
 
 def spectra_panel(spectra: Mapping[str, np.ndarray], wavelengths: np.ndarray | None, units: str | None,
-                  bad_bands: np.ndarray | None, name_parts: tuple, key: str) -> None:
-    """A CSV download of the plotted spectra."""
+                  bad_bands: np.ndarray | None, name_parts: tuple, key: str,
+                  locations: Mapping[str, tuple[float, float]] | None = None) -> None:
+    """A CSV download of the plotted spectra (with the lon/lat of each pinned pixel when the
+    cube is georeferenced)."""
     if not spectra:
         return
     st.download_button(
-        "Download spectra (.csv)", lambda: export.spectra_to_csv(spectra, wavelengths, units, bad_bands),
+        "Download spectra (.csv)", lambda: export.spectra_to_csv(spectra, wavelengths, units, bad_bands, locations),
         file_name=export.safe_filename(*name_parts, extension="csv"), mime="text/csv", key=key, on_click="ignore",
     )
 
@@ -81,7 +86,7 @@ def max_download_bytes() -> int:
 
 
 def cube_panel(label: str, cube: Callable[[], np.ndarray], name: str, key: str, nbytes: int,
-               metadata: Mapping[str, Any] | None = None, **envi: Any) -> None:
+               metadata: Mapping[str, Any] | None = None, geo: Georef | None = None, **envi: Any) -> None:
     """Downloads of a whole band-sequential product (``nbytes`` of samples): multi-band float
     TIFF or ENVI (.zip), both describing themselves with ``metadata``; above
     :func:`max_download_bytes`, a message saying how to get it."""
@@ -99,19 +104,19 @@ def cube_panel(label: str, cube: Callable[[], np.ndarray], name: str, key: str, 
     left.download_button(
         f"{label} (.tif)",
         lambda: export.to_tiff(cube(), wavelengths=envi.get("wavelengths"),
-                               wavelength_units=envi.get("wavelength_units"), metadata=metadata),
+                               wavelength_units=envi.get("wavelength_units"), metadata=metadata, geo=geo),
         file_name=export.safe_filename(name, extension="tif"), mime="image/tiff", key=f"{key}_tif",
         on_click="ignore", width="stretch",
     )
     right.download_button(
-        f"{label} (ENVI .zip)", lambda: export.envi_zip(cube(), name, description=description, **envi),
+        f"{label} (ENVI .zip)", lambda: export.envi_zip(cube(), name, description=description, geo=geo, **envi),
         file_name=export.safe_filename(name, extension="zip"), mime="application/zip", key=f"{key}_envi",
         on_click="ignore", width="stretch",
     )
 
 
 def rgb_panel(channels: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]], limits: tuple,
-              name_parts: tuple, metadata: Mapping[str, Any], key: str) -> None:
+              name_parts: tuple, metadata: Mapping[str, Any], key: str, geo: Georef | None = None) -> None:
     """An "Export" expander for an RGB composite: the picture as shown (8-bit PNG, each
     channel's stretch in its text chunks) or the three bands' real values (float TIFF)."""
     with st.expander("Export this RGB image"):
@@ -126,10 +131,20 @@ def rgb_panel(channels: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]],
             def build() -> bytes:
                 return export.rgb_to_png(channels(), limits, metadata)
         else:
-            st.caption("The real values of the red, green and blue bands, as three 32-bit float pages.")
+            st.caption("The real values of the red, green and blue bands, as three 32-bit float pages"
+                       + _placed(geo) + ".")
             extension, mime = "tif", "image/tiff"
 
             def build() -> bytes:
-                return export.to_tiff(np.stack(channels()), metadata=metadata)
+                return export.to_tiff(np.stack(channels()), metadata=metadata, geo=geo)
         st.download_button(f"Download .{extension}", build, file_name=export.safe_filename(
             *name_parts, extension=extension), mime=mime, key=f"{key}_download", on_click="ignore")
+
+
+def _placed(geo: Georef | None) -> str:
+    """How a TIFF export keeps the image's place, for its caption."""
+    if geo is None:
+        return ""
+    if geo.kind == "grid":
+        return f", placed on the Earth by GeoTIFF tags ({geo.describe()})"
+    return ", with the swath's corner longitudes/latitudes in the description (a swath is no map grid)"

@@ -41,7 +41,7 @@ def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                 exporting.rgb_panel(lambda: tuple(cube.band(b) for b in picks), tile.limits,
                                     (cube.name, "RGB", *labels),
                                     export.image_metadata(cube, product="RGB composite", bands=picks,
-                                                          band_labels=labels), key="export_rgb")
+                                                          band_labels=labels), key="export_rgb", geo=cube.geo)
                 with spectra_box:
                     spectra(cube_id, cube, picks[1], list(zip(picks, RGB_MARKS, strict=True)), clickable=False)
                     widgets.pin_controls(cube)
@@ -68,7 +68,7 @@ def band_view(cube_id: str, cube: Cube, context: state.LinkContext, spectra_box)
                      quantity=cube.quantity or "", name=f"band-{band}",
                      colorbar=f"{label} ({cube.quantity or 'value'})")
         exporting.image_panel(lambda: cube.band(band), stretch, (cube.name, label),
-                              export.image_metadata(cube, band, product="band"), key="export_band")
+                              export.image_metadata(cube, band, product="band"), key="export_band", geo=cube.geo)
         with spectra_box:
             spectra(cube_id, cube, band, [(band, "#555555")], clickable=True)
             widgets.pin_controls(cube)
@@ -77,12 +77,15 @@ def band_view(cube_id: str, cube: Cube, context: state.LinkContext, spectra_box)
 
 def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -> None:
     """The pinned pixels' and the region's spectra, their values at the band, their export."""
-    traces, table, exported = [], [], {}
+    traces, table, exported, located = [], [], {}, {}
     for k, (r, c) in enumerate(session.pins()):
         values = cube.spectrum(r, c)
         traces.append(Trace(f"({r}, {c})", values, marker=k))
         exported[f"pixel ({r}, {c})"] = values
         table.append({"pixel": f"({r}, {c})", "value at band": number_text(values[band])})
+        if cube.geo is not None:
+            located[f"pixel ({r}, {c})"] = lon, lat = cube.lonlat(r, c)
+            table[-1].update({"longitude": f"{lon:.6f}", "latitude": f"{lat:.6f}"})
     box = session.region()
     if box is not None:
         try:
@@ -106,7 +109,7 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
         st.caption(plain(f"Values at {band_label(band, cube.wavelengths, cube.wavelength_units)}"))
         st.dataframe(table, hide_index=True, width="stretch")
     exporting.spectra_panel(exported, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                            (cube.name, "spectra"), key="export_spectra")
+                            (cube.name, "spectra"), key="export_spectra", locations=located)
 
 
 with page_guard("The Bands page"):

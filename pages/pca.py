@@ -80,7 +80,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
             exporting.rgb_panel(lambda: tuple(data.derived_image(cube_id, p) for p in products), tile.limits,
                                 (cube.name, "PCA RGB", *names),
                                 export.image_metadata(cube, product="RGB of PC scores", components=names),
-                                key="export_pca_rgb")
+                                key="export_pca_rgb", geo=cube.geo)
     else:
         if view == "RGB of PCs":
             st.info("An RGB of PCs needs at least 3 components.")
@@ -100,13 +100,13 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                          quantity=cube.quantity or "" if product[0] == "pca_error" else "",
                          name=str(product), colorbar=title)
             exporting.image_panel(lambda: data.derived_image(cube_id, product), stretch, (cube.name, title),
-                                  export.image_metadata(cube, product=title), key="export_pca")
+                                  export.image_metadata(cube, product=title), key="export_pca", geo=cube.geo)
 
     with st.expander(f"Export all {k} PC images"):
         st.caption("Band-sequential scores, one band per component, as 32-bit floats; NaN where a pixel has no data.")
         exporting.cube_panel(f"{k} PC images", lambda: np.moveaxis(data.pca_scores(cube_id, k, fit_region), 2, 0),
                              f"{cube.name} PCA {k}", key="export_pca_cube", nbytes=cube.rows * cube.cols * k * 4,
-                             metadata=export.image_metadata(cube, product=f"{k} PC scores"))
+                             metadata=export.image_metadata(cube, product=f"{k} PC scores"), geo=cube.geo)
 
 
 page("The PCA page", lambda cube: f"Principal components · {cube.name}", body)

@@ -73,7 +73,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
             lambda: data.derived_image(cube_id, sg_product),
             stretch, (cube.name, settings, label),
             export.image_metadata(cube, band, product=f"{product} {unit_text}".strip(), savitzky_golay=settings),
-            key="export_sg",
+            key="export_sg", geo=cube.geo,
         )
 
     pins = session.pins()
@@ -109,7 +109,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
             metadata=export.image_metadata(cube, savitzky_golay=settings),
             nbytes=cube.rows * cube.cols * cube.n_bands * cube.float_dtype.itemsize,
             wavelengths=cube.wavelengths, wavelength_units=units,
-            bad_bands=cube.bad_bands,
+            bad_bands=cube.bad_bands, fwhm=cube.fwhm, geo=cube.geo,
         )
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from cubescope.display import apply_colormap, normalize, rgb_composite, stretch_limits
 from cubescope.errors import CubeError
+from cubescope.geo import Georef, envi_map_info, geotiff_tags
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -242,6 +243,7 @@ def to_tiff(
     wavelengths: Sequence[float] | None = None,
     wavelength_units: str | None = None,
     metadata: Mapping[str, Any] | None = None,
+    geo: Georef | None = None,
 ) -> bytes:
     """A 32-bit float TIFF keeping the real values (negatives, NaN, infinities).
 
@@ -253,6 +255,10 @@ def to_tiff(
     wavelengths : sequence of float, optional
         One per band (or one for a single image): stored, with everything in ``metadata``, as
         JSON in the TIFF's description, which :func:`cubescope.load_cube` reads back.
+    geo : Georef, optional
+        The image's place on the Earth, written as GeoTIFF tags (CRS by EPSG code and the
+        affine transform) that GDAL, QGIS and rasterio read. A swath has no such tags: its
+        corner coordinates go into the description instead.
     """
     import tifffile
 
@@ -265,8 +271,16 @@ def to_tiff(
     if wavelengths is not None:
         description["wavelengths"] = [float(w) for w in np.atleast_1d(wavelengths)]
         description["wavelength_units"] = wavelength_units
+    extratags = []
+    if geo is not None:
+        if (geo.rows, geo.cols) != data.shape[-2:]:
+            raise CubeError(f"The georeferencing is for {geo.rows} x {geo.cols} pixels, not {data.shape[-2:]}.")
+        extratags = geotiff_tags(geo)
+        if not extratags:
+            description["corner_lonlat"] = geo.corners().tolist()
+            description["georeferencing"] = geo.describe()
     buffer = io.BytesIO()
-    tifffile.imwrite(buffer, data, metadata=description, photometric="minisblack")
+    tifffile.imwrite(buffer, data, metadata=description, photometric="minisblack", extratags=extratags)
     return buffer.getvalue()
 
 
@@ -285,10 +299,13 @@ def spectra_to_csv(
     wavelengths: np.ndarray | None,
     wavelength_units: str | None,
     bad_bands: np.ndarray | None = None,
+    locations: Mapping[str, tuple[float, float]] | None = None,
 ) -> bytes:
     """CSV of named spectra, one row per band: band, wavelength with its unit, one column each.
 
-    Bad bands are marked in a column of their own; NaN is written as an empty field.
+    Bad bands are marked in a column of their own; NaN is written as an empty field. With
+    ``locations`` (name -> (lon, lat) in WGS84 degrees, for a georeferenced cube) two rows
+    ``longitude`` and ``latitude`` come first, in the band column's place.
     """
     names = list(spectra)
     n = len(next(iter(spectra.values()))) if spectra else 0
@@ -299,6 +316,12 @@ def spectra_to_csv(
         header.append("bad band")
     header += names
     lines = [",".join(_csv_field(h) for h in header)]
+    if locations:
+        blanks = [""] * (len(header) - len(names) - 1)
+        for axis, label in enumerate(("longitude", "latitude")):
+            cells = [repr(float(locations[name][axis])) if name in locations and np.isfinite(locations[name][axis])
+                     else "" for name in names]
+            lines.append(",".join([label, *blanks, *cells]))
     for b in range(n):
         row = [str(b)]
         if wavelengths is not None:
@@ -328,11 +351,17 @@ def to_envi(
     bad_bands: Sequence[bool] | None = None,
     nodata: float | None = None,
     description: str = "",
+    fwhm: Sequence[float] | None = None,
+    band_names: Sequence[str] | None = None,
+    geo: Georef | None = None,
 ) -> tuple[Path, Path]:
     """Write a ``(bands, rows, cols)`` cube as ENVI BSQ (``name.hdr`` + ``name.img``).
 
     The sample type is kept (float32 stays float32, float64 stays float64, integers keep their
-    ENVI type), little-endian, written band by band. Returns the header and data paths.
+    ENVI type), little-endian, written band by band. The header carries the wavelengths, fwhm,
+    band names, bad-band list and no-data value, and for a map grid ``map info`` (with
+    ``rotation=``) and ``coordinate system string`` as GDAL writes them. Returns the header
+    and data paths.
     """
     codes = {"u1": 1, "i2": 2, "i4": 3, "f4": 4, "f8": 5, "u2": 12, "u4": 13, "i8": 14, "u8": 15}
     data = np.asarray(array)
@@ -366,8 +395,15 @@ def to_envi(
     if wavelengths is not None:
         lines.append(f"wavelength units = {_envi_units(wavelength_units)}")
         lines.append("wavelength = {" + ", ".join(repr(float(w)) for w in wavelengths) + "}")
+    if fwhm is not None and len(fwhm) == bands:
+        lines.append("fwhm = {" + ", ".join(repr(float(w)) for w in fwhm) + "}")
+    if band_names is not None and len(band_names) == bands:
+        lines.append("band names = {" + ", ".join(_envi_text(str(n)).replace(",", ";") for n in band_names) + "}")
     if bad_bands is not None:
         lines.append("bbl = {" + ", ".join("0" if bad else "1" for bad in bad_bands) + "}")
+    if geo is not None and (geo.rows, geo.cols) == (rows, cols):
+        for key, value in envi_map_info(geo).items():
+            lines.append(f"{key} = {{" + (", ".join(value) if isinstance(value, list) else value) + "}")
     if nodata is not None:
         lines.append(f"data ignore value = {nodata!r}")
     header_path.write_text("\n".join(lines) + "\n")

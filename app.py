@@ -17,6 +17,7 @@ navigation = st.navigation([
     st.Page("pages/bands.py", title="Bands", icon=":material/layers:", default=True),
     st.Page("pages/smoothing.py", title="Smoothing", icon=":material/show_chart:", url_path="smoothing"),
     st.Page("pages/pca.py", title="PCA", icon=":material/scatter_plot:", url_path="pca"),
+    st.Page("pages/map.py", title="Map", icon=":material/public:", url_path="map"),
 ])
 with page_guard("The page frame"):
     frame()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from cubescope import Cube, display, pca, smoothing, spectra, viewport
+from cubescope import Cube, CubeError, display, mapping, pca, smoothing, spectra, viewport
 from cubescope.demo import demo_cube
 from cubescope.io.limits import Limits
 from cubescope.store import CubeStore
@@ -156,3 +156,30 @@ def rgb_tile(cube_id: str, products: tuple[tuple, tuple, tuple], window: Box, st
         channel_limits = tuple(limits(cube_id, p, method, low, high, None, None) for p in products)
     channels = tuple(_window_values(cube_id, p, shown, step) for p in products)
     return display.rgb_tile(channels, shown, step, channel_limits)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Placing the cube on the map…")
+def mercator_grid(cube_id: str) -> mapping.MercatorGrid:
+    """The Web Mercator grid over a georeferenced cube and the pixel each cell shows."""
+    cube = open_cube(cube_id)
+    if cube.geo is None:
+        raise CubeError(f"'{cube.name}' is not georeferenced.")
+    return mapping.mercator_grid(cube.geo)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def map_layer(cube_id: str, products: tuple[tuple, ...], channel_limits: tuple[tuple[float, float], ...],
+              colormap: str) -> tuple[np.ndarray, np.ndarray]:
+    """One image or an RGB composite on the map grid: ``(values (channels, h, w) float32, RGBA)``.
+    Bands are read at about the grid's resolution, never whole at full size."""
+    cube = open_cube(cube_id)
+    grid = mercator_grid(cube_id)
+    step = max(1, max(cube.rows, cube.cols) // max(grid.shape))
+    whole = viewport.Window.whole(cube.rows, cube.cols)
+    values = np.stack([grid.warp(_window_values(cube_id, p, whole, step if p[0] == "band" else 1),
+                                 step if p[0] == "band" else 1) for p in products])
+    if len(products) == 3:
+        rgba = display.rgb_composite(tuple(values), channel_limits)
+    else:
+        rgba = display.apply_colormap(display.normalize(values[0], *channel_limits[0]), colormap)
+    return values, rgba

@@ -76,13 +76,13 @@ def overlays(polygons: Sequence[dict] = ()) -> list[dict[str, Any]]:
 def pack(tile: display.Tile, rows: int, cols: int, *, key: str = "image", colormap: str = "gray", label: str = "",
          quantity: str = "", channel_names: Sequence[str] = ("",),
          tile_id: str = "", tools: Sequence[str] = ("select", "pan"),
-         geo: Sequence[float] | None = None, colorbar: str | None = None) -> bytes:
+         geo: dict[str, Any] | None = None, colorbar: str | None = None) -> bytes:
     """One image as the viewer's payload: a little-endian uint32 header length, the JSON
     header (padded to 4 bytes), the values as float32 planes, then the pixels.
 
     ``colorbar`` titles the colourbar drawn under a single-band image (its stretch's values).
-    ``geo`` is the hook for georeferenced cubes: six numbers ``(a, b, c, d, e, f)`` with
-    lon = a + b·x + c·y and lat = d + e·x + f·y at pixel centre ``x = col + 0.5, y = row + 0.5``.
+    ``geo`` places a georeferenced cube's pixels for the readout: exact lon/lat at a grid of
+    pixel centres over the window (:func:`geo_grid`), interpolated between in the browser.
     """
     values = np.asarray(tile.values, dtype="<f4")
     planes = np.moveaxis(values, -1, 0) if values.ndim == 3 else values[None]
@@ -100,6 +100,18 @@ def pack(tile: display.Tile, rows: int, cols: int, *, key: str = "image", colorm
     text += b" " * (-(4 + len(text)) % 4)
     return b"".join([np.uint32(len(text)).astype("<u4").tobytes(), text, np.ascontiguousarray(planes).tobytes(),
                      np.ascontiguousarray(tile.pixels, dtype=np.uint8).tobytes()])
+
+
+def geo_grid(cube: Cube, window: viewport.Window) -> dict[str, Any] | None:
+    """Lon/lat at a grid of pixel centres over ``window`` for the viewer's readout (rounded to
+    1e-7°, about a centimetre); None for a cube that is not georeferenced."""
+    if cube.geo is None:
+        return None
+    rows, cols, lon, lat = cube.geo.lonlat_grid((window.row0, window.row1), (window.col0, window.col1))
+    if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+        lon, lat = np.nan_to_num(lon, nan=1e9), np.nan_to_num(lat, nan=1e9)  # 1e9: no coordinate there
+    return {"rows": rows.tolist(), "cols": cols.tolist(), "lon": np.round(lon, 7).tolist(),
+            "lat": np.round(lat, 7).tolist()}
 
 
 def _colorbar(tile: display.Tile, title: str | None) -> dict[str, Any] | None:
@@ -121,7 +133,7 @@ def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "g
     """
     payload = pack(tile, cube.rows, cube.cols, key=key, colormap=colormap, label=label, quantity=quantity,
                    channel_names=channel_names, tile_id=f"{name}-{tile.window.as_list()}-{tile.step}",
-                   colorbar=colorbar)
+                   colorbar=colorbar, geo=geo_grid(cube, tile.window))
     size = (cube.rows, cube.cols)
     with st.container(gap=None):
         _COMPONENT(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cubescope import Cube
+from cubescope.geo import Georef
 
 
 def _scene(rows: int, cols: int, bands: int, seed: int = 0) -> np.ndarray:
@@ -47,4 +48,12 @@ def odd_cubes() -> dict[str, Cube]:
     bad = np.ones(24, bool)
     bad[3] = False
     cubes["one good band"] = Cube.from_array(_scene(20, 20, 24), wl, bad_bands=bad, name="one good band")
+    # Placed on the Earth: an AVIRIS-NG-like rotated UTM grid, and a swath across the antimeridian
+    # with a hole in its coordinates (as PACE's navigation fill values leave).
+    rotated = Georef(30, 40, crs="EPSG:32611", geotransform=(724522.1, 1.06, 0.28, 4074620.8, 0.28, -1.06))
+    cubes["rotated map grid"] = Cube.from_array(_scene(30, 40, 24), wl, geo=rotated, name="rotated map grid")
+    lon, lat = np.meshgrid(np.linspace(179.95, 180.05, 40), np.linspace(-16.0, -16.1, 30))
+    lat[0, 0] = np.nan
+    swath = Georef(30, 40, lonlat=np.stack([lon, lat]))
+    cubes["swath across 180°"] = Cube.from_array(_scene(30, 40, 24), wl, geo=swath, name="swath across 180°")
     return cubes

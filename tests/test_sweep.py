@@ -52,6 +52,13 @@ SETTINGS = {
         ("toggle", "pca_region", True),
         ("state", "zoom", [2, 3, 2, 3]),
     ],
+    "pages/map.py": [
+        ("state", "pins", [[0, 0], [10**6, 10**6]]),
+        ("segmented_control", "map_show", "RGB"),
+        ("segmented_control", "map_show", "PC image"),
+        ("segmented_control", "map_show", "Band"),
+        ("radio", "stretch", "min-max"),
+    ],
 }
 
 

@@ -24,6 +24,22 @@ function parse(bytes) {
   return { header, values, pixels };
 }
 
+// Lon/lat of pixel (row, col): bilinear between the exact values the server sent at a grid of
+// pixel centres (rows, cols ascending); null where the product has no coordinate.
+function lonlat(geo, row, col) {
+  const cell = (axis, v) => {
+    let i = 0;
+    while (i < axis.length - 2 && axis[i + 1] <= v) i++;
+    const span = axis.length > 1 ? axis[i + 1] - axis[i] : 0;
+    return [i, span > 0 ? Math.min(Math.max((v - axis[i]) / span, 0), 1) : 0];
+  };
+  const [i, fy] = cell(geo.rows, row), [j, fx] = cell(geo.cols, col);
+  const i1 = Math.min(i + 1, geo.rows.length - 1), j1 = Math.min(j + 1, geo.cols.length - 1);
+  const mix = (g) => (1 - fy) * ((1 - fx) * g[i][j] + fx * g[i][j1]) + fy * ((1 - fx) * g[i1][j] + fx * g[i1][j1]);
+  const out = [mix(geo.lon), mix(geo.lat)];
+  return Math.abs(out[0]) > 360 || Math.abs(out[1]) > 90 ? null : out;
+}
+
 // Round tick values between lo and hi, about `count` of them.
 function niceTicks(lo, hi, count) {
   const span = hi - lo;
@@ -341,9 +357,8 @@ class Viewer {
     }
     if (h.label) parts.push(h.label);
     if (h.geo) {
-      const [a, b, c, d, e, k] = h.geo;  // lon/lat of a pixel centre, affine in (col, row)
-      const x = p.col + 0.5, y = p.row + 0.5;
-      parts.push(`lon ${(a + b * x + c * y).toFixed(5)}°, lat ${(d + e * x + k * y).toFixed(5)}°`);
+      const place = lonlat(h.geo, p.row, p.col);
+      if (place) parts.push(`lon ${place[0].toFixed(6)}°, lat ${place[1].toFixed(6)}°`);
     }
     this.readout.textContent = parts.join(" · ");
   }

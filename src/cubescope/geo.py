@@ -184,6 +184,20 @@ class Georef:
         lon, lat = _to_wgs84(self.crs).transform(x, y)
         return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
+    def lonlat_grid(self, rows: tuple[int, int], cols: tuple[int, int], n: int = 17
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Exact lon/lat at about ``n x n`` pixel centres spanning the window ``rows[0]:rows[1]``,
+        ``cols[0]:cols[1]``, for a viewer to interpolate between (bilinearly) under the pointer.
+
+        Returns ``(row_indices, col_indices, lon, lat)`` with lon/lat of shape
+        ``(len(row_indices), len(col_indices))``. Swaths get a denser grid (their geometry bends).
+        """
+        n = n if self.geotransform is not None else 2 * n
+        r = np.unique(np.linspace(rows[0], rows[1] - 1, n).round().astype(np.int64))
+        c = np.unique(np.linspace(cols[0], cols[1] - 1, n).round().astype(np.int64))
+        lon, lat = self.lonlat(r[:, None], c[None, :])
+        return r, c, lon, lat
+
     def corners(self) -> np.ndarray:
         """Longitude/latitude of the image's outer corners (top left, top right, bottom right,
         bottom left), shape (4, 2); for a swath, the corner pixels' centres."""

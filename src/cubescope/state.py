@@ -208,6 +208,8 @@ MAX_COMPONENTS = 20
 DERIVATIVES = ("none", "1st", "2nd", "3rd")
 BAND_VIEWS = ("Band", "RGB")
 PCA_VIEWS = ("PC image", "RGB of PCs", "Reconstruction error")
+#: What the Map page draws.
+MAP_LAYERS = ("Band", "RGB", "PC image")
 
 
 def longest_window(n_bands: int) -> int:
@@ -239,6 +241,7 @@ def _bool_text(value: bool) -> str:
 #: Every page setting a link carries, by query key (the key is also the widget's key).
 SETTINGS: dict[str, Setting] = {
     "view": Setting("view", _choice(BAND_VIEWS), lambda c: "Band"),
+    "map_show": Setting("map layer", _choice(MAP_LAYERS), lambda c: "Band"),
     "band": Setting("band", _band, lambda c: c.default_band, show=_band_shown),
     "rgb_r": Setting("red band", _band, lambda c: c.rgb_bands[0], show=_band_shown),
     "rgb_g": Setting("green band", _band, lambda c: c.rgb_bands[1], show=_band_shown),

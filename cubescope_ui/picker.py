@@ -68,7 +68,7 @@ def _ingest(dataset: str | None = None) -> None:
         return
     try:
         if dataset is None:
-            cubes = [info for info in store().list_upload(files) if len(info.shape) == 3]
+            cubes = [info for info in store().list_upload(files) if len(info.shape) == 3 and not info.alternative]
             if len(cubes) > 1:
                 st.session_state["upload_choices"] = [info.name for info in cubes]
                 return

@@ -55,5 +55,6 @@ def odd_cubes() -> dict[str, Cube]:
     lon, lat = np.meshgrid(np.linspace(179.95, 180.05, 40), np.linspace(-16.0, -16.1, 30))
     lat[0, 0] = np.nan
     swath = Georef(30, 40, lonlat=np.stack([lon, lat]))
-    cubes["swath across 180°"] = Cube.from_array(_scene(30, 40, 24), wl, geo=swath, name="swath across 180°")
+    cubes["swath across the antimeridian"] = Cube.from_array(_scene(30, 40, 24), wl, geo=swath,
+                                                             name="swath across the antimeridian")
     return cubes

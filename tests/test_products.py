@@ -57,8 +57,9 @@ def test_emit_opens_orthorectified_through_its_glt(tmp_path, variable):
 def test_emit_swath_geometry_is_one_choice_away(tmp_path):
     path = tmp_path / "EMIT_L2A_RFL.nc"
     truth = write_emit(path)
-    offered = [a.name for a in list_arrays(path)]
-    assert offered == ["reflectance", "reflectance:swath"]
+    offered = list_arrays(path)
+    assert [a.name for a in offered] == ["reflectance", "reflectance:swath"]
+    assert [a.alternative for a in offered] == [False, True]  # the upload opens the first, asking nothing
     cube = load_cube(path, dataset="reflectance:swath")
     assert cube.shape == (9, 7, 6)
     np.testing.assert_array_equal(hwb(cube), np.where(truth["data"] == -9999, np.nan, truth["data"]))

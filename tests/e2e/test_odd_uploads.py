@@ -4,6 +4,7 @@ each of them with no error box and no traceback."""
 import numpy as np
 import pytest
 
+from cubescope.geo import envi_map_info
 from tests.e2e.helpers import url_cube_id, wait_ready
 from tests.e2e.test_uploads import upload
 from tests.oddcubes import odd_cubes
@@ -23,6 +24,9 @@ def _write(folder, cube):
         extra += f"data ignore value = {cube.nodata:g}\n"
     if cube.gain is not None:
         extra += f"reflectance scale factor = {1 / cube.gain[0]:g}\n"
+    if cube.geo is not None:
+        for key, value in envi_map_info(cube.geo).items():
+            extra += f"{key} = {{" + (", ".join(value) if isinstance(value, list) else value) + "}\n"
     return write_envi(folder, np.moveaxis(np.asarray(cube.bsq), 0, 2), name=cube.name, extra=extra)
 
 
@@ -46,6 +50,7 @@ def test_odd_cubes_upload_and_open_on_every_page(page, server, tmp_path, artifac
         for path, heading in (
             ("smoothing", f"Savitzky-Golay · {cube.name}"),
             ("pca", f"Principal components · {cube.name}"),
+            ("map", f"{cube.name} on the map"),
         ):
             page.goto(f"{server}/{path}?cube={cube_id}")
             wait_ready(page)

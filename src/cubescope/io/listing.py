@@ -23,12 +23,16 @@ class ArrayInfo:
     dtype : str
     stored_bytes : int or None
         Bytes of samples the container really holds for it, when known.
+    alternative : bool
+        Another way of opening a cube listed before it (EMIT's swath geometry beside its
+        orthorectified grid): offered, but not a reason to ask the user which cube they mean.
     """
 
     name: str
     shape: tuple[int, ...]
     dtype: str
     stored_bytes: int | None = None
+    alternative: bool = False
 
     @property
     def is_cube(self) -> bool:

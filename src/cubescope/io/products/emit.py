@@ -55,7 +55,7 @@ def arrays(handle) -> list[ArrayInfo]:
     if "location/glt_x" in handle:
         oy, ox = handle["location/glt_x"].shape
         infos.append(ArrayInfo(variable, (oy, ox, data.shape[2]), str(data.dtype)))
-    infos.append(ArrayInfo(variable + _SWATH, tuple(data.shape), str(data.dtype)))
+    infos.append(ArrayInfo(variable + _SWATH, tuple(data.shape), str(data.dtype), alternative=bool(infos)))
     return infos
 
 

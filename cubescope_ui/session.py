@@ -89,6 +89,12 @@ def initial(key: str, context: state.LinkContext, allowed: Callable[[Any], bool]
     return values.get(key)
 
 
+def setting(key: str, context: state.LinkContext) -> Any:
+    """A setting as its page last left it (or as the link gave it), else its default: what a
+    page that shows another page's product (the Map's PC or derivative image) uses."""
+    return settings().get(key, state.default_setting(key, context))
+
+
 def remember(key: str, value: Any) -> None:
     """Keep a widget's value for the link and for the next time its page is shown."""
     settings()[key] = value

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cubescope import Cube, CubeError, state
+from cubescope import Cube, CubeError, smoothing, state
 from cubescope.geo import crs_name
 from cubescope.plots import Trace, spectra_figure
 from cubescope.wavelengths import band_label
@@ -35,7 +35,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         values, rgba = data.map_layer(cube_id, products, limits, colormap)
         opacity = st.slider("Opacity over the basemap", 0.2, 1.0, 1.0, 0.1, key="map_opacity")
         map_view("map", cube_id, cube, grid, values, rgba, image=f"{label}-{limits}-{colormap}",
-                 channel_names=channel_names, quantity=cube.quantity or "" if shown != "PC image" else "",
+                 channel_names=channel_names, quantity=cube.quantity or "" if shown in ("Band", "RGB") else "",
                  opacity=opacity)
         st.caption(plain(f"{label}. {cube.geo.describe()}. Click to pin the pixel under the pointer; drag to pan, "
                          "wheel or buttons to zoom. The basemap loads in your browser."))
@@ -59,6 +59,24 @@ def picked_layer(cube_id: str, cube: Cube, context: state.LinkContext, shown: st
                         for p in products))
         labels = [band_label(b, cube.wavelengths, cube.wavelength_units) for b in picks]
         return products, tuple(tuple(v) for v in limits), "gray", ("R", "G", "B"), "RGB " + " / ".join(labels)
+    if shown == "Savitzky-Golay":
+        window, degree = session.setting("sg_window", context), session.setting("sg_degree", context)
+        deriv = state.DERIVATIVES.index(session.setting("sg_deriv", context))
+        exact = bool(session.setting("sg_exact", context)) and cube.wavelengths is not None
+        try:
+            smoothing.check_parameters(window, degree, deriv, int(cube.good_bands.sum()))
+        except CubeError as exc:
+            st.info(plain(f"{exc} Change the settings on the Smoothing page."))
+            return None
+        band = widgets.band_slider(cube, context, "band")
+        delta, _ = smoothing.band_spacing(cube.wavelengths)
+        product = ("savgol", band, window, degree, deriv, delta, exact)
+        stretch = widgets.stretch_controls(context, value_range=data.value_range(cube_id, product))
+        limits = data.limits(cube_id, product, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
+        name = ["smoothed", "1st derivative", "2nd derivative", "3rd derivative"][deriv]
+        label = (f"{name} (window {window}, degree {degree}) at "
+                 + band_label(band, cube.wavelengths, cube.wavelength_units))
+        return (product,), (limits,), stretch.colormap, ("",), label
     if shown == "PC image":
         usable = context.usable_bands
         if usable < 2:

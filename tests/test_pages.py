@@ -1,5 +1,7 @@
 """Page-level tests with Streamlit's AppTest (no browser: widgets, state, messages)."""
 
+import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -495,3 +497,64 @@ def test_cube_id_in_a_link_is_read_in_any_letter_case(tmp_path):
     assert not second.exception and not second.error
     assert second.session_state["cube"] == cube_id
     assert "scan" in second.subheader[0].value
+
+
+def map_payload(at, key: str = "map") -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+    """Header, RGBA, values and cell -> pixel index the Map page sends to its map ``key``."""
+    for element in at.get("bidi_component"):
+        if element.proto.id.endswith(f"-{key}"):
+            payload = element.proto.bytes
+            length = int(np.frombuffer(payload[:4], "<u4")[0])
+            header = json.loads(payload[4:4 + length])
+            cells = header["w"] * header["h"]
+            start = 4 + length
+            rgba = np.frombuffer(payload[start:start + 4 * cells], np.uint8).reshape(header["h"], header["w"], 4)
+            start += 4 * cells
+            values = np.frombuffer(payload[start:start + 4 * cells * header["channels"]], "<f4")
+            start += 4 * cells * header["channels"]
+            index = np.frombuffer(payload[start:start + 4 * cells], "<i4").reshape(header["h"], header["w"])
+            return header, rgba, values.reshape(header["channels"], header["h"], header["w"]), index
+    raise AssertionError(f"no map {key!r}")
+
+
+def test_map_page_places_the_band_and_the_pins_of_a_georeferenced_cube():
+    from cubescope.geo import Georef
+    from cubescope.mapping import from_mercator
+    from cubescope.store import CubeStore
+
+    demo = demo_cube()
+    geo = Georef(demo.rows, demo.cols, crs="EPSG:32633", geotransform=(380000.0, 30.0, 0.0, 5810000.0, 0.0, -30.0))
+    cube = Cube(demo.bsq, name="placed", wavelengths=demo.wavelengths, geo=geo)
+    cube_id = "c" * 32
+    CubeStore(os.environ["CUBESCOPE_STORE"]).put(cube, cube_id)
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["cube"] = cube_id  # AppTest drops a cube adopted from ?cube= on its next run
+    at.run()
+    at.session_state["pins"] = [[40, 60]]
+    at.switch_page("pages/map.py").run()
+    assert not at.exception and not at.error
+    header, rgba, values, index = map_payload(at)
+    assert header["pins"][0]["row"] == 40 and header["pins"][0]["lon"] == pytest.approx(cube.lonlat(40, 60)[0])
+    # Every cell inside the scene shows the band's value at the pixel it names; outside is transparent.
+    inside = index >= 0
+    band = cube.band(at.select_slider(key="band").value)
+    np.testing.assert_array_equal(values[0][inside], band.ravel()[index[inside]])
+    assert (rgba[..., 3][~inside] == 0).all() and (rgba[..., 3][inside] == 255).all()
+    # The cells' centres lie in the pixels they name.
+    h, w = index.shape
+    west, _, east, north = header["bounds"]
+    size = (east - west) / w
+    i, j = h // 2, w // 2
+    lon, lat = from_mercator(west + (j + 0.5) * size, north - (i + 0.5) * size)
+    assert tuple(int(v) for v in geo.pixel_at(lon, lat)) == divmod(int(index[i, j]), cube.cols)
+    table = at.dataframe[0].value
+    assert table["longitude"][0] == f"{cube.lonlat(40, 60)[0]:.6f}"
+    at.segmented_control(key="map_show").set_value("Savitzky-Golay").run()
+    assert not at.exception and not at.error and map_payload(at)[0]["channels"] == 1
+
+
+def test_map_page_says_when_a_cube_has_no_place():
+    at = open_page("pages/map.py")
+    assert not at.exception
+    assert any("no georeferencing" in i.value for i in at.info)

@@ -56,6 +56,7 @@ SETTINGS = {
         ("state", "pins", [[0, 0], [10**6, 10**6]]),
         ("segmented_control", "map_show", "RGB"),
         ("segmented_control", "map_show", "PC image"),
+        ("segmented_control", "map_show", "Savitzky-Golay"),
         ("segmented_control", "map_show", "Band"),
         ("radio", "stretch", "min-max"),
     ],

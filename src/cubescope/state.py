@@ -209,7 +209,7 @@ DERIVATIVES = ("none", "1st", "2nd", "3rd")
 BAND_VIEWS = ("Band", "RGB")
 PCA_VIEWS = ("PC image", "RGB of PCs", "Reconstruction error")
 #: What the Map page draws.
-MAP_LAYERS = ("Band", "RGB", "PC image")
+MAP_LAYERS = ("Band", "RGB", "Savitzky-Golay", "PC image")
 
 
 def longest_window(n_bands: int) -> int:

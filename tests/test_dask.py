@@ -115,3 +115,22 @@ def test_scaled_cube_gives_physical_values_on_the_dask_path():
     np.testing.assert_allclose(array.compute(), cube.plane(np.asarray(cube.bsq)), rtol=1e-6, equal_nan=True)
     fitted = dask_arrays.fit_pca(array, 3)
     np.testing.assert_allclose(fitted.explained_variance_, pca.fit_pca(cube, 3).explained_variance_, rtol=1e-4)
+
+
+def test_band_math_continuum_and_angles_on_dask_equal_in_memory():
+    from cubescope import band_math, continuum_removed, spectral_angles
+
+    cube = nodata_cube()
+    array = dask_arrays.from_cube(cube, rows_per_chunk=5)
+    for expression in ("b5 / b9", "(b3 - b17) / 2"):  # b17 is a bad band: NaN everywhere
+        lazy = dask_arrays.band_math(array, cube, expression)
+        np.testing.assert_allclose(dask_arrays.compute(lazy)[0], band_math(cube, expression), equal_nan=True)
+    wavelengths = cube.wavelengths
+    removed = dask_arrays.continuum_removed(array, wavelengths, bad_bands=cube.bad_bands, nodata=cube.nodata)
+    expected = continuum_removed(cube, wavelengths)
+    np.testing.assert_allclose(np.moveaxis(dask_arrays.compute(removed)[0], 0, -1), expected, rtol=1e-12,
+                               equal_nan=True)
+    refs = np.random.default_rng(2).random((3, cube.n_bands))
+    angles = dask_arrays.spectral_angles(array, refs, bands=cube.good_bands, nodata=cube.nodata)
+    np.testing.assert_allclose(np.moveaxis(dask_arrays.compute(angles)[0], 0, -1), spectral_angles(cube, refs),
+                               rtol=1e-10, equal_nan=True)

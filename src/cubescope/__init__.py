@@ -9,9 +9,13 @@ a notebook or a script::
     spectrum = cube.spectrum(10, 20)
 """
 
+from cubescope.continuum import band_depth, continuum_removed
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
+from cubescope.indices import INDICES, band_math
 from cubescope.io import load_cube
+from cubescope.library import SpectralLibrary, load_library, resample_spectra, spectral_angles
 
-__all__ = ["Cube", "CubeError", "load_cube"]
+__all__ = ["INDICES", "Cube", "CubeError", "SpectralLibrary", "band_depth", "band_math", "continuum_removed",
+           "load_cube", "load_library", "resample_spectra", "spectral_angles"]
 __version__ = "0.1.0"

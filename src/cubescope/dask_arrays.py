@@ -1,4 +1,5 @@
-"""PCA and Savitzky-Golay on Dask arrays: the same computations, spread over threads or a cluster.
+"""PCA, Savitzky-Golay, band math, continuum removal and spectral angles on Dask arrays: the
+same computations, spread over threads or a cluster.
 
 A cube as a Dask array is ``(bands, rows, cols)``, chunked along rows only, so every chunk
 holds whole spectra. The per-chunk work is the in-memory code's own (:func:`cubescope.pca.chunk_gram`,
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from cubescope import continuum, indices, library
 from cubescope.cube import Cube, float_dtype_for
 from cubescope.errors import CubeError
 from cubescope.pca import (
@@ -185,3 +187,57 @@ def savgol(array, window: int, polyorder: int, deriv: int = 0, delta: float = 1.
                        bad_bands=bad_bands)
     dtype = float_dtype_for(array.dtype)
     return array.map_blocks(_block_savgol, plan, dtype, nodata, dtype=dtype)
+
+
+def _block_band_math(block: np.ndarray, cube: Cube, parsed: Any) -> np.ndarray:
+    values = {b: cube.plane(block[b], b).astype(np.float64) for b in parsed.bands}
+    result = indices.evaluate(parsed, lambda name: values[parsed.names[name]])
+    return np.broadcast_to(result, block.shape[1:]).astype(cube.float_dtype)
+
+
+def band_math(array, cube: Cube, expression: str):
+    """:func:`cubescope.indices.band_math` over a Dask array of ``cube``'s stored samples
+    (``(bands, rows, cols)``, e.g. :func:`from_cube`), lazily: ``(rows, cols)``. The expression
+    is checked against ``cube`` (its wavelengths, widths, bad bands) before anything runs."""
+    _check(array)
+    parsed = indices.parse(cube, expression)
+    if cube.bad_bands is not None and any(cube.bad_bands[b] for b in parsed.bands):
+        return array[0].map_blocks(lambda block: np.full(block.shape, np.nan, cube.float_dtype),
+                                   dtype=cube.float_dtype)
+    return array.map_blocks(_block_band_math, cube, parsed, dtype=cube.float_dtype, drop_axis=0)
+
+
+def _block_continuum(block: np.ndarray, wavelengths: np.ndarray, bad_bands: Any, nodata: float | None,
+                     dtype: np.dtype) -> np.ndarray:
+    samples = np.array(block, dtype=dtype)
+    if nodata is not None:
+        samples[block == nodata] = np.nan
+    removed = continuum.continuum_removed(np.moveaxis(samples, 0, -1), wavelengths, bad_bands)
+    return np.ascontiguousarray(np.moveaxis(removed, -1, 0))
+
+
+def continuum_removed(array, wavelengths: Any, *, bad_bands: Any = None, nodata: float | None = None):
+    """:func:`cubescope.continuum.continuum_removed` for a Dask array ``(bands, rows, cols)``,
+    lazily; the same ``(bands, rows, cols)`` floats back."""
+    _check(array)
+    dtype = float_dtype_for(array.dtype)
+    return array.map_blocks(_block_continuum, np.asarray(wavelengths, float), bad_bands, nodata, dtype, dtype=dtype)
+
+
+def _block_angles(block: np.ndarray, references: np.ndarray, bands: Any, nodata: float | None,
+                  dtype: np.dtype) -> np.ndarray:
+    samples = np.array(block, dtype=dtype)
+    if nodata is not None:
+        samples[block == nodata] = np.nan
+    angles = library.spectral_angles(np.moveaxis(samples, 0, -1), references, bands=bands)
+    return np.ascontiguousarray(np.moveaxis(angles, -1, 0))
+
+
+def spectral_angles(array, references: Any, *, bands: Any = None, nodata: float | None = None):
+    """:func:`cubescope.library.spectral_angles` for a Dask array ``(bands, rows, cols)``,
+    lazily: ``(n_refs, rows, cols)`` radians."""
+    _check(array)
+    refs = np.atleast_2d(np.asarray(references, dtype=np.float64))
+    dtype = float_dtype_for(array.dtype)
+    return array.map_blocks(_block_angles, refs, bands, nodata, dtype, dtype=dtype,
+                            chunks=((refs.shape[0],), *array.chunks[1:]))

@@ -1,0 +1,390 @@
+"""Spectral libraries: reading and writing them, resampling between band sets, and matching.
+
+- :func:`load_library` reads ENVI spectral libraries (``.sli`` + ``.hdr``) and CSV files (a
+  wavelength column with its unit in the header, one column per spectrum);
+  :func:`library_to_csv` and :func:`library_to_envi` write them back.
+- :func:`resample_spectra` carries spectra from one band set to another with Gaussian band
+  responses, as Spectral Python's ``BandResampler`` does (same matrix), so that a library
+  measured every nanometre compares with a 224-band cube. Bands with no overlap are NaN.
+- :func:`spectral_angles` (SAM, radians), :func:`feature_fit` (spectral feature fitting on
+  continuum-removed spectra) and :func:`best_match` (a class map with a threshold).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.special import erf
+
+from cubescope.cube import CHUNK_BYTES, Cube
+from cubescope.errors import CubeError
+from cubescope.wavelengths import normalize_units, to_nanometres
+
+#: Most spectra and bands a library file may hold.
+MAX_SPECTRA, MAX_BANDS = 10_000, 100_000
+_SQRT_8LOG2 = 2.3548200450309493
+
+
+@dataclass
+class SpectralLibrary:
+    """Named reference spectra on one set of wavelengths.
+
+    Attributes
+    ----------
+    names : list of str
+    spectra : ndarray, shape (n_spectra, bands)
+    wavelengths : ndarray, shape (bands,), nanometres
+    fwhm : ndarray, shape (bands,), nanometres, or None
+    """
+
+    names: list[str]
+    spectra: np.ndarray
+    wavelengths: np.ndarray
+    fwhm: np.ndarray | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.spectra = np.atleast_2d(np.asarray(self.spectra, dtype=np.float64))
+        self.wavelengths = np.asarray(self.wavelengths, dtype=np.float64).ravel()
+        if self.spectra.shape != (len(self.names), self.wavelengths.size):
+            raise CubeError(f"A library of {len(self.names)} names needs spectra of shape "
+                            f"({len(self.names)}, {self.wavelengths.size}), not {self.spectra.shape}.")
+        if self.fwhm is not None:
+            self.fwhm = np.asarray(self.fwhm, dtype=np.float64).ravel()
+
+    def resampled(self, wavelengths: Any, fwhm: Any = None) -> SpectralLibrary:
+        """The library on another band set (nm), e.g. a cube's (see :func:`resample_spectra`)."""
+        spectra = resample_spectra(self.spectra, self.wavelengths, wavelengths, fwhm, self.fwhm)
+        return SpectralLibrary(list(self.names), spectra, wavelengths, fwhm, dict(self.metadata))
+
+
+def _nm(values: Any, units: str | None) -> np.ndarray:
+    """Wavelengths in nm from a file's values and unit (folded, or guessed from the values)."""
+    values = np.asarray(values, dtype=np.float64)
+    nm = to_nanometres(values, normalize_units(units, values))
+    if nm is None:
+        raise CubeError(f"The library's wavelengths are in '{units}', not a length Cubescope converts to nm.")
+    return nm
+
+
+# ---------------------------------------------------------------------- reading and writing
+def load_library(path: str | Path) -> SpectralLibrary:
+    """Read an ENVI spectral library (the ``.sli`` or its ``.hdr``) or a CSV library.
+
+    Raises
+    ------
+    CubeError
+        For anything wrong with the file, saying what.
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".csv", ".txt"):
+        return library_from_csv(path.read_bytes(), name=path.stem)
+    header = path if path.suffix.lower() == ".hdr" else path.with_suffix(".hdr")
+    if not header.is_file():
+        raise CubeError(f"'{path.name}' is neither a CSV library nor an ENVI library with its .hdr beside it.")
+    from cubescope.io.envi import find_data_file
+    from cubescope.io.limits import DEFAULT_LIMITS
+
+    data = path if path.suffix.lower() != ".hdr" else find_data_file(header)
+    return library_from_envi(header.read_bytes(), data.read_bytes(), name=header.stem, limits=DEFAULT_LIMITS)
+
+
+def library_from_envi(header_bytes: bytes, data_bytes: bytes, name: str = "library", limits: Any = None
+                      ) -> SpectralLibrary:
+    """An ENVI spectral library from its header and data bytes (``samples`` = bands, ``lines`` =
+    spectra, ``spectra names``, ``wavelength`` with ``wavelength units``)."""
+    import tempfile
+
+    from cubescope.io.envi import _float_list, dtype_from_header, read_header
+    from cubescope.io.limits import DEFAULT_LIMITS
+
+    with tempfile.TemporaryDirectory() as folder:
+        header_path = Path(folder) / "library.hdr"
+        header_path.write_bytes(header_bytes)
+        header = read_header(header_path, limits or DEFAULT_LIMITS)
+    try:
+        bands, count = int(header["samples"]), int(header["lines"])
+        offset = int(header.get("header offset", 0) or 0)
+    except (KeyError, ValueError) as exc:
+        raise CubeError(f"The library header lacks a valid samples/lines count ({exc}).") from exc
+    if not (0 < bands <= MAX_BANDS and 0 < count <= MAX_SPECTRA):
+        raise CubeError(f"A library of {count} spectra x {bands} bands is outside what is read "
+                        f"(at most {MAX_SPECTRA} spectra of {MAX_BANDS} bands).")
+    dtype = dtype_from_header(header)
+    needed = offset + bands * count * dtype.itemsize
+    if len(data_bytes) < needed:
+        raise CubeError(f"The library data holds {len(data_bytes):,} bytes; its header describes {needed:,}.")
+    spectra = np.frombuffer(data_bytes, dtype=dtype, count=bands * count, offset=offset).reshape(count, bands)
+    wavelengths = _float_list(header, "wavelength", bands)
+    if wavelengths is None:
+        raise CubeError("The library header lists no wavelength for each band; matching needs them.")
+    units = header.get("wavelength units") if isinstance(header.get("wavelength units"), str) else None
+    nm = _nm(wavelengths, units)
+    fwhm = _float_list(header, "fwhm", bands)
+    names = header.get("spectra names")
+    names = [str(n) for n in names] if isinstance(names, list) and len(names) == count else [
+        f"spectrum {i + 1}" for i in range(count)]
+    scale = float(header.get("reflectance scale factor", 1) or 1)
+    values = spectra.astype(np.float64) / (scale if scale not in (0.0,) else 1.0)
+    return SpectralLibrary(names, values, nm, None if fwhm is None else fwhm * (nm[0] / wavelengths[0]),
+                           {"source": name, "format": "ENVI spectral library"})
+
+
+_UNIT_IN_HEADER = re.compile(r"(nm|nanomet\w*|µm|μm|um|micromet\w*|microns?)", re.IGNORECASE)
+
+
+def library_from_csv(data: bytes, name: str = "library") -> SpectralLibrary:
+    """A library from CSV: the first column the wavelengths (its header names the unit: "wavelength
+    (nm)", "Wavelength_um"; guessed from the values otherwise), one column per spectrum named by
+    its header. Rows whose wavelength is empty (a longitude/latitude row Cubescope writes) are
+    skipped; empty cells are NaN."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    if len(rows) < 3:
+        raise CubeError("A CSV library needs a header row and at least two rows of wavelengths and values.")
+    header = [h.strip() for h in rows[0]]
+    first = 1 if header and header[0].lower() == "band" and len(header) > 1 and "wave" in header[1].lower() else 0
+    columns = [c for c in range(len(header)) if c > first and header[c].lower() not in ("bad band",)]
+    if not columns:
+        raise CubeError("The CSV has a wavelength column but no spectrum columns.")
+    wavelengths, values = [], []
+    for line, row in enumerate(rows[1:], start=2):
+        cells = row + [""] * (len(header) - len(row))
+        if not cells[first].strip():
+            continue
+        try:
+            wavelengths.append(float(cells[first]))
+            values.append([float(cells[c]) if cells[c].strip() else np.nan for c in columns])
+        except ValueError:
+            if not wavelengths:  # a second header-like row (longitude/latitude)
+                continue
+            raise CubeError(f"Line {line} of the CSV holds a value that is not a number: {row!r}.") from None
+    if len(wavelengths) < 2 or len(columns) > MAX_SPECTRA or len(wavelengths) > MAX_BANDS:
+        raise CubeError(f"The CSV holds {len(columns)} spectra of {len(wavelengths)} bands; that is not a library "
+                        f"Cubescope reads (2 to {MAX_BANDS} bands, at most {MAX_SPECTRA} spectra).")
+    found = _UNIT_IN_HEADER.search(header[first])
+    nm = _nm(np.array(wavelengths), found.group(1) if found else None)
+    return SpectralLibrary([header[c] or f"spectrum {i + 1}" for i, c in enumerate(columns)],
+                           np.array(values).T, nm, None, {"source": name, "format": "CSV"})
+
+
+def library_to_csv(library: SpectralLibrary) -> bytes:
+    """The library as CSV: ``wavelength (nm)`` then one column per spectrum."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["wavelength (nm)", *library.names])
+    for b, w in enumerate(library.wavelengths):
+        writer.writerow([repr(float(w)), *("" if not np.isfinite(v) else repr(float(v))
+                                          for v in library.spectra[:, b])])
+    return buffer.getvalue().encode()
+
+
+def library_to_envi(library: SpectralLibrary) -> tuple[bytes, bytes]:
+    """The library as an ENVI spectral library: (header, float32 data)."""
+    names = ", ".join(n.replace(",", ";").replace("{", "(").replace("}", ")") for n in library.names)
+    count, bands = library.spectra.shape
+    lines = ["ENVI", "description = {written by Cubescope}", f"samples = {bands}", f"lines = {count}", "bands = 1",
+             "header offset = 0", "file type = ENVI Spectral Library", "data type = 4", "interleave = bsq",
+             "byte order = 0", "wavelength units = Nanometers",
+             "wavelength = {" + ", ".join(repr(float(w)) for w in library.wavelengths) + "}",
+             "spectra names = {" + names + "}"]
+    if library.fwhm is not None:
+        lines.append("fwhm = {" + ", ".join(repr(float(w)) for w in library.fwhm) + "}")
+    return ("\n".join(lines) + "\n").encode(), library.spectra.astype("<f4").tobytes()
+
+
+# ---------------------------------------------------------------------- resampling
+def band_widths(centers: Any) -> np.ndarray:
+    """Widths spanning half the distance to the adjacent bands (Spectral Python's
+    ``build_fwhm``): what a band set without fwhm is taken to have."""
+    c = np.asarray(centers, dtype=np.float64)
+    if c.size < 2:
+        raise CubeError("A band set without widths needs at least two bands to infer them.")
+    widths = np.empty_like(c)
+    widths[0], widths[-1] = c[1] - c[0], c[-1] - c[-2]
+    widths[1:-1] = (c[2:] - c[:-2]) / 2.0
+    return widths
+
+
+def resampling_matrix(from_wavelengths: Any, to_wavelengths: Any, to_fwhm: Any = None,
+                      from_fwhm: Any = None) -> np.ndarray:
+    """The ``(to_bands, from_bands)`` matrix of :func:`resample_spectra`.
+
+    A source band contributes to a destination band where their ranges ``centre ± fwhm / 2``
+    overlap, by the integral of the destination band's Gaussian response over the overlap;
+    each row is normalised to sum 1 (Spectral Python's ``create_resampling_matrix``, vectorised).
+    A destination band no source band overlaps gets a row of NaN. Source bands must ascend.
+    """
+    c1 = np.asarray(from_wavelengths, dtype=np.float64).ravel()
+    c2 = np.asarray(to_wavelengths, dtype=np.float64).ravel()
+    if np.any(np.diff(c1) < 0):
+        raise CubeError("Resampling needs the source wavelengths in ascending order.")
+    f1 = band_widths(c1) if from_fwhm is None else np.asarray(from_fwhm, dtype=np.float64).ravel()
+    f2 = band_widths(c2) if to_fwhm is None else np.asarray(to_fwhm, dtype=np.float64).ravel()
+    lo1, hi1 = c1 - f1 / 2, c1 + f1 / 2
+    lo2, hi2 = (c2 - f2 / 2)[:, None], (c2 + f2 / 2)[:, None]
+    overlaps = ~((hi1 < lo2) | (lo1 > hi2))
+    stdev = (f2 / _SQRT_8LOG2)[:, None]
+    a = (np.maximum(lo1, lo2) - c2[:, None]) / stdev
+    b = (np.minimum(hi1, hi2) - c2[:, None]) / stdev
+    weights = np.where(overlaps, 0.5 * (erf(b / np.sqrt(2)) - erf(a / np.sqrt(2))), 0.0)
+    total = weights.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        matrix = weights / total
+    matrix[~overlaps.any(axis=1)] = np.nan
+    return matrix
+
+
+def resample_spectra(spectra: Any, from_wavelengths: Any, to_wavelengths: Any, to_fwhm: Any = None,
+                     from_fwhm: Any = None, *, max_bytes: int = CHUNK_BYTES) -> np.ndarray:
+    """Spectra ``(..., from_bands)`` on another band set: ``(..., to_bands)``.
+
+    Equal to Spectral Python's ``BandResampler(from_wavelengths, to_wavelengths, from_fwhm,
+    to_fwhm)`` applied to each spectrum (see :func:`resampling_matrix`). Wavelengths in one
+    unit (nm). Source bands are sorted first if they are not ascending. NaN in a source band
+    makes NaN in every destination band it contributes to; destination bands outside the
+    source range are NaN, never a silent zero. Processed in chunks of about ``max_bytes``.
+    """
+    c1 = np.asarray(from_wavelengths, dtype=np.float64).ravel()
+    data = np.asarray(spectra)
+    if data.shape[-1] != c1.size:
+        raise CubeError(f"{c1.size} source wavelengths for spectra of {data.shape[-1]} bands.")
+    order = np.argsort(c1, kind="stable")
+    f1 = None if from_fwhm is None else np.asarray(from_fwhm, dtype=np.float64).ravel()[order]
+    matrix = resampling_matrix(c1[order], to_wavelengths, to_fwhm, f1)
+    dtype = np.float64 if data.dtype == np.float64 else np.float32
+    weights = matrix.T.astype(dtype)
+    flat = data.reshape(-1, c1.size)
+    out = np.empty((flat.shape[0], matrix.shape[0]), dtype=dtype)
+    step = max(1, max_bytes // max(c1.size * 8, 1))
+    for start in range(0, flat.shape[0], step):
+        out[start:start + step] = np.asarray(flat[start:start + step, order], dtype=dtype) @ weights
+    return out.reshape(*data.shape[:-1], matrix.shape[0])
+
+
+# ---------------------------------------------------------------------- matching
+def spectral_angles(data: Any, references: Any, *, bands: Any = None, max_bytes: int = CHUNK_BYTES) -> np.ndarray:
+    """Spectral angles (radians) between each spectrum and each reference.
+
+    Parameters
+    ----------
+    data : Cube or array_like, shape (..., bands)
+        A Cube is read row chunk by row chunk; its bad bands are left out.
+    references : array_like, shape (n_refs, bands)
+    bands : array_like of int or bool, optional
+        Only these bands count (a Cube's good bands by default).
+
+    Returns
+    -------
+    ndarray, shape (..., n_refs) (``(rows, cols, n_refs)`` for a Cube), float32 (float64 for
+    float64 data). Equal to Spectral Python's ``spectral_angles``; NaN where a spectrum has a
+    NaN in a counted band or no length.
+    """
+    refs = np.atleast_2d(np.asarray(references, dtype=np.float64))
+    if isinstance(data, Cube):
+        keep = data.good_bands if bands is None else _band_mask(bands, data.n_bands)
+        if refs.shape[1] != data.n_bands:
+            raise CubeError(f"References of {refs.shape[1]} bands for a cube of {data.n_bands}; resample them first.")
+        out = np.empty((data.rows, data.cols, refs.shape[0]), dtype=data.float_dtype)
+        for rows in data.iter_row_chunks(max_bytes):
+            region = np.moveaxis(data.region(rows, slice(None)), 0, -1)
+            out[rows] = spectral_angles(region, refs, bands=keep, max_bytes=max_bytes)
+        return out
+    array = np.asarray(data)
+    if array.shape[-1] != refs.shape[1]:
+        raise CubeError(f"References of {refs.shape[1]} bands for spectra of {array.shape[-1]}.")
+    keep = np.ones(refs.shape[1], bool) if bands is None else _band_mask(bands, refs.shape[1])
+    dtype = np.float64 if array.dtype == np.float64 else np.float32
+    unit = refs[:, keep] / np.linalg.norm(refs[:, keep], axis=1, keepdims=True)
+    unit_t = unit.T.astype(dtype)
+    flat = array.reshape(-1, array.shape[-1])
+    out = np.empty((flat.shape[0], refs.shape[0]), dtype=dtype)
+    step = max(1, max_bytes // max(int(keep.sum()) * 8, 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for start in range(0, flat.shape[0], step):
+            block = np.asarray(flat[start:start + step][:, keep], dtype=dtype)
+            norms = np.sqrt(np.einsum("ij,ij->i", block, block))
+            cosines = (block @ unit_t) / norms[:, None]
+            out[start:start + step] = np.arccos(np.clip(cosines, -1, 1))
+    return out.reshape(*array.shape[:-1], refs.shape[0])
+
+
+def _band_mask(bands: Any, n: int) -> np.ndarray:
+    bands = np.asarray(bands)
+    if bands.dtype == bool:
+        if bands.size != n:
+            raise CubeError(f"A band mask of {bands.size} for {n} bands.")
+        return bands
+    mask = np.zeros(n, bool)
+    mask[bands.astype(int)] = True
+    return mask
+
+
+def best_match(angles: np.ndarray, threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The best-matching reference of each spectrum and its angle.
+
+    Parameters
+    ----------
+    angles : ndarray, shape (..., n_refs), radians
+    threshold : float, optional
+        Largest angle (radians) still called a match; farther spectra get class -1.
+
+    Returns
+    -------
+    classes : ndarray of int, shape (...)
+        Index of the smallest angle; -1 when no angle is finite or the best exceeds ``threshold``.
+    best : ndarray, shape (...)
+        The smallest angle (NaN where none is finite).
+    """
+    finite = np.isfinite(angles)
+    filled = np.where(finite, angles, np.inf)
+    classes = np.argmin(filled, axis=-1)
+    best = np.take_along_axis(filled, classes[..., None], -1)[..., 0]
+    none = ~finite.any(axis=-1)
+    if threshold is not None:
+        none |= best > threshold
+    best = np.where(finite.any(axis=-1), best, np.nan)
+    return np.where(none, -1, classes), best
+
+
+def feature_fit(spectra: Any, references: Any, wavelengths: Any, feature: tuple[float, float],
+                bad_bands: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Spectral feature fitting (Clark et al. 1990; ENVI's SFF) of each reference's absorption
+    feature to each spectrum, on continuum-removed spectra over ``feature`` (its two shoulders).
+
+    The depth ``1 - CR`` of a spectrum is fitted as ``scale x (1 - CR_ref)`` by least squares.
+
+    Returns
+    -------
+    scale : ndarray, shape (..., n_refs)
+        How deep the spectrum's feature is relative to the reference's.
+    rms : ndarray, shape (..., n_refs)
+        Root-mean-square residual of the fit (smaller: a better shape match).
+    """
+    from cubescope.continuum import continuum_removed
+
+    wavelengths = np.asarray(wavelengths, dtype=np.float64).ravel()
+    lo, hi = sorted(float(v) for v in feature)
+    inside = np.flatnonzero((wavelengths >= lo) & (wavelengths <= hi))
+    if inside.size < 3:
+        raise CubeError(f"The feature {lo:g}-{hi:g} holds {inside.size} bands; fitting needs at least 3.")
+    bad = None if bad_bands is None else np.asarray(bad_bands, bool)[inside]
+    x = wavelengths[inside]
+    depth = 1.0 - continuum_removed(np.asarray(spectra, dtype=np.float64)[..., inside], x, bad)
+    ref_depth = 1.0 - continuum_removed(np.atleast_2d(np.asarray(references, dtype=np.float64))[..., inside], x, bad)
+    depth = np.nan_to_num(depth)  # bad bands and gaps carry no weight
+    ref_depth = np.nan_to_num(ref_depth)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = (depth @ ref_depth.T) / np.einsum("ij,ij->i", ref_depth, ref_depth)
+        residual = depth[..., None, :] - scale[..., None] * ref_depth
+        rms = np.sqrt(np.mean(residual ** 2, axis=-1))
+    return scale, rms

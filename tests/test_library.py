@@ -1,0 +1,107 @@
+"""Spectral libraries, resampling and matching (issue 16) against Spectral Python."""
+
+import numpy as np
+import pytest
+from spectral import BandResampler
+from spectral.algorithms.algorithms import spectral_angles as spy_angles
+
+from cubescope import Cube, CubeError, export, load_library, resample_spectra, spectral_angles
+from cubescope.library import (
+    SpectralLibrary,
+    best_match,
+    feature_fit,
+    library_from_csv,
+    library_to_csv,
+    library_to_envi,
+)
+
+RNG = np.random.default_rng(11)
+
+
+@pytest.mark.parametrize("to_fwhm", [None, "given"])
+def test_resampling_equals_band_resampler(to_fwhm):
+    source = np.arange(350.0, 2501.0, 1.0)  # a 1 nm library
+    target = np.sort(RNG.uniform(380, 2600, 224))  # non-uniform, past the library's end
+    fwhm = RNG.uniform(5, 15, 224) if to_fwhm else None
+    spectra = RNG.random((6, source.size))
+    spy = BandResampler(source, target, None, fwhm)
+    expected = np.array([spy(s) for s in spectra])
+    ours = resample_spectra(spectra, source, target, fwhm)
+    np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-14)
+    outside = target > 2501
+    assert np.isnan(ours[:, outside]).all()  # no overlap: NaN, never a silent zero
+    assert np.isfinite(ours[:, target < 2400]).all()
+
+
+def test_resampling_with_source_widths_and_a_nan_band():
+    source = np.linspace(400, 2400, 60)
+    widths = RNG.uniform(20, 40, 60)
+    target = np.linspace(450, 2300, 25)
+    spectra = RNG.random((3, 60))
+    spectra[1, 30] = np.nan
+    expected = np.array([BandResampler(source, target, widths, None)(s) for s in spectra])
+    ours = resample_spectra(spectra, source, target, None, widths)
+    np.testing.assert_allclose(ours, expected, rtol=1e-12, equal_nan=True)
+    assert np.isnan(ours[1]).any() and np.isfinite(ours[0]).all()
+
+
+def test_spectral_angles_equal_spectral_python_and_skip_bad_bands():
+    data = RNG.random((20, 30, 40)).astype(np.float32)
+    refs = RNG.random((5, 40))
+    np.testing.assert_allclose(spectral_angles(data, refs), spy_angles(data, refs), atol=2e-6)
+    bad = np.zeros(40, bool)
+    bad[[3, 17]] = True
+    cube = Cube.from_array(data, np.linspace(400, 2500, 40), bad_bands=bad)
+    expected = spy_angles(np.ascontiguousarray(data[..., ~bad]), refs[:, ~bad])
+    np.testing.assert_allclose(spectral_angles(cube, refs), expected, atol=2e-6)
+
+
+def test_best_match_with_threshold():
+    angles = np.array([[[0.1, 0.3], [0.5, 0.2]], [[np.nan, np.nan], [0.4, 0.45]]])
+    classes, best = best_match(angles, threshold=0.35)
+    np.testing.assert_array_equal(classes, [[0, 1], [-1, -1]])
+    np.testing.assert_allclose(best, [[0.1, 0.2], [np.nan, 0.4]])
+
+
+def test_feature_fit_recovers_a_scaled_feature():
+    x = np.linspace(2000, 2400, 41)
+    ref = 1 - 0.4 * np.exp(-((x - 2200) / 30) ** 2)
+    other = 1 - 0.4 * np.exp(-((x - 2320) / 20) ** 2)
+    pixel = 0.8 * (1 - 0.2 * np.exp(-((x - 2200) / 30) ** 2))  # half as deep, brighter or darker
+    scale, rms = feature_fit(pixel[None], np.stack([ref, other]), x, (2000, 2400))
+    assert scale[0, 0] == pytest.approx(0.5, rel=0.05)
+    assert rms[0, 0] < rms[0, 1]
+
+
+def test_csv_library_round_trip_units_and_lonlat_rows(tmp_path):
+    text = ("wavelength (µm),kaolinite,calcite\n0.40,0.5,0.6\n0.50,0.55,\n0.60,0.6,0.7\n").encode()
+    library = library_from_csv(text)
+    np.testing.assert_allclose(library.wavelengths, [400, 500, 600])
+    assert library.names == ["kaolinite", "calcite"] and np.isnan(library.spectra[1, 1])
+    again = library_from_csv(library_to_csv(library))
+    np.testing.assert_allclose(again.spectra, library.spectra, equal_nan=True)
+    # The spectra CSV Cubescope writes (band, wavelength, bad band, lon/lat rows) reads as a library.
+    written = export.spectra_to_csv({"pixel (1, 2)": np.array([0.1, 0.2, 0.3])}, np.array([400.0, 500.0, 600.0]),
+                                    "nm", np.array([False, True, False]), locations={"pixel (1, 2)": (10.0, 45.0)})
+    pins = library_from_csv(written)
+    assert pins.names == ["pixel (1, 2)"] and pins.spectra.shape == (1, 3)
+
+
+def test_envi_library_round_trip(tmp_path):
+    library = SpectralLibrary(["a", "b, with comma"], RNG.random((2, 5)), [400, 500, 600, 700, 800],
+                              fwhm=[10, 10, 10, 10, 10])
+    header, data = library_to_envi(library)
+    (tmp_path / "lib.hdr").write_bytes(header)
+    (tmp_path / "lib.sli").write_bytes(data)
+    loaded = load_library(tmp_path / "lib.sli")
+    assert loaded.names == ["a", "b; with comma"]
+    np.testing.assert_allclose(loaded.spectra, library.spectra, rtol=1e-6)
+    np.testing.assert_allclose(loaded.wavelengths, library.wavelengths)
+    resampled = loaded.resampled(np.array([450.0, 650.0]))
+    assert resampled.spectra.shape == (2, 2)
+
+
+@pytest.mark.parametrize("text", [b"", b"wavelength,a\n", b"wavelength,a\n400,x\n500,1\n", b"only\n1\n2\n"])
+def test_broken_csv_libraries_get_a_message(text):
+    with pytest.raises(CubeError):
+        library_from_csv(text)

@@ -54,25 +54,40 @@ def continuum_removed(spectra: Any, wavelengths: Any, bad_bands: Any = None, *,
     dtype = np.float64 if data.dtype == np.float64 else np.float32
     flat = data.reshape(-1, wavelengths.size)
     out = np.empty(flat.shape, dtype=dtype)
+    _remove_rows(flat, wavelengths, bad_bands, out, chunk)
+    return out.reshape(data.shape)
+
+
+def _remove_rows(flat: np.ndarray, wavelengths: np.ndarray, bad_bands: Any, out: np.ndarray, chunk: int) -> None:
+    """Continuum-remove the spectra ``flat`` (n, bands) into ``out``, ``chunk`` spectra at a time."""
     order = np.argsort(wavelengths, kind="stable")
+    sorted_already = bool(np.all(order == np.arange(order.size)))
     x = wavelengths[order]
     bad = np.zeros(wavelengths.size, bool) if bad_bands is None else np.asarray(bad_bands, bool)[order]
     result = np.empty((min(chunk, flat.shape[0]), wavelengths.size))
     for start in range(0, flat.shape[0], chunk):
-        block = np.ascontiguousarray(np.asarray(flat[start:start + chunk], dtype=np.float64)[:, order])
-        _remove(block, x, bad, result[:len(block)])
-        out[start:start + chunk, order] = result[:len(block)]
-    return out.reshape(data.shape)
+        block = flat[start:start + chunk]
+        block = np.ascontiguousarray(block if sorted_already else block[:, order], dtype=np.float64)
+        done = result[:len(block)]
+        _remove(block, x, bad, done)
+        if sorted_already:
+            out[start:start + chunk] = done
+        else:
+            out[start:start + chunk, order] = done
 
 
 def _cube(cube: Cube, wavelengths: np.ndarray, bad_bands: Any, chunk: int) -> np.ndarray:
     if wavelengths.size != cube.n_bands:
         raise CubeError(f"{wavelengths.size} wavelengths for a cube of {cube.n_bands} bands.")
+    if not np.isfinite(wavelengths).all():
+        raise CubeError("Continuum removal needs a finite wavelength for every band.")
     bad = cube.bad_bands if bad_bands is None else bad_bands
     out = np.empty(cube.shape, dtype=cube.float_dtype)
-    for rows in cube.iter_row_chunks():
-        region = np.moveaxis(cube.region(rows, slice(None)), 0, -1)
-        out[rows] = continuum_removed(region, wavelengths, bad, chunk=chunk)
+    # A few megabytes of rows at a time: the working copies stay far below the cube's size.
+    for rows in cube.iter_row_chunks(max(chunk * cube.n_bands * 4, 1)):
+        block = cube.row_block(rows)
+        spectra = block.reshape(cube.n_bands, -1).T
+        _remove_rows(spectra, wavelengths, bad, out[rows].reshape(-1, cube.n_bands), chunk)
     return out
 
 

@@ -365,6 +365,18 @@ class Cube:
         """The spectra of a rectangle as ``(bands, h, w)`` floats with no-data as NaN."""
         return self._to_float(self.bsq[:, rows, cols], slice(None))
 
+    def row_block(self, rows: slice, bands: Any = slice(None)) -> np.ndarray:
+        """Whole rows' spectra as ``(bands, h, cols)`` floats with no-data as NaN, for streaming
+        computations: a read-only view of the samples when they are stored as floats with no
+        no-data value and no scaling (nothing copied), else a converted copy."""
+        if isinstance(bands, slice):
+            samples = self.bsq[bands, rows, :]
+        else:
+            samples = self.bsq[:, rows, :][np.asarray(bands)]
+        if samples.dtype == self.float_dtype and self.nodata is None and not self.is_scaled:
+            return _readonly(samples)
+        return self._to_float(samples, bands)
+
     def plane(self, samples: np.ndarray, bands: Any = slice(None)) -> np.ndarray:
         """Floats (no-data as NaN, scaling applied) for samples the caller read from :attr:`bsq`
         at ``bands`` of its first axis (all bands by default)."""

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numba import njit, prange
 from scipy.special import erf
 
-from cubescope.cube import CHUNK_BYTES, Cube
+from cubescope.cube import Cube
 from cubescope.errors import CubeError
 from cubescope.wavelengths import normalize_units, to_nanometres
 
@@ -245,14 +246,16 @@ def resampling_matrix(from_wavelengths: Any, to_wavelengths: Any, to_fwhm: Any =
 
 
 def resample_spectra(spectra: Any, from_wavelengths: Any, to_wavelengths: Any, to_fwhm: Any = None,
-                     from_fwhm: Any = None, *, max_bytes: int = CHUNK_BYTES) -> np.ndarray:
+                     from_fwhm: Any = None) -> np.ndarray:
     """Spectra ``(..., from_bands)`` on another band set: ``(..., to_bands)``.
 
     Equal to Spectral Python's ``BandResampler(from_wavelengths, to_wavelengths, from_fwhm,
     to_fwhm)`` applied to each spectrum (see :func:`resampling_matrix`). Wavelengths in one
-    unit (nm). Source bands are sorted first if they are not ascending. NaN in a source band
-    makes NaN in every destination band it contributes to; destination bands outside the
-    source range are NaN, never a silent zero. Processed in chunks of about ``max_bytes``.
+    unit (nm); source bands need not be sorted. The matrix is sparse (a destination band draws
+    on the few source bands it overlaps), so each spectrum is read once and only those bands
+    are summed, in parallel over spectra. A NaN source band makes NaN in the destination bands
+    it contributes to, and only in those; destination bands outside the source range are NaN,
+    never a silent zero.
     """
     c1 = np.asarray(from_wavelengths, dtype=np.float64).ravel()
     data = np.asarray(spectra)
@@ -261,24 +264,42 @@ def resample_spectra(spectra: Any, from_wavelengths: Any, to_wavelengths: Any, t
     order = np.argsort(c1, kind="stable")
     f1 = None if from_fwhm is None else np.asarray(from_fwhm, dtype=np.float64).ravel()[order]
     matrix = resampling_matrix(c1[order], to_wavelengths, to_fwhm, f1)
-    dtype = np.float64 if data.dtype == np.float64 else np.float32
-    weights = matrix.T.astype(dtype)
+    empty = np.isnan(matrix).any(axis=1)
+    weights = np.where(np.isnan(matrix), 0.0, matrix)
+    rows, columns = np.nonzero(weights)
+    indptr = np.searchsorted(rows, np.arange(matrix.shape[0] + 1)).astype(np.int64)
     flat = data.reshape(-1, c1.size)
-    out = np.empty((flat.shape[0], matrix.shape[0]), dtype=dtype)
-    step = max(1, max_bytes // max(c1.size * 8, 1))
-    for start in range(0, flat.shape[0], step):
-        out[start:start + step] = np.asarray(flat[start:start + step, order], dtype=dtype) @ weights
+    if flat.dtype.kind != "f":
+        flat = flat.astype(np.float64)
+    out = np.empty((flat.shape[0], matrix.shape[0]), dtype=np.float64 if data.dtype == np.float64 else np.float32)
+    _sparse_rows(flat, indptr, order[columns].astype(np.int64), weights[rows, columns], empty, out)
     return out.reshape(*data.shape[:-1], matrix.shape[0])
 
 
+@njit(parallel=True, cache=True, nogil=True)
+def _sparse_rows(x, indptr, indices, weights, empty, out):  # pragma: no cover - compiled
+    """``out[i, t] = sum_k weights[k] x[i, indices[k]]`` over the nonzeros ``k`` of row ``t``."""
+    for i in prange(x.shape[0]):
+        for t in range(indptr.size - 1):
+            if empty[t]:
+                out[i, t] = np.nan
+                continue
+            total = 0.0
+            for k in range(indptr[t], indptr[t + 1]):
+                total += weights[k] * x[i, indices[k]]
+            out[i, t] = total
+
+
 # ---------------------------------------------------------------------- matching
-def spectral_angles(data: Any, references: Any, *, bands: Any = None, max_bytes: int = CHUNK_BYTES) -> np.ndarray:
+def spectral_angles(data: Any, references: Any, *, bands: Any = None, max_bytes: int = 16 * 2**20) -> np.ndarray:
     """Spectral angles (radians) between each spectrum and each reference.
 
     Parameters
     ----------
     data : Cube or array_like, shape (..., bands)
-        A Cube is read row chunk by row chunk; its bad bands are left out.
+        A Cube is read a few megabytes of rows at a time, in its own band-sequential layout
+        (no copy when its samples are floats without no-data or scaling); its bad bands are
+        left out.
     references : array_like, shape (n_refs, bands)
     bands : array_like of int or bool, optional
         Only these bands count (a Cube's good bands by default).
@@ -291,31 +312,46 @@ def spectral_angles(data: Any, references: Any, *, bands: Any = None, max_bytes:
     """
     refs = np.atleast_2d(np.asarray(references, dtype=np.float64))
     if isinstance(data, Cube):
-        keep = data.good_bands if bands is None else _band_mask(bands, data.n_bands)
         if refs.shape[1] != data.n_bands:
             raise CubeError(f"References of {refs.shape[1]} bands for a cube of {data.n_bands}; resample them first.")
+        keep = data.good_bands if bands is None else _band_mask(bands, data.n_bands)
+        unit = _unit(refs[:, keep]).astype(data.float_dtype)
+        chosen = slice(None) if keep.all() else np.flatnonzero(keep)
         out = np.empty((data.rows, data.cols, refs.shape[0]), dtype=data.float_dtype)
-        for rows in data.iter_row_chunks(max_bytes):
-            region = np.moveaxis(data.region(rows, slice(None)), 0, -1)
-            out[rows] = spectral_angles(region, refs, bands=keep, max_bytes=max_bytes)
+        per_row = data.cols * int(keep.sum()) * data.float_dtype.itemsize
+        step = max(1, max_bytes // max(per_row, 1))
+        for start in range(0, data.rows, step):
+            rows = slice(start, min(start + step, data.rows))
+            block = data.row_block(rows, chosen)
+            angles = _angles(unit, block.reshape(block.shape[0], -1))
+            out[rows].reshape(-1, refs.shape[0])[:] = angles.T
         return out
     array = np.asarray(data)
     if array.shape[-1] != refs.shape[1]:
         raise CubeError(f"References of {refs.shape[1]} bands for spectra of {array.shape[-1]}.")
     keep = np.ones(refs.shape[1], bool) if bands is None else _band_mask(bands, refs.shape[1])
     dtype = np.float64 if array.dtype == np.float64 else np.float32
-    unit = refs[:, keep] / np.linalg.norm(refs[:, keep], axis=1, keepdims=True)
-    unit_t = unit.T.astype(dtype)
+    unit = _unit(refs[:, keep]).astype(dtype)
     flat = array.reshape(-1, array.shape[-1])
     out = np.empty((flat.shape[0], refs.shape[0]), dtype=dtype)
     step = max(1, max_bytes // max(int(keep.sum()) * 8, 1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for start in range(0, flat.shape[0], step):
-            block = np.asarray(flat[start:start + step][:, keep], dtype=dtype)
-            norms = np.sqrt(np.einsum("ij,ij->i", block, block))
-            cosines = (block @ unit_t) / norms[:, None]
-            out[start:start + step] = np.arccos(np.clip(cosines, -1, 1))
+    for start in range(0, flat.shape[0], step):
+        block = np.asarray(flat[start:start + step][:, keep], dtype=dtype)
+        out[start:start + step] = _angles(unit, block.T).T
     return out.reshape(*array.shape[:-1], refs.shape[0])
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def _angles(unit: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """Angles ``(n_refs, n)`` between unit references ``(n_refs, k)`` and spectra ``(k, n)``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cosines = unit @ block
+        cosines /= np.sqrt(np.einsum("ij,ij->j", block, block))
+        np.clip(cosines, -1, 1, out=cosines)
+        return np.arccos(cosines, out=cosines)
 
 
 def _band_mask(bands: Any, n: int) -> np.ndarray:

@@ -17,6 +17,9 @@ navigation = st.navigation([
     st.Page("pages/bands.py", title="Bands", icon=":material/layers:", default=True),
     st.Page("pages/smoothing.py", title="Smoothing", icon=":material/show_chart:", url_path="smoothing"),
     st.Page("pages/pca.py", title="PCA", icon=":material/scatter_plot:", url_path="pca"),
+    st.Page("pages/bandmath.py", title="Band math", icon=":material/calculate:", url_path="bandmath"),
+    st.Page("pages/continuum.py", title="Continuum", icon=":material/area_chart:", url_path="continuum"),
+    st.Page("pages/library.py", title="Library", icon=":material/library_books:", url_path="library"),
     st.Page("pages/map.py", title="Map", icon=":material/public:", url_path="map"),
 ])
 with page_guard("The page frame"):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from cubescope import Cube, CubeError, display, mapping, pca, smoothing, spectra, viewport
+from cubescope import Cube, CubeError, continuum, display, indices, library, mapping, pca, smoothing, spectra, viewport
 from cubescope.demo import demo_cube
 from cubescope.io.limits import Limits
 from cubescope.store import CubeStore
@@ -103,6 +103,15 @@ def derived_image(cube_id: str, product: tuple) -> np.ndarray:
     elif kind == "pca_error":
         k, region = args
         image = pca_fit(cube_id, k, region).reconstruction_error(cube)
+    elif kind == "math":
+        (expression,) = args
+        image = indices.band_math(cube, expression)
+    elif kind == "depth":
+        low, high = args
+        image = continuum.band_depth(cube, cube.wavelengths_nm, feature=(low, high))
+    elif kind == "sam":
+        library_key, reference = args
+        image = sam_angles(cube_id, library_key)[:, :, reference]
     else:
         raise ValueError(f"unknown product {kind!r}")
     image = np.asarray(image)
@@ -183,3 +192,52 @@ def map_layer(cube_id: str, products: tuple[tuple, ...], channel_limits: tuple[t
     else:
         rgba = display.apply_colormap(display.normalize(values[0], *channel_limits[0]), colormap)
     return values, rgba
+
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _libraries() -> dict[str, library.SpectralLibrary]:
+    """Libraries in use, by content key, shared by the sessions (a library is a few kilobytes)."""
+    return {}
+
+
+def keep_library(resampled: library.SpectralLibrary) -> str:
+    """Keep a library (on the cube's bands) for the products that use it; return its key."""
+    import hashlib
+
+    digest = hashlib.sha256(resampled.spectra.tobytes() + "\x00".join(resampled.names).encode()).hexdigest()[:24]
+    kept = _libraries()
+    if len(kept) > 64:
+        kept.clear()
+    kept[digest] = resampled
+    return digest
+
+
+def kept_library(key: str) -> library.SpectralLibrary:
+    found = _libraries().get(key)
+    if found is None:
+        raise CubeError("This library is no longer on the server; load it again.")
+    return found
+
+
+@st.cache_resource(max_entries=4, show_spinner="Matching every pixel against the library…")
+def sam_angles(cube_id: str, library_key: str) -> np.ndarray:
+    """Spectral angles ``(rows, cols, n_refs)`` of every pixel to a kept library's spectra."""
+    angles = library.spectral_angles(open_cube(cube_id), kept_library(library_key).spectra)
+    angles.flags.writeable = False
+    return angles
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def class_map(cube_id: str, library_key: str, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Best-matching reference (-1: none within ``threshold`` radians) and its angle."""
+    return library.best_match(sam_angles(cube_id, library_key), threshold)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def class_tile(cube_id: str, library_key: str, threshold: float, window: Box, step: int) -> display.Tile:
+    """The class map's tile: each class in its colour, no match transparent; the values read
+    out are the class number and the angle."""
+    classes, best = class_map(cube_id, library_key, threshold)
+    shown = viewport.Window(*window)
+    return display.class_tile(viewport.crop(classes, shown, step), viewport.crop(best, shown, step), shown, step)

@@ -63,7 +63,7 @@ def pack(grid: MercatorGrid, values: np.ndarray, rgba: np.ndarray, cube: Cube, *
 def pins_on_map(cube: Cube) -> list[dict[str, Any]]:
     """The session's pins at their pixel centres' lon/lat, in their colours."""
     placed = []
-    for k, (r, c) in enumerate(session.pins()):
+    for k, (r, c) in enumerate(session.pins_in(cube)):
         lon, lat = cube.lonlat(r, c)
         if np.isfinite(lon) and np.isfinite(lat):
             placed.append({"lon": lon, "lat": lat, "colour": display.MARKER_COLOURS[k % len(display.MARKER_COLOURS)],

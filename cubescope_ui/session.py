@@ -14,9 +14,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
 import streamlit as st
 
-from cubescope import Cube, state
+from cubescope import Cube, CubeError, indices, state
 from cubescope.smoothing import band_spacing
 from cubescope.state import MAX_PINS
 from cubescope.viewport import Window
@@ -42,7 +43,19 @@ def link_context(cube: Cube) -> state.LinkContext:
         default_band=cube.default_band(), rgb_bands=cube.rgb_bands(),
         uniform_spacing=band_spacing(cube.wavelengths)[1],
         band_label=lambda i: band_label(i, cube.wavelengths, cube.wavelength_units),
+        default_expression=_default_expression(cube),
+        wavelength_range=None if cube.wavelengths_nm is None else (float(np.nanmin(cube.wavelengths_nm)),
+                                                                   float(np.nanmax(cube.wavelengths_nm))),
     )
+
+
+def _default_expression(cube: Cube) -> str:
+    """NDVI when the cube has its bands, else the default band: a first expression that works."""
+    try:
+        indices.parse(cube, "NDVI")
+        return "NDVI"
+    except CubeError:
+        return f"b{cube.default_band()}"
 
 
 def settings() -> dict[str, Any]:
@@ -110,6 +123,11 @@ def forget(*keys: str) -> None:
 
 def pins() -> list[list[int]]:
     return st.session_state.setdefault("pins", [])
+
+
+def pins_in(cube: Cube) -> list[list[int]]:
+    """The pins that lie inside ``cube`` (a link or another cube may have left others)."""
+    return [[r, c] for r, c in pins() if 0 <= r < cube.rows and 0 <= c < cube.cols]
 
 
 def pin(row: int, col: int) -> None:

@@ -61,6 +61,12 @@ def rgb_tile(key: str, cube_id: str, cube: Cube, products: tuple[tuple, tuple, t
                          stretch.low, stretch.high, stretch.ranges)
 
 
+def class_tile(key: str, cube_id: str, cube: Cube, library_key: str, threshold: float) -> display.Tile:
+    """The tile viewer ``key`` shows of a library class map."""
+    window = session.window(cube)
+    return data.class_tile(cube_id, library_key, threshold, tuple(window.as_list()), _step_for(key, window))
+
+
 def overlays(polygons: Sequence[dict] = ()) -> list[dict[str, Any]]:
     """The session's pins and region (and any polygons) as the viewer draws them."""
     drawn: list[dict[str, Any]] = [
@@ -76,11 +82,13 @@ def overlays(polygons: Sequence[dict] = ()) -> list[dict[str, Any]]:
 def pack(tile: display.Tile, rows: int, cols: int, *, key: str = "image", colormap: str = "gray", label: str = "",
          quantity: str = "", channel_names: Sequence[str] = ("",),
          tile_id: str = "", tools: Sequence[str] = ("select", "pan"),
-         geo: dict[str, Any] | None = None, colorbar: str | None = None) -> bytes:
+         geo: dict[str, Any] | None = None, colorbar: str | None = None,
+         value_names: Sequence[str] | None = None) -> bytes:
     """One image as the viewer's payload: a little-endian uint32 header length, the JSON
     header (padded to 4 bytes), the values as float32 planes, then the pixels.
 
     ``colorbar`` titles the colourbar drawn under a single-band image (its stretch's values).
+    ``value_names`` name the first channel's whole values in the readout (a class map's classes).
     ``geo`` places a georeferenced cube's pixels for the readout: exact lon/lat at a grid of
     pixel centres over the window (:func:`geo_grid`), interpolated between in the browser.
     """
@@ -94,7 +102,7 @@ def pack(tile: display.Tile, rows: int, cols: int, *, key: str = "image", colorm
         "palette": list(display.palette(colormap)) if tile.pixels.ndim == 2 else None,
         "label": label, "quantity": quantity, "channel_names": list(channel_names),
         "tools": list(tools), "min_window": viewport.MIN_WINDOW, "geo": geo, "data_levels": display.DATA_LEVELS,
-        "colorbar": _colorbar(tile, colorbar),
+        "colorbar": _colorbar(tile, colorbar), "value_names": None if value_names is None else list(value_names),
     }
     text = json.dumps(header, allow_nan=False).encode()
     text += b" " * (-(4 + len(text)) % 4)
@@ -125,7 +133,7 @@ def _colorbar(tile: display.Tile, title: str | None) -> dict[str, Any] | None:
 
 def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "gray", label: str = "",
                  quantity: str = "", channel_names: Sequence[str] = ("",), name: str = "image",
-                 colorbar: str | None = None) -> None:
+                 colorbar: str | None = None, value_names: Sequence[str] | None = None) -> None:
     """Show ``tile`` in the viewer with key ``key``. A click pins a pixel, a drag selects a
     region, a zoom or pan sets the window every image of the cube shows (and says the box it
     is shown in); all are applied in callbacks, before the run that draws them. ``name`` says
@@ -133,7 +141,7 @@ def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "g
     """
     payload = pack(tile, cube.rows, cube.cols, key=key, colormap=colormap, label=label, quantity=quantity,
                    channel_names=channel_names, tile_id=f"{name}-{tile.window.as_list()}-{tile.step}",
-                   colorbar=colorbar, geo=geo_grid(cube, tile.window))
+                   colorbar=colorbar, geo=geo_grid(cube, tile.window), value_names=value_names)
     size = (cube.rows, cube.cols)
     with st.container(gap=None):
         _COMPONENT(

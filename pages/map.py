@@ -102,7 +102,7 @@ def pinned(cube: Cube) -> None:
     if cube.geo.kind == "grid":
         st.caption(plain(f"CRS: {crs_name(cube.crs)}; geotransform (GDAL order): "
                          + ", ".join(f"{v:.10g}" for v in cube.geotransform)))
-    pins = session.pins()
+    pins = session.pins_in(cube)
     if not pins:
         st.info("Click the map to pin a pixel: its spectrum shows here and on the other pages.")
         return

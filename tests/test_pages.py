@@ -558,3 +558,30 @@ def test_map_page_says_when_a_cube_has_no_place():
     at = open_page("pages/map.py")
     assert not at.exception
     assert any("no georeferencing" in i.value for i in at.info)
+
+
+def test_band_math_page_draws_the_linked_expression_and_refuses_a_foreign_one():
+    from cubescope import band_math
+
+    at = open_page("pages/bandmath.py", {"bm_expr": "b40 / b12"})
+    assert at.text_input(key="bm_expr").value == "b40 / b12"
+    header, values, _ = viewer_payload(at, "image_bm")
+    step = header["step"]
+    expected = band_math(demo_cube(), "b40 / b12")[::step, ::step]
+    np.testing.assert_allclose(values[0], expected[: values.shape[1], : values.shape[2]], rtol=1e-6)
+    at.text_input(key="bm_expr").set_value("__import__('os').system('x')").run()
+    assert not at.exception and not at.error
+    assert any("not a function band math knows" in w.value for w in at.warning)
+
+
+def test_continuum_and_library_pages_on_the_demo():
+    at = open_page("pages/continuum.py", {"px": "40-60,150-100"})
+    assert at.slider(key="cr_feature").value == (2120.0, 2250.0)
+    assert "depth-" in viewer_payload(at, "image_cr")[0]["id"]
+    assert not at.error
+    at.switch_page("pages/library.py").run()
+    at.button(key="use_pins").click().run()
+    assert not at.exception and not at.error
+    header, values, pixels = viewer_payload(at, "image_sam")
+    assert header["value_names"] == ["pixel (40, 60)", "pixel (150, 100)"]
+    assert pixels.shape[-1] == 4 and set(np.unique(values[0][np.isfinite(values[0])])) <= {0.0, 1.0}

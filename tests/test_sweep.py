@@ -52,6 +52,26 @@ SETTINGS = {
         ("toggle", "pca_region", True),
         ("state", "zoom", [2, 3, 2, 3]),
     ],
+    "pages/bandmath.py": [
+        ("state", "pins", [[0, 0], [10**6, 10**6]]),
+        ("text_input", "bm_expr", "(R860 - R650) / (R860 + R650)"),
+        ("text_input", "bm_expr", "b0 / (b1 - b1)"),
+        ("text_input", "bm_expr", "__import__('os')"),
+        ("text_input", "bm_expr", "sqrt(b0) * 2"),
+        ("radio", "bm_stretch", "min-max"),
+    ],
+    "pages/continuum.py": [
+        ("state", "pins", [[0, 0], [3, 5]]),
+        ("slider", "cr_feature", (500.0, 900.0)),
+        ("radio", "cr_stretch", "min-max"),
+    ],
+    "pages/library.py": [
+        ("state", "pins", [[0, 0], [3, 5]]),
+        ("button", "use_pins", None),
+        ("segmented_control", "sam_view", "Angle to one reference"),
+        ("segmented_control", "sam_view", "Class map"),
+        ("slider", "sam_threshold", 1.5),
+    ],
     "pages/map.py": [
         ("state", "pins", [[0, 0], [10**6, 10**6]]),
         ("segmented_control", "map_show", "RGB"),
@@ -92,5 +112,8 @@ def test_page_survives_odd_cube(name: str, page: str) -> None:
             widgets = [w for w in getattr(at, kind) if w.key == key]
             if not widgets:
                 continue  # not on the page for this cube (e.g. no wavelengths, too few bands)
-            widgets[0].set_value(value).run()
+            if kind == "button":
+                widgets[0].click().run()
+            else:
+                widgets[0].set_value(value).run()
         _check(at, f"{name} on {page} after {key}={value!r}", name)

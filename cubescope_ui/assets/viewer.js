@@ -350,7 +350,9 @@ class Viewer {
       const near = h.step > 1 ? "≈ " : "";
       const plane = h.h * h.w;
       const values = h.channel_names.map((name, k) => {
-        const text = formatValue(this.values[k * plane + i * h.w + j]);
+        const value = this.values[k * plane + i * h.w + j];
+        const named = k === 0 && h.value_names && Number.isInteger(value) ? h.value_names[value] : undefined;
+        const text = named !== undefined ? `${formatValue(value)} ${named}` : formatValue(value);
         return name ? `${name} ${near}${text}` : `${near}${text}`;
       });
       parts.push(values.join(", ") + (h.quantity ? ` ${h.quantity}` : ""));

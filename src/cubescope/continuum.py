@@ -150,7 +150,7 @@ def band_depth(spectra: Any, wavelengths: Any, *, at: float | None = None,
     Returns
     -------
     ndarray, shape (...) (``(rows, cols)`` for a Cube)
-        NaN where the spectrum has no valid value there.
+        NaN where the spectrum has no valid value there, or its continuum is not positive.
     """
     wavelengths = np.asarray(wavelengths, dtype=np.float64).ravel()
     if (at is None) == (feature is None):
@@ -178,6 +178,7 @@ def band_depth(spectra: Any, wavelengths: Any, *, at: float | None = None,
         values = np.where(bad[inside][order], np.nan, values)
     first, last = values[..., :1], values[..., -1:]
     line = first + (last - first) * (x - x[0]) / (x[-1] - x[0])
+    line = np.where(line > 0, line, np.nan)  # a continuum at or below zero has no depth to measure
     with np.errstate(divide="ignore", invalid="ignore"):
         depth = 1.0 - np.nanmin(np.where(np.isfinite(values), values / line, np.inf), axis=-1)
     depth = np.where(np.isfinite(depth), depth, np.nan)

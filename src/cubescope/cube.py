@@ -441,6 +441,11 @@ class Cube:
         """Wavelengths converted to nm, or None when they are absent or not lengths."""
         return to_nanometres(self.wavelengths, self.wavelength_units)
 
+    @property
+    def fwhm_nm(self) -> np.ndarray | None:
+        """Band widths in nm, or None when absent or the wavelengths are not lengths."""
+        return None if self.fwhm is None else to_nanometres(self.fwhm, self.wavelength_units)
+
     def default_band(self) -> int:
         """The band a viewer opens on: the file's first default band, else the band nearest
         650 nm (red, clear of water absorption), else the middle band."""

@@ -203,8 +203,8 @@ class Tile:
     Attributes
     ----------
     values : ndarray
-        ``(h, w)`` or ``(h, w, 3)`` float32: the samples' real values (NaN for no data), read
-        out under the pointer.
+        ``(h, w)`` or ``(h, w, channels)`` float32: the samples' real values (NaN for no data),
+        read out under the pointer (three channels for RGB; class and angle for a class map).
     pixels : ndarray
         ``(h, w)`` uint8 palette indices (:func:`to_indices`) or ``(h, w, 4)`` RGBA.
     window : Window
@@ -243,3 +243,27 @@ def rgb_tile(channels: tuple[np.ndarray, np.ndarray, np.ndarray], window: Window
     """The tile of an RGB composite; each channel has its own ``(lo, hi)`` stretch."""
     values = np.stack([np.asarray(c, dtype=np.float32) for c in channels], axis=-1)
     return Tile(values, rgb_composite(tuple(channels), limits), window, step, tuple(limits))
+
+
+def class_colours(n: int) -> np.ndarray:
+    """``n`` distinct RGB colours for class maps (the marker colours, then evenly spaced hues)."""
+    base = [[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in MARKER_COLOURS]
+    colours = list(base[:n])
+    for k in range(len(colours), n):
+        hue = (k * 0.618033988749895) % 1.0
+        rgb = np.clip(np.abs((hue * 6 + np.array([0, 4, 2])) % 6 - 3) - 1, 0, 1)
+        colours.append(list((rgb * 200 + 40).astype(int)))
+    return np.array(colours, dtype=np.uint8).reshape(-1, 3)
+
+
+def class_tile(classes: np.ndarray, angles: np.ndarray, window: Window, step: int) -> Tile:
+    """A class map's tile: RGBA by class (:func:`class_colours`; -1 transparent), with the class
+    number and the angle as the two values read out."""
+    classes = np.asarray(classes)
+    colours = class_colours(int(classes.max(initial=-1)) + 1)
+    rgba = np.zeros((*classes.shape, 4), dtype=np.uint8)
+    matched = classes >= 0
+    rgba[matched, :3] = colours[classes[matched]]
+    rgba[matched, 3] = 255
+    values = np.stack([np.where(matched, classes, np.nan), angles], axis=-1).astype(np.float32)
+    return Tile(values, rgba, window, step, (0.0, 0.0))

@@ -116,6 +116,10 @@ class LinkContext:
     rgb_bands: tuple[int, int, int] = (0, 0, 0)
     uniform_spacing: bool = True
     band_label: Callable[[int], str] = field(default=lambda i: f"band {i}", compare=False)
+    #: What the band-math page starts with: a named index the cube can compute, else a band.
+    default_expression: str = "b0"
+    #: The cube's wavelength range in nm (None without wavelengths), for absorption features.
+    wavelength_range: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,46 @@ def _percentiles(text: str, context: LinkContext) -> tuple[float, float]:
     return low, high
 
 
+def _expression(text: str, context: LinkContext) -> str:
+    if not text.strip():
+        raise ValueError("empty")
+    if len(text) > 2000:
+        raise ValueError("longer than 2000 characters")
+    return text
+
+
+def default_feature(context: LinkContext) -> tuple[float, float] | None:
+    """The absorption feature the Continuum page starts at: the Al-OH clay feature at 2200 nm
+    (2120-2250 nm) when the cube covers it, else the middle third of its range."""
+    if context.wavelength_range is None:
+        return None
+    low, high = context.wavelength_range
+    if low <= 2120 and high >= 2250:
+        return 2120.0, 2250.0
+    third = (high - low) / 3
+    return round(low + third, 1), round(high - third, 1)
+
+
+def _feature(text: str, context: LinkContext) -> tuple[float, float]:
+    parts = text.split("-")
+    if len(parts) != 2:
+        raise ValueError("not two wavelengths (expected left-right in nm, e.g. 2120-2250)")
+    low, high = (_float(p, context) for p in parts)
+    if context.wavelength_range is None:
+        raise ValueError("this cube has no wavelengths in nm")
+    first, last = context.wavelength_range
+    if not first <= low < high <= last:
+        raise ValueError(f"not within {first:g}-{last:g} nm with left < right")
+    return low, high
+
+
+def _angle(text: str, context: LinkContext) -> float:
+    value = _float(text, context)
+    if not 0 < value <= math.pi:
+        raise ValueError("not an angle between 0 and π radians")
+    return value
+
+
 def _bool(text: str, context: LinkContext) -> bool:
     if text.lower() not in ("true", "false"):
         raise ValueError("neither true nor false")
@@ -208,6 +252,8 @@ MAX_COMPONENTS = 20
 DERIVATIVES = ("none", "1st", "2nd", "3rd")
 BAND_VIEWS = ("Band", "RGB")
 PCA_VIEWS = ("PC image", "RGB of PCs", "Reconstruction error")
+#: What the Library page shows.
+LIBRARY_VIEWS = ("Class map", "Angle to one reference")
 #: What the Map page draws.
 MAP_LAYERS = ("Band", "RGB", "Savitzky-Golay", "PC image")
 
@@ -264,6 +310,16 @@ SETTINGS: dict[str, Setting] = {
                             encode=lambda v: ",".join(str(int(i)) for i in v)),
     **_stretch_settings("pca_"),
     "stored": Setting("show stored values", _bool, lambda c: False, encode=_bool_text),
+    "bm_expr": Setting("band-math expression", _expression, lambda c: c.default_expression),
+    **_stretch_settings("bm_"),
+    "cr_feature": Setting("absorption feature", _feature, default_feature,
+                          encode=lambda v: f"{_number(v[0])}-{_number(v[1])}",
+                          show=lambda v, c: f"{v[0]:g}-{v[1]:g} nm"),
+    **_stretch_settings("cr_"),
+    "sam_view": Setting("library view", _choice(LIBRARY_VIEWS), lambda c: LIBRARY_VIEWS[0]),
+    "sam_ref": Setting("reference", _int(lambda c: 0, lambda c: 9999), lambda c: 0),
+    "sam_threshold": Setting("largest angle of a match", _angle, lambda c: 0.1, encode=_number),
+    **_stretch_settings("sam_"),
 }
 
 

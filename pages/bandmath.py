@@ -1,0 +1,75 @@
+"""Band math: an index or any expression over bands, drawn as an image you can pin and export."""
+
+import streamlit as st
+
+from cubescope import INDICES, Cube, CubeError, export, indices, state
+from cubescope.plots import Trace, spectra_figure
+from cubescope.words import number_text
+from cubescope_ui import data, exporting, session, widgets
+from cubescope_ui.frame import page
+from cubescope_ui.text import plain
+from cubescope_ui.viewer import band_tile, image_viewer
+
+
+def _use_index() -> None:
+    """The named-index picker writes its expression into the box."""
+    name = st.session_state.get("bm_pick")
+    if name:
+        st.session_state["bm_expr"] = name
+        session.remember("bm_expr", name)
+
+
+def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    expression = widgets.kept(left.text_input, "bm_expr", context, "Expression", value=context.default_expression,
+                              max_chars=indices.MAX_EXPRESSION,
+                              help="Bands by wavelength (R860: the band nearest 860 nm) or index (b12); + - * / **, "
+                                   "parentheses, numbers, abs sqrt log exp min max clip. Or a named index.")
+    right.selectbox("Named index", list(INDICES), index=None, key="bm_pick", placeholder="choose…",
+                    on_change=_use_index)
+    try:
+        parsed = indices.parse(cube, expression)
+    except CubeError as exc:
+        st.warning(plain(exc))
+        return
+    named = next((n for n in INDICES if n.lower() == expression.strip().lower()), None)
+    reads = ", ".join(f"{name} = {context.band_label(band)}" for name, band in sorted(parsed.names.items()))
+    st.caption(plain((f"{named} = {parsed.text} ({indices.INDEX_SOURCES[named]}). " if named else "")
+                     + (f"Reads {reads}." if reads else "Reads no band.")
+                     + " A bad band or no-data gives no value (NaN), never a wrong one."))
+    product = ("math", parsed.text)
+    try:
+        value_range = data.value_range(cube_id, product)
+    except CubeError as exc:
+        st.warning(plain(exc))
+        return
+    image_col, side_col = st.columns([3, 2], gap="large")
+    with image_col:
+        stretch = widgets.stretch_controls(context, "bm_", value_range=value_range)
+        tile = band_tile("image_bm", cube_id, cube, product, stretch)
+        label = named or parsed.text
+        image_viewer("image_bm", cube, tile, colormap=stretch.colormap, label=label, name=f"math-{parsed.text}",
+                     colorbar=label)
+        exporting.image_panel(lambda: data.derived_image(cube_id, product), stretch, (cube.name, label),
+                              export.image_metadata(cube, product=f"band math {parsed.text}", expression=parsed.text),
+                              key="export_bm", geo=cube.geo)
+    with side_col:
+        pinned(cube_id, cube, product)
+
+
+def pinned(cube_id: str, cube: Cube, product: tuple) -> None:
+    """The pins' values of the expression and their spectra."""
+    pins = session.pins_in(cube)
+    if not pins:
+        st.info("Click the image to pin a pixel: its value and spectrum show here and on the other pages.")
+        return
+    image = data.derived_image(cube_id, product)
+    st.dataframe([{"pixel": f"({r}, {c})", "value": number_text(image[r, c])} for r, c in pins],
+                 hide_index=True, width="stretch")
+    traces = [Trace(f"({r}, {c})", cube.spectrum(r, c), marker=k) for k, (r, c) in enumerate(pins)]
+    st.plotly_chart(spectra_figure(traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                                   y_title=cube.quantity or "value"), key="bm_spectra")
+    widgets.pin_controls(cube)
+
+
+page("The Band math page", lambda cube: f"Band math · {cube.name}", body)

@@ -1,0 +1,75 @@
+"""Continuum removal: the pins' spectra over their convex hull, and a band-depth image of a feature."""
+
+import numpy as np
+import streamlit as st
+
+from cubescope import Cube, export, state
+from cubescope.continuum import band_depth, continuum_removed
+from cubescope.plots import Trace, spectra_figure
+from cubescope.words import number_text
+from cubescope_ui import data, exporting, session, widgets
+from cubescope_ui.frame import page
+from cubescope_ui.text import plain
+from cubescope_ui.viewer import band_tile, image_viewer
+
+
+def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
+    if context.wavelength_range is None or int(cube.good_bands.sum()) < 3:
+        st.info(plain("Continuum removal needs wavelengths in a length unit and at least three usable bands; "
+                      f"'{cube.name}' has {'no wavelengths' if cube.wavelengths_nm is None else 'too few bands'}."))
+        return
+    first, last = context.wavelength_range
+    feature = widgets.kept(st.slider, "cr_feature", context, "Absorption feature: its two shoulders (nm)",
+                           min_value=float(np.floor(first)), max_value=float(np.ceil(last)),
+                           value=state.default_feature(context), step=1.0,
+                           allowed=lambda v: isinstance(v, tuple | list) and first <= v[0] < v[1] <= last)
+    feature = (float(feature[0]), float(feature[1]))
+    wavelengths = cube.wavelengths_nm
+    inside = int(np.count_nonzero((wavelengths >= feature[0]) & (wavelengths <= feature[1]) & cube.good_bands))
+    if inside < 3:
+        st.warning(plain(f"{inside} usable bands lie between {feature[0]:g} and {feature[1]:g} nm; widen the feature "
+                         "to hold at least three."))
+        return
+    product = ("depth", *feature)
+    image_col, side_col = st.columns([3, 2], gap="large")
+    with image_col:
+        stretch = widgets.stretch_controls(context, "cr_", value_range=data.value_range(cube_id, product))
+        tile = band_tile("image_cr", cube_id, cube, product, stretch)
+        label = f"band depth {feature[0]:g}-{feature[1]:g} nm"
+        image_viewer("image_cr", cube, tile, colormap=stretch.colormap, label=label, name=f"depth-{feature}",
+                     colorbar=label)
+        st.caption("Depth = 1 − R / continuum, the continuum being the straight line between the two shoulders "
+                   "(Clark & Roush 1984); the deepest point between them.")
+        exporting.image_panel(lambda: data.derived_image(cube_id, product), stretch, (cube.name, label),
+                              export.image_metadata(cube, product=label), key="export_cr", geo=cube.geo)
+    with side_col:
+        pinned(cube, feature)
+
+
+def pinned(cube: Cube, feature: tuple[float, float]) -> None:
+    """The pins' spectra, raw and divided by their hull, the feature marked."""
+    pins = session.pins_in(cube)
+    if not pins:
+        st.info("Click the image to pin a pixel: its raw and continuum-removed spectra show here.")
+        return
+    spectra = np.array([cube.spectrum(r, c) for r, c in pins], dtype=np.float64)
+    removed = continuum_removed(spectra, cube.wavelengths_nm, cube.bad_bands)
+    depths = band_depth(spectra, cube.wavelengths_nm, feature=feature, bad_bands=cube.bad_bands)
+    names = [f"({r}, {c})" for r, c in pins]
+    marks = [(int(np.nanargmin(np.abs(cube.wavelengths_nm - w))), "#888888") for w in feature]
+    st.plotly_chart(spectra_figure([Trace(n, s, marker=k) for k, (n, s) in enumerate(zip(names, removed, strict=True))],
+                                   cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                                   y_title="continuum removed", marks=marks), key="cr_removed")
+    st.plotly_chart(spectra_figure([Trace(n, s, dash="dot", marker=k) for k, (n, s) in enumerate(zip(names, spectra,
+                                                                                                    strict=True))],
+                                   cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                                   y_title=cube.quantity or "value", marks=marks), key="cr_raw")
+    st.dataframe([{"pixel": n, "band depth": number_text(d)} for n, d in zip(names, depths, strict=True)],
+                 hide_index=True, width="stretch")
+    exporting.spectra_panel({f"{n} continuum removed": s for n, s in zip(names, removed, strict=True)},
+                            cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                            (cube.name, "continuum removed"), key="export_cr_spectra")
+    widgets.pin_controls(cube)
+
+
+page("The Continuum page", lambda cube: f"Continuum removal · {cube.name}", body)

@@ -1,0 +1,61 @@
+"""Issue 16 in a real browser: an index typed and drawn, a click pins a pixel; a library CSV
+uploaded and the class map drawn, the best match read out under the pointer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cubescope import band_math
+from cubescope.demo import demo_cube
+from cubescope.words import number_text
+from tests.e2e.helpers import band_image, current_url, pixel_centre, viewer_state, wait_ready, wait_viewer
+
+pytestmark = pytest.mark.e2e
+
+
+def test_typed_index_is_drawn_and_a_click_pins_its_value(page, server, artifacts):
+    page.goto(f"{server}/bandmath")
+    wait_ready(page)
+    band_image(page, "image_bm")
+    assert "math-(R860 - R650)" in viewer_state(page, "image_bm")["tile"]  # NDVI by default on the demo
+    expression = "(R860 - R560) / (R860 + R560)"
+    box = page.locator(".st-key-bm_expr input")
+    box.fill(expression)
+    box.press("Enter")
+    wait_ready(page)
+    wait_viewer(page, "d.tile.includes(arg)", "image_bm", arg=f"math-{expression}")
+    current_url(page, "bm_expr=")
+    row, col = 50, 70
+    x, y = pixel_centre(page, row, col, "image_bm")
+    band_image(page, "image_bm").click(position={"x": x, "y": y})
+    wait_ready(page)
+    assert f"px={row}-{col}" in current_url(page, f"px={row}-{col}")
+    expected = band_math(demo_cube(), expression)[row, col]
+    page.get_by_text(number_text(expected), exact=True).first.wait_for(state="attached")  # the table's grid cell
+    page.screenshot(path=str(artifacts / "issue16-band-math.png"), full_page=True)
+
+
+def test_library_csv_upload_draws_the_class_map(page, server, tmp_path, artifacts):
+    cube = demo_cube()
+    references = {"lake": (150, 100), "field": (40, 60)}
+    lines = ["wavelength (nm)," + ",".join(references)]
+    spectra = {name: cube.spectrum(*pixel) for name, pixel in references.items()}
+    for b, w in enumerate(cube.wavelengths):
+        lines.append(f"{w}," + ",".join(repr(float(spectra[n][b])) for n in references))
+    path = tmp_path / "library.csv"
+    path.write_text("\n".join(lines) + "\n")
+    page.goto(f"{server}/library")
+    wait_ready(page)
+    page.locator(".st-key-lib_upload input[type=file]").set_input_files(str(path))
+    wait_ready(page)
+    band_image(page, "image_sam")
+    assert viewer_state(page, "image_sam")["tile"].startswith("classes-")
+    page.get_by_text("2 references from library.csv").wait_for()
+    # The reference pixels match themselves: the readout names the class under the pointer.
+    x, y = pixel_centre(page, 150, 100, "image_sam")
+    band_image(page, "image_sam").hover(position={"x": x, "y": y})
+    page.wait_for_function("() => [...document.querySelectorAll('*')].some(e => e.shadowRoot && "
+                           "e.shadowRoot.textContent.includes('class 0 lake'))")
+    assert np.isfinite(spectra["lake"]).all()
+    page.screenshot(path=str(artifacts / "issue16-library.png"), full_page=True)

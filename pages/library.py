@@ -70,7 +70,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     source_col.file_uploader("Spectral library: CSV (wavelength column, one column per spectrum) or ENVI .sli + .hdr",
                              type=["csv", "txt", "sli", "hdr"], accept_multiple_files=True, key="lib_upload",
                              on_change=_load_upload)
-    use_col.button("Use the pinned pixels", on_click=_from_pins, args=(cube,), disabled=not session.pins_in(cube),
+    use_col.button("Use the pins", on_click=_from_pins, args=(cube,), disabled=not session.pins_in(cube),
                    width="stretch", help="Their spectra become the library.", key="use_pins")
     if st.session_state.get("library_error"):
         st.warning(plain(st.session_state["library_error"]))

@@ -54,12 +54,17 @@ def _load_upload() -> None:
     st.session_state["library"] = library
 
 
-def _from_pins(cube: Cube) -> None:
-    """The pinned pixels' spectra as a library."""
+def _from_pins(cube_id: str, cube: Cube) -> None:
+    """The pinned pixels' spectra, and the region's mean when one is selected, as a library."""
     pins = session.pins_in(cube)
-    spectra = np.array([cube.spectrum(r, c) for r, c in pins], dtype=np.float64)
-    st.session_state["library"] = SpectralLibrary([f"pixel ({r}, {c})" for r, c in pins], spectra,
-                                                  cube.wavelengths_nm, cube.fwhm_nm, {"source": "pinned pixels"})
+    names = [f"pixel ({r}, {c})" for r, c in pins]
+    spectra = [cube.spectrum(r, c) for r, c in pins]
+    box = session.region()
+    if box is not None:
+        names.append(f"region mean {box[0]}-{box[1]} x {box[2]}-{box[3]}")
+        spectra.append(data.region_stats(cube_id, tuple(box)).mean)
+    st.session_state["library"] = SpectralLibrary(names, np.array(spectra, dtype=np.float64), cube.wavelengths_nm,
+                                                  cube.fwhm_nm, {"source": "pinned pixels and region"})
 
 
 def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
@@ -70,8 +75,10 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     source_col.file_uploader("Spectral library: CSV (wavelength column, one column per spectrum) or ENVI .sli + .hdr",
                              type=["csv", "txt", "sli", "hdr"], accept_multiple_files=True, key="lib_upload",
                              on_change=_load_upload)
-    use_col.button("Use the pins", on_click=_from_pins, args=(cube,), disabled=not session.pins_in(cube),
-                   width="stretch", help="Their spectra become the library.", key="use_pins")
+    use_col.button("Use the pins", on_click=_from_pins, args=(cube_id, cube),
+                   disabled=not session.pins_in(cube) and session.region() is None, width="stretch",
+                   help="The pinned pixels' spectra (and the selected region's mean) become the library.",
+                   key="use_pins")
     if st.session_state.get("library_error"):
         st.warning(plain(st.session_state["library_error"]))
     library = st.session_state.get("library")

@@ -198,6 +198,23 @@ class Georef:
         lon, lat = self.lonlat(r[:, None], c[None, :])
         return r, c, lon, lat
 
+    def lonlat_at(self, rows: Any, cols: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Longitude/latitude of fractional pixel positions on a map grid (``(0, 0)`` the outer
+        corner of the first pixel): where ROI vertices lie."""
+        lon, lat = _to_wgs84(self.crs).transform(*self.xy(rows, cols))
+        return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+    def position_of(self, lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Fractional pixel positions ``(rows, cols)`` of longitude/latitude on a map grid (the
+        inverse of :meth:`lonlat_at`)."""
+        if self.geotransform is None:
+            raise CubeError("A swath has no map grid to place coordinates on.")
+        x, y = _from_wgs84(self.crs).transform(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
+        gt = self.geotransform
+        det = gt[1] * gt[5] - gt[2] * gt[4]
+        dx, dy = np.asarray(x) - gt[0], np.asarray(y) - gt[3]
+        return (-gt[4] * dx + gt[1] * dy) / det, (gt[5] * dx - gt[2] * dy) / det
+
     def corners(self) -> np.ndarray:
         """Longitude/latitude of the image's outer corners (top left, top right, bottom right,
         bottom left), shape (4, 2); for a swath, the corner pixels' centres."""

@@ -1,0 +1,169 @@
+"""Minimum noise fraction (Green et al. 1988; Lee et al. 1990's noise-adjusted PCA).
+
+Components are ordered by signal-to-noise ratio rather than by variance: the generalized
+eigenvectors of the data covariance against the noise covariance. The noise covariance is
+estimated from differences of horizontally adjacent pixels (centred, halved, ddof 1), as
+Spectral Python's ``noise_from_diffs(X, direction="right")`` does, so the eigenvalues equal
+``spectral.mnf(calc_stats(X), noise_from_diffs(X, direction="right"))``'s. Both covariances are
+accumulated in one streamed float64 pass per statistic, chunk by chunk of rows, on every core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+from cubescope.cube import Cube
+from cubescope.errors import CubeError
+from cubescope.pca import (
+    MAX_FEATURES,
+    _check_mask,
+    _feature_bands,
+    _map_chunks,
+    _pixels,
+    _row_chunks,
+    _sum_chunks,
+    chunk_gram,
+    moments_from_gram,
+    pixel_moments,
+    project_chunk,
+    work_dtype,
+)
+
+
+@dataclass(frozen=True)
+class MNFResult:
+    """A fitted minimum noise fraction.
+
+    Attributes
+    ----------
+    components_ : ndarray, shape (k, n_features)
+        Scores are ``(x - mean_) @ components_.T``; each component's noise has unit variance.
+    eigenvalues_ : ndarray, shape (k,)
+        Descending generalized eigenvalues of the data covariance against the noise covariance
+        (each component's variance over its noise variance, i.e. 1 + SNR).
+    snr_ : ndarray, shape (k,)
+        ``eigenvalues_ - 1``.
+    all_eigenvalues_ : ndarray, shape (n_features,)
+    mean_ : ndarray, shape (n_features,)
+    noise_covariance_ : ndarray, shape (n_features, n_features)
+    inverse_components_ : ndarray, shape (k, n_features)
+        Rows that map scores back to spectra: ``x = mean_ + scores @ inverse_components_``
+        (exact with all components; with ``k`` of them, the noise-reduced reconstruction).
+    bands_ : ndarray of int
+        Cube bands used as features.
+    n_samples_ : int
+        Pixels used for the data covariance.
+    """
+
+    components_: np.ndarray
+    eigenvalues_: np.ndarray
+    snr_: np.ndarray
+    all_eigenvalues_: np.ndarray
+    mean_: np.ndarray
+    noise_covariance_: np.ndarray
+    inverse_components_: np.ndarray
+    bands_: np.ndarray
+    n_samples_: int
+
+    @property
+    def n_components_(self) -> int:
+        return self.components_.shape[0]
+
+    def transform(self, cube: Cube) -> np.ndarray:
+        """MNF images ``(rows, cols, k)``, NaN where a pixel lacks data (a view of a
+        band-sequential array: each image contiguous)."""
+        if cube.n_bands <= self.bands_[-1]:
+            raise CubeError(f"The MNF was fitted on band {self.bands_[-1]}; this cube has {cube.n_bands} bands.")
+        dtype = work_dtype(cube.dtype)
+        k = self.n_components_
+        out = np.empty((k, cube.rows, cube.cols), dtype)
+        weights = self.components_.astype(dtype)
+
+        def project(rows: slice) -> None:
+            project_chunk(_pixels(cube, self.bands_, rows), weights, self.mean_, cube.nodata,
+                          out[:, rows].reshape(k, -1))
+
+        _map_chunks(project, _row_chunks(cube, self.bands_.size))
+        return np.moveaxis(out, 0, 2)
+
+    def inverse_transform(self, scores: np.ndarray) -> np.ndarray:
+        """Spectra over ``bands_`` from scores ``(..., k)``: the noise-reduced reconstruction."""
+        return np.asarray(scores) @ self.inverse_components_ + self.mean_
+
+
+def noise_moments(cube: Cube, mask: np.ndarray | None = None, bands: np.ndarray | None = None):
+    """Mean and covariance (ddof 1, halved) of differences of horizontally adjacent pixels;
+    a difference counts when both pixels have data (and lie in ``mask``)."""
+    bands = _feature_bands(cube, bands)
+    mask = _check_mask(cube, mask)
+    if cube.cols < 2:
+        raise CubeError("The noise is estimated from neighbouring columns; this image has only one column.")
+    dtype = work_dtype(cube.dtype)
+
+    def accumulate(rows: slice) -> np.ndarray:
+        block = _pixels(cube, bands, rows).reshape(bands.size, -1, cube.cols)
+        values = np.array(block, dtype=dtype)
+        if cube.nodata is not None and not cube.is_scaled:
+            values[block == cube.nodata] = np.nan
+        deltas = (values[:, :, :-1] - values[:, :, 1:]).reshape(bands.size, -1)
+        inside = None
+        if mask is not None:
+            inside = (mask[rows, :-1] & mask[rows, 1:]).ravel()
+        return chunk_gram(deltas, np.zeros(bands.size), dtype, None, inside)
+
+    moments = moments_from_gram(_sum_chunks(accumulate, _row_chunks(cube, bands.size)), np.zeros(bands.size))
+    return moments.mean, moments.covariance / 2.0
+
+
+def mnf(cube: Cube, n_components: int, *, mask: np.ndarray | None = None,
+        bands: np.ndarray | list[int] | None = None) -> MNFResult:
+    """Fit a minimum noise fraction transform.
+
+    Parameters
+    ----------
+    cube : Cube
+    n_components : int
+        Components kept (1 to the number of used bands).
+    mask : ndarray of bool, shape (rows, cols), optional
+        Pixels the statistics are taken from (default all with data).
+    bands : sequence of int, optional
+        Bands used (default every band not flagged bad).
+
+    Returns
+    -------
+    MNFResult
+
+    Raises
+    ------
+    CubeError
+        When the noise covariance is singular (a band without noise: constant, or a copy of
+        another), or the parameters do not fit the cube.
+    """
+    feature_bands = _feature_bands(cube, bands)
+    if feature_bands.size > MAX_FEATURES:
+        raise CubeError(f"MNF on {feature_bands.size:,} bands is beyond what this server fits ({MAX_FEATURES:,}).")
+    if not 1 <= n_components <= feature_bands.size:
+        raise CubeError(f"The number of components must be between 1 and {feature_bands.size}; got {n_components}.")
+    signal = pixel_moments(cube, mask, feature_bands)
+    _, noise = noise_moments(cube, mask, feature_bands)
+    if not (np.isfinite(signal.covariance).all() and np.isfinite(noise).all()):
+        raise CubeError("The values are too large for an MNF (their squares overflow); scale the cube down first.")
+    try:
+        eigenvalues, vectors = scipy.linalg.eigh(signal.covariance, noise)
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        raise CubeError(
+            "The noise covariance is singular: some band has no pixel-to-pixel noise (constant, or a copy of "
+            "another band). Flag such bands as bad, or choose the bands to use."
+        ) from exc
+    order = np.argsort(eigenvalues)[::-1]
+    eigenvalues, vectors = eigenvalues[order], vectors[:, order]
+    # One sign per component, as in PCA: its largest-magnitude weight positive.
+    signs = np.sign(vectors[np.argmax(np.abs(vectors), axis=0), np.arange(vectors.shape[1])])
+    vectors = vectors * np.where(signs == 0, 1.0, signs)
+    components = vectors[:, :n_components].T
+    inverse = components @ noise  # rows of inv(V): V.T N V = I
+    return MNFResult(components, eigenvalues[:n_components], eigenvalues[:n_components] - 1.0, eigenvalues,
+                     signal.mean, noise, inverse, feature_bands, signal.n_samples)

@@ -134,3 +134,20 @@ def test_band_math_continuum_and_angles_on_dask_equal_in_memory():
     angles = dask_arrays.spectral_angles(array, refs, bands=cube.good_bands, nodata=cube.nodata)
     np.testing.assert_allclose(np.moveaxis(dask_arrays.compute(angles)[0], 0, -1), spectral_angles(cube, refs),
                                rtol=1e-10, equal_nan=True)
+
+
+def test_mnf_and_unmixing_on_dask_equal_in_memory():
+    from cubescope.mnf import mnf
+    from cubescope.unmixing import unmix
+
+    cube = nodata_cube()
+    array = dask_arrays.from_cube(cube, rows_per_chunk=6)
+    good = np.flatnonzero(cube.good_bands)
+    ours = dask_arrays.fit_mnf(array, 4, bands=good, nodata=cube.nodata)
+    expected = mnf(cube, 4)
+    np.testing.assert_allclose(ours.all_eigenvalues_, expected.all_eigenvalues_, rtol=1e-9)
+    np.testing.assert_allclose(ours.components_, expected.components_, rtol=1e-7, atol=1e-10)
+    ends = np.random.default_rng(5).random((3, cube.n_bands)) * 1000
+    lazy = dask_arrays.unmix(array, ends, bands=cube.good_bands, nodata=cube.nodata)
+    np.testing.assert_allclose(np.moveaxis(dask_arrays.compute(lazy)[0], 0, -1), unmix(cube, ends), rtol=1e-9,
+                               equal_nan=True)

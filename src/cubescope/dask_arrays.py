@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from cubescope import continuum, indices, library
+from cubescope import continuum, indices, library, unmixing
 from cubescope.cube import Cube, float_dtype_for
 from cubescope.errors import CubeError
+from cubescope.mnf import mnf_from_moments, noise_gram
 from cubescope.pca import (
     PCAResult,
     chunk_gram,
@@ -241,3 +242,52 @@ def spectral_angles(array, references: Any, *, bands: Any = None, nodata: float 
     dtype = float_dtype_for(array.dtype)
     return array.map_blocks(_block_angles, refs, bands, nodata, dtype, dtype=dtype,
                             chunks=((refs.shape[0],), *array.chunks[1:]))
+
+
+def _block_noise(block: np.ndarray, bands: np.ndarray, dtype: np.dtype, nodata: float | None) -> np.ndarray:
+    return noise_gram(block[bands], dtype, nodata)
+
+
+def fit_mnf(array, n_components: int, *, bands: Any = None, nodata: float | None = None):
+    """:func:`cubescope.mnf.mnf` for a Dask array ``(bands, rows, cols)``. Chunked along rows
+    only (as :func:`from_cube` does) it equals the in-memory fit; chunks across columns drop
+    the neighbour differences across their borders from the noise estimate."""
+    import dask
+
+    _check(array)
+    bands = np.arange(array.shape[0]) if bands is None else np.unique(np.asarray(bands, dtype=int))
+    if not 1 <= n_components <= bands.size:
+        raise CubeError(f"The number of components must be between 1 and {bands.size}; got {n_components}.")
+    rows, cols = array.shape[1:]
+    step = max(1, int(np.sqrt(rows * cols / 16384)))
+    (sample,) = compute(array[:, ::step, ::step])
+    sample = sample[bands].reshape(bands.size, -1).astype(np.float64)
+    if nodata is not None:
+        sample[sample == nodata] = np.nan
+    shift = shift_from_sample(sample)
+    dtype = work_dtype(array.dtype)
+    blocks = array.to_delayed().ravel()
+    signal = dask.delayed(sum)([dask.delayed(_block_gram)(b, bands, shift, dtype, nodata) for b in blocks])
+    noise = dask.delayed(sum)([dask.delayed(_block_noise)(b, bands, dtype, nodata) for b in blocks])
+    signal_gram, noise_gram = compute(signal, noise)
+    noise_cov = moments_from_gram(noise_gram, np.zeros(bands.size)).covariance / 2.0
+    return mnf_from_moments(moments_from_gram(signal_gram, shift), noise_cov, n_components, bands)
+
+
+def _block_unmix(block: np.ndarray, endmembers: np.ndarray, keep: np.ndarray, sum_to_one: bool,
+                 nodata: float | None) -> np.ndarray:
+    samples = np.array(block, dtype=np.float64)
+    if nodata is not None:
+        samples[block == nodata] = np.nan
+    abundances = unmixing.unmix(np.moveaxis(samples, 0, -1), endmembers, sum_to_one=sum_to_one, bands=keep)
+    return np.ascontiguousarray(np.moveaxis(abundances, -1, 0))
+
+
+def unmix(array, endmembers: Any, *, sum_to_one: bool = False, bands: Any = None, nodata: float | None = None):
+    """:func:`cubescope.unmixing.unmix` for a Dask array ``(bands, rows, cols)``, lazily:
+    ``(n_endmembers, rows, cols)`` abundances."""
+    _check(array)
+    ends = np.atleast_2d(np.asarray(endmembers, dtype=np.float64))
+    keep = np.ones(array.shape[0], bool) if bands is None else unmixing._mask(bands, array.shape[0])
+    return array.map_blocks(_block_unmix, ends, keep, sum_to_one, nodata, dtype=np.float64,
+                            chunks=((ends.shape[0],), *array.chunks[1:]))

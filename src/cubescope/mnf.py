@@ -19,6 +19,7 @@ from cubescope.cube import Cube
 from cubescope.errors import CubeError
 from cubescope.pca import (
     MAX_FEATURES,
+    Moments,
     _check_mask,
     _feature_bands,
     _map_chunks,
@@ -94,25 +95,32 @@ class MNFResult:
         return np.asarray(scores) @ self.inverse_components_ + self.mean_
 
 
+def noise_gram(block: np.ndarray, dtype: np.dtype, nodata: float | None = None,
+               mask: np.ndarray | None = None) -> np.ndarray:
+    """:func:`cubescope.pca.chunk_gram` of the differences of horizontally adjacent pixels in
+    ``block`` (features, rows, cols), as stored; a difference counts when both pixels have data
+    (and, with ``mask`` (rows, cols), both lie in it)."""
+    features = block.shape[0]
+    values = np.array(block, dtype=dtype)
+    if nodata is not None:
+        values[block == nodata] = np.nan
+    deltas = (values[:, :, :-1] - values[:, :, 1:]).reshape(features, -1)
+    inside = None if mask is None else (mask[:, :-1] & mask[:, 1:]).ravel()
+    return chunk_gram(deltas, np.zeros(features), dtype, None, inside)
+
+
 def noise_moments(cube: Cube, mask: np.ndarray | None = None, bands: np.ndarray | None = None):
-    """Mean and covariance (ddof 1, halved) of differences of horizontally adjacent pixels;
-    a difference counts when both pixels have data (and lie in ``mask``)."""
+    """Mean and covariance (ddof 1, halved) of differences of horizontally adjacent pixels."""
     bands = _feature_bands(cube, bands)
     mask = _check_mask(cube, mask)
     if cube.cols < 2:
         raise CubeError("The noise is estimated from neighbouring columns; this image has only one column.")
     dtype = work_dtype(cube.dtype)
+    nodata = None if cube.is_scaled else cube.nodata  # scaled samples arrive as floats with NaN
 
     def accumulate(rows: slice) -> np.ndarray:
         block = _pixels(cube, bands, rows).reshape(bands.size, -1, cube.cols)
-        values = np.array(block, dtype=dtype)
-        if cube.nodata is not None and not cube.is_scaled:
-            values[block == cube.nodata] = np.nan
-        deltas = (values[:, :, :-1] - values[:, :, 1:]).reshape(bands.size, -1)
-        inside = None
-        if mask is not None:
-            inside = (mask[rows, :-1] & mask[rows, 1:]).ravel()
-        return chunk_gram(deltas, np.zeros(bands.size), dtype, None, inside)
+        return noise_gram(block, dtype, nodata, None if mask is None else mask[rows])
 
     moments = moments_from_gram(_sum_chunks(accumulate, _row_chunks(cube, bands.size)), np.zeros(bands.size))
     return moments.mean, moments.covariance / 2.0
@@ -149,6 +157,11 @@ def mnf(cube: Cube, n_components: int, *, mask: np.ndarray | None = None,
         raise CubeError(f"The number of components must be between 1 and {feature_bands.size}; got {n_components}.")
     signal = pixel_moments(cube, mask, feature_bands)
     _, noise = noise_moments(cube, mask, feature_bands)
+    return mnf_from_moments(signal, noise, n_components, feature_bands)
+
+
+def mnf_from_moments(signal: Moments, noise: np.ndarray, n_components: int, bands: np.ndarray) -> MNFResult:
+    """The MNF of pixels with these data moments and this noise covariance."""
     if not (np.isfinite(signal.covariance).all() and np.isfinite(noise).all()):
         raise CubeError("The values are too large for an MNF (their squares overflow); scale the cube down first.")
     try:
@@ -166,4 +179,4 @@ def mnf(cube: Cube, n_components: int, *, mask: np.ndarray | None = None,
     components = vectors[:, :n_components].T
     inverse = components @ noise  # rows of inv(V): V.T N V = I
     return MNFResult(components, eigenvalues[:n_components], eigenvalues[:n_components] - 1.0, eigenvalues,
-                     signal.mean, noise, inverse, feature_bands, signal.n_samples)
+                     signal.mean, noise, inverse, bands, signal.n_samples)

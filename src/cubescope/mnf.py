@@ -101,10 +101,13 @@ def noise_gram(block: np.ndarray, dtype: np.dtype, nodata: float | None = None,
     ``block`` (features, rows, cols), as stored; a difference counts when both pixels have data
     (and, with ``mask`` (rows, cols), both lie in it)."""
     features = block.shape[0]
-    values = np.array(block, dtype=dtype)
-    if nodata is not None:
+    if nodata is None:
+        deltas = np.subtract(block[:, :, :-1], block[:, :, 1:], dtype=dtype)
+    else:
+        values = np.array(block, dtype=dtype)
         values[block == nodata] = np.nan
-    deltas = (values[:, :, :-1] - values[:, :, 1:]).reshape(features, -1)
+        deltas = values[:, :, :-1] - values[:, :, 1:]
+    deltas = deltas.reshape(features, -1)
     inside = None if mask is None else (mask[:, :-1] & mask[:, 1:]).ravel()
     return chunk_gram(deltas, np.zeros(features), dtype, None, inside)
 
@@ -115,7 +118,7 @@ def noise_moments(cube: Cube, mask: np.ndarray | None = None, bands: np.ndarray 
     mask = _check_mask(cube, mask)
     if cube.cols < 2:
         raise CubeError("The noise is estimated from neighbouring columns; this image has only one column.")
-    dtype = work_dtype(cube.dtype)
+    dtype = np.dtype(np.float64)
     nodata = None if cube.is_scaled else cube.nodata  # scaled samples arrive as floats with NaN
 
     def accumulate(rows: slice) -> np.ndarray:
@@ -155,7 +158,9 @@ def mnf(cube: Cube, n_components: int, *, mask: np.ndarray | None = None,
         raise CubeError(f"MNF on {feature_bands.size:,} bands is beyond what this server fits ({MAX_FEATURES:,}).")
     if not 1 <= n_components <= feature_bands.size:
         raise CubeError(f"The number of components must be between 1 and {feature_bands.size}; got {n_components}.")
-    signal = pixel_moments(cube, mask, feature_bands)
+    # float64 products: the generalized eigenvalues near 1 (components mostly noise) are
+    # sensitive to the covariances' last digits, which float32 products would lose.
+    signal = pixel_moments(cube, mask, feature_bands, dtype=np.float64)
     _, noise = noise_moments(cube, mask, feature_bands)
     return mnf_from_moments(signal, noise, n_components, feature_bands)
 

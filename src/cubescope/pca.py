@@ -129,7 +129,8 @@ class Moments:
     n_samples: int
 
 
-def pixel_moments(cube: Cube, mask: np.ndarray | None = None, bands: np.ndarray | None = None) -> Moments:
+def pixel_moments(cube: Cube, mask: np.ndarray | None = None, bands: np.ndarray | None = None,
+                  dtype: np.dtype | None = None) -> Moments:
     """Mean and covariance of the valid pixels in ``mask``, in one streamed float64 pass.
 
     Parameters
@@ -139,11 +140,14 @@ def pixel_moments(cube: Cube, mask: np.ndarray | None = None, bands: np.ndarray 
         Pixels to use (default all); pixels without data in a used band are always left out.
     bands : sequence of int, optional
         Bands used as features (default: every band not on the bad-band list).
+    dtype : dtype, optional
+        Type of the products inside a block (default :func:`work_dtype`: float32 for float32
+        samples); float64 where the covariance's small eigenvalues matter (MNF).
     """
     bands = _feature_bands(cube, bands)
     mask = _check_mask(cube, mask)
     shift = _shift(cube, bands, mask)
-    dtype = work_dtype(cube.dtype)
+    dtype = work_dtype(cube.dtype) if dtype is None else np.dtype(dtype)
 
     def accumulate(rows: slice) -> np.ndarray:
         return chunk_gram(_pixels(cube, bands, rows), shift, dtype, cube.nodata,

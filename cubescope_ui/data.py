@@ -13,7 +13,20 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from cubescope import Cube, CubeError, continuum, display, indices, library, mapping, pca, smoothing, spectra, viewport
+from cubescope import (
+    Cube,
+    CubeError,
+    continuum,
+    display,
+    indices,
+    library,
+    mapping,
+    pca,
+    roi,
+    smoothing,
+    spectra,
+    viewport,
+)
 from cubescope.demo import demo_cube
 from cubescope.io.limits import Limits
 from cubescope.store import CubeStore
@@ -241,3 +254,10 @@ def class_tile(cube_id: str, library_key: str, threshold: float, window: Box, st
     classes, best = class_map(cube_id, library_key, threshold)
     shown = viewport.Window(*window)
     return display.class_tile(viewport.crop(classes, shown, step), viewport.crop(best, shown, step), shown, step)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def roi_stats(cube_id: str, encoded: str) -> roi.ROIStats:
+    """Pixel count, mean and std spectra of one ROI (given as its link encoding)."""
+    (area,) = roi.decode_rois(encoded)
+    return roi.roi_stats(open_cube(cube_id), area)

@@ -18,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 from cubescope import Cube, CubeError, indices, state
+from cubescope import roi as roi_module
 from cubescope.smoothing import band_spacing
 from cubescope.state import MAX_PINS
 from cubescope.viewport import Window
@@ -58,6 +59,11 @@ def _default_expression(cube: Cube) -> str:
         return f"b{cube.default_band()}"
 
 
+#: Colours of new ROIs, apart from the pins' marker colours (Trubetskoy's distinct colours).
+ROI_COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324", "#469990",
+               "#800000")
+
+
 def settings() -> dict[str, Any]:
     return st.session_state.setdefault("settings", {})
 
@@ -72,11 +78,13 @@ def adopt_link(cube: Cube) -> None:
     pins, more = state.decode_pins(query.get("px"), cube.rows, cube.cols)
     region, again = state.decode_region(query.get("roi"), cube.rows, cube.cols)
     window, zoom = state.decode_window(query.get("zoom"), cube.rows, cube.cols)
+    polygons, unread = _decode_rois(query.get("rois"))
     st.session_state["settings"] = values
     st.session_state["pins"] = pins
     st.session_state["region"] = region
+    st.session_state["rois"] = polygons
     st.session_state["zoom"] = None if window is None else window.as_list()
-    st.session_state["link_problems"] = problems + more + again + zoom
+    st.session_state["link_problems"] = problems + more + again + zoom + unread
 
 
 def show_link_problems() -> None:
@@ -125,6 +133,30 @@ def pins() -> list[list[int]]:
     return st.session_state.setdefault("pins", [])
 
 
+def rois() -> list[roi_module.ROI]:
+    """The session's ROIs (polygons and rectangles with a name, a class and a colour)."""
+    return st.session_state.setdefault("rois", [])
+
+
+def add_roi(vertices: list[tuple[float, float]]) -> None:
+    """A new polygon ROI, named and coloured after the ones before it."""
+    current = rois()
+    if len(current) >= roi_module.MAX_ROIS:
+        del current[0]
+    number = max([0, *(int(r.name[4:]) for r in current if r.name[4:].isdigit() and r.name.startswith("ROI "))]) + 1
+    colour = ROI_COLOURS[(number - 1) % len(ROI_COLOURS)]
+    current.append(roi_module.ROI(f"ROI {number}", tuple(vertices), colour=colour))
+
+
+def _decode_rois(text: Any) -> tuple[list[roi_module.ROI], list[str]]:
+    if not text:
+        return [], []
+    try:
+        return roi_module.decode_rois(str(text)), []
+    except (ValueError, CubeError) as exc:
+        return [], [f"The link's ROIs could not be read ({exc}); none are shown."]
+
+
 def pins_in(cube: Cube) -> list[list[int]]:
     """The pins that lie inside ``cube`` (a link or another cube may have left others)."""
     return [[r, c] for r, c in pins() if 0 <= r < cube.rows and 0 <= c < cube.cols]
@@ -165,6 +197,7 @@ def reset_view() -> None:
     """Forget pins, region, zoom and band choices: called when another cube is opened."""
     st.session_state["pins"] = []
     st.session_state["region"] = None
+    st.session_state["rois"] = []
     st.session_state["zoom"] = None
     forget(*CUBE_KEYS)
 
@@ -182,6 +215,8 @@ def link_query(cube: Cube) -> str:
         entries["px"] = state.encode_pins(pins())
     if region():
         entries["roi"] = state.encode_region(region())
+    if rois():
+        entries["rois"] = roi_module.encode_rois(rois())
     shown = window(cube)
     if not shown.is_whole(cube.rows, cube.cols):
         entries["zoom"] = state.encode_window(shown)

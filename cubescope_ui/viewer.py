@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from cubescope import Cube, display, viewport
+from cubescope import Cube, display, roi, viewport
 from cubescope.words import ordinal
 from cubescope_ui import data, session
 from cubescope_ui.widgets import RGBStretch, Stretch
@@ -76,12 +76,14 @@ def overlays(polygons: Sequence[dict] = ()) -> list[dict[str, Any]]:
     box = session.region()
     if box is not None:
         drawn.append({"kind": "rect", "box": list(box), "colour": REGION_COLOUR})
+    drawn += [{"kind": "polygon", "points": [[y, x] for x, y in area.vertices], "colour": area.colour,
+               "name": area.name} for area in session.rois()]
     return drawn + list(polygons)
 
 
 def pack(tile: display.Tile, rows: int, cols: int, *, key: str = "image", colormap: str = "gray", label: str = "",
          quantity: str = "", channel_names: Sequence[str] = ("",),
-         tile_id: str = "", tools: Sequence[str] = ("select", "pan"),
+         tile_id: str = "", tools: Sequence[str] = ("select", "polygon", "pan"),
          geo: dict[str, Any] | None = None, colorbar: str | None = None,
          value_names: Sequence[str] | None = None) -> bytes:
     """One image as the viewer's payload: a little-endian uint32 header length, the JSON
@@ -149,6 +151,7 @@ def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "g
             on_click_change=functools.partial(_on_click, key, size),
             on_region_change=functools.partial(_on_region, key, size),
             on_view_change=functools.partial(_on_view, key, size),
+            on_polygon_change=functools.partial(_on_polygon, key, size),
         )
         _OVERLAYS(key=f"{key}_overlays", data={"target": key, "overlays": overlays()})
 
@@ -183,6 +186,23 @@ def _on_region(key: str, size: tuple[int, int]) -> None:
         r1, c1 = min(r1, size[0]), min(c1, size[1])
         if r0 < r1 and c0 < c1:
             session.set_region([r0, r1, c0, c1])
+
+
+def _on_polygon(key: str, size: tuple[int, int]) -> None:
+    """A polygon drawn with the Polygon tool: its vertices ``[[x, y], ...]`` (pixel corners),
+    kept inside the image, become a new ROI."""
+    points = _event(key, "polygon")
+    if not isinstance(points, list) or not 3 <= len(points) <= roi.MAX_VERTICES:
+        return
+    vertices = []
+    for point in points:
+        pair = point if isinstance(point, list | tuple) and len(point) == 2 else None
+        if pair is None or not all(isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
+                                   for v in pair):
+            return
+        vertices.append((round(min(max(float(pair[0]), 0.0), size[1]), 2),
+                         round(min(max(float(pair[1]), 0.0), size[0]), 2)))
+    session.add_roi(vertices)
 
 
 def _on_view(key: str, size: tuple[int, int]) -> None:

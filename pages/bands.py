@@ -6,7 +6,7 @@ from cubescope import Cube, CubeError, export, state
 from cubescope.plots import Trace, spectra_figure
 from cubescope.wavelengths import band_label
 from cubescope.words import number_text
-from cubescope_ui import data, exporting, session, widgets
+from cubescope_ui import data, exporting, rois, session, widgets
 from cubescope_ui.frame import current_cube, share_link
 from cubescope_ui.guard import page_guard
 from cubescope_ui.text import plain
@@ -86,6 +86,9 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
         if cube.geo is not None:
             located[f"pixel ({r}, {c})"] = lon, lat = cube.lonlat(r, c)
             table[-1].update({"longitude": f"{lon:.6f}", "latitude": f"{lat:.6f}"})
+    roi_traces = rois.traces(cube_id, cube)
+    traces += roi_traces
+    exported.update({t.name: t.values for t in roi_traces})
     box = session.region()
     if box is not None:
         try:
@@ -95,7 +98,8 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
         except CubeError as exc:
             st.warning(plain(exc))
     if not traces:
-        st.info("Click the image to plot a pixel's spectrum, or drag to plot a region's mean.")
+        st.info("Click the image to plot a pixel's spectrum, drag to plot a region's mean, or draw a polygon ROI.")
+        rois.panel(cube_id, cube, band)
         return
     figure = spectra_figure(traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
                             y_title=cube.quantity or "value", marks=marks)
@@ -110,6 +114,7 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
         st.dataframe(table, hide_index=True, width="stretch")
     exporting.spectra_panel(exported, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
                             (cube.name, "spectra"), key="export_spectra", locations=located)
+    rois.panel(cube_id, cube, band)
 
 
 with page_guard("The Bands page"):

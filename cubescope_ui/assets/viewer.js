@@ -79,6 +79,7 @@ class Viewer {
       <div class="cs-viewer">
         <div class="cs-bar" role="toolbar" aria-label="Image tools">
           <button type="button" data-mode="select" title="Drag to select a region; click to pin a pixel">Select</button>
+          <button type="button" data-mode="polygon" title="Click the corners of a polygon ROI; double-click, or click the first corner, to close it (Esc cancels)">Polygon</button>
           <button type="button" data-mode="pan" title="Drag to move the zoomed image (or hold Shift)">Pan</button>
           <span class="cs-gap"></span>
           <button type="button" data-act="in" title="Zoom in">+</button>
@@ -107,6 +108,12 @@ class Viewer {
     this.canvas.addEventListener("pointerup", e => this.up(e));
     this.canvas.addEventListener("pointerleave", () => { if (!this.drag) this.showReadout(null); });
     this.canvas.addEventListener("wheel", e => this.wheel(e), { passive: false });
+    this.canvas.addEventListener("dblclick", () => { if (this.mode === "polygon") this.closePolygon(); });
+    window.addEventListener("keydown", e => {
+      if (!this.sketch) return;
+      if (e.key === "Escape") { this.sketch = null; this.hover = null; this.draw(); }
+      if (e.key === "Enter") this.closePolygon();
+    });
     this.resize = new ResizeObserver(() => this.layout());
     this.resize.observe(root.querySelector(".cs-viewer"));
     this.setMode("select");
@@ -302,6 +309,16 @@ class Viewer {
     const X = col => f.x + (col - c0) * f.scale;
     const Y = row => f.y + (row - r0) * f.scale;
     g.lineJoin = "round";
+    if (this.sketch && this.sketch.length) {  // the polygon being drawn, to the pointer
+      const points = this.hover ? [...this.sketch, this.hover] : this.sketch;
+      for (const [colour, w] of [["#ffffff", 3], ["#111111", 1.5]]) {
+        g.beginPath();
+        points.forEach(([x, y], i) => (i ? g.lineTo : g.moveTo).call(g, X(x), Y(y)));
+        g.strokeStyle = colour; g.lineWidth = w; g.setLineDash(colour === "#111111" ? [5, 4] : []); g.stroke();
+      }
+      g.setLineDash([]);
+      for (const [x, y] of this.sketch) { g.fillStyle = "#111111"; g.fillRect(X(x) - 2.5, Y(y) - 2.5, 5, 5); }
+    }
     for (const o of OVERLAYS[this.header.key] || []) {
       if (o.kind === "rect") {
         const [a, b, c, d] = o.box;
@@ -368,12 +385,40 @@ class Viewer {
   // --- interaction ----------------------------------------------------------------------------
   setMode(mode) {
     this.mode = mode;
+    if (mode !== "polygon") { this.sketch = null; this.hover = null; }
     this.root.querySelectorAll("[data-mode]").forEach(b => b.setAttribute("aria-pressed", String(b.dataset.mode === mode)));
     this.canvas.style.cursor = mode === "pan" ? "grab" : "crosshair";
   }
 
+  // Polygon tool: each click adds a corner (in pixel-corner coordinates x = column, y = row);
+  // a double-click or a click on the first corner closes it and sends it; Esc cancels.
+  polygonClick(e) {
+    const p = this.pixelAt(e.clientX, e.clientY);
+    if (!p) return;
+    const point = [Math.round(p.fc * 100) / 100, Math.round(p.fr * 100) / 100];
+    const sketch = (this.sketch ||= []);
+    if (sketch.length >= 3) {
+      const f = this.frame(), [x0, y0] = sketch[0];
+      if (Math.hypot((point[0] - x0) * f.scale, (point[1] - y0) * f.scale) <= 8) { this.closePolygon(); return; }
+    }
+    sketch.push(point);
+    this.draw();
+  }
+
+  closePolygon() {
+    // A double-click lands two clicks on the last corner first: keep each corner once.
+    const sketch = (this.sketch || []).filter((p, i, all) => i === 0 || p[0] !== all[i - 1][0] || p[1] !== all[i - 1][1]);
+    this.sketch = null; this.hover = null;
+    if (sketch.length >= 3) this.api.setTriggerValue("polygon", sketch);
+    this.draw();
+  }
+
   down(e) {
     if (!this.header || e.button !== 0) return;
+    if (this.mode === "polygon" && !e.shiftKey) {
+      this.polygonClick(e);
+      return;
+    }
     this.canvas.setPointerCapture(e.pointerId);
     const pan = this.mode === "pan" || e.shiftKey;
     this.drag = { x: e.clientX, y: e.clientY, start: this.pixelAt(e.clientX, e.clientY), view: this.view.slice(), pan,
@@ -383,7 +428,12 @@ class Viewer {
   move(e) {
     if (!this.header) return;
     const d = this.drag;
-    if (!d) { this.showReadout(this.pixelAt(e.clientX, e.clientY)); return; }
+    if (!d) {
+      const p = this.pixelAt(e.clientX, e.clientY);
+      this.showReadout(p);
+      if (this.sketch && p) { this.hover = [p.fc, p.fr]; this.draw(); }
+      return;
+    }
     if (Math.hypot(e.clientX - d.x, e.clientY - d.y) >= CLICK_SLOP) d.moved = true;
     if (!d.moved) return;
     if (d.pan) {

@@ -28,6 +28,7 @@ class Trace:
     spread: np.ndarray | None = None
     dash: str | None = None
     marker: int | None = None
+    colour: str | None = None  #: an explicit colour (an ROI's), instead of the marker's
 
 
 def x_axis(wavelengths: np.ndarray | None, units: str | None, n_bands: int) -> tuple[np.ndarray, str]:
@@ -53,7 +54,7 @@ def spectra_figure(
     """
     figure = go.Figure()
     for i, trace in enumerate(traces):
-        colour = MARKER_COLOURS[(i if trace.marker is None else trace.marker) % len(MARKER_COLOURS)]
+        colour = trace.colour or MARKER_COLOURS[(i if trace.marker is None else trace.marker) % len(MARKER_COLOURS)]
         x, x_title = x_axis(wavelengths, units, trace.values.size)
         y = with_gaps(trace.values, bad_bands)
         if trace.spread is not None:

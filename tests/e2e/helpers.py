@@ -104,12 +104,20 @@ def share_link(page) -> str:
 
 
 def traces(page, key: str) -> list[dict]:
-    """Name and y values of every trace in the plotly chart with Streamlit key ``key``."""
+    """Name, y values and line colour of every trace in the plotly chart with Streamlit key ``key``."""
     selector = f".st-key-{key} .js-plotly-plot"
     page.wait_for_selector(selector)
     return page.eval_on_selector(
         selector,
-        "gd => gd._fullData.map(t => ({name: t.name, y: Array.from(t.y || [])}))",
+        "gd => gd._fullData.map(t => ({name: t.name, y: Array.from(t.y || []), colour: t.line && t.line.color}))",
+    )
+
+
+def choose_tool(page, tool: str, key: str = "image") -> None:
+    """Press the viewer's tool button (``select``, ``polygon``, ``pan``) inside its shadow root."""
+    page.evaluate(
+        f"([key, tool]) => ({VIEWER_CANVAS})(key).closest('.cs-viewer').querySelector(`[data-mode=${{tool}}]`).click()",
+        [key, tool],
     )
 
 

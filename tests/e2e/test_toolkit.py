@@ -1,5 +1,6 @@
-"""Issue 16 in a real browser: an index typed and drawn, a click pins a pixel; a library CSV
-uploaded and the class map drawn, the best match read out under the pointer."""
+"""Issues 16 and 17 in a real browser: an index typed and drawn, a click pins a pixel; a library
+CSV uploaded and the class map drawn, the best match read out under the pointer; a polygon ROI
+drawn, its mean spectrum plotted in its colour, its row in the table."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ import pytest
 from cubescope import band_math
 from cubescope.demo import demo_cube
 from cubescope.words import number_text
-from tests.e2e.helpers import band_image, current_url, pixel_centre, viewer_state, wait_ready, wait_viewer
+from tests.e2e.helpers import (
+    band_image,
+    choose_tool,
+    current_url,
+    pixel_centre,
+    traces,
+    viewer_state,
+    wait_ready,
+    wait_viewer,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -59,3 +69,33 @@ def test_library_csv_upload_draws_the_class_map(page, server, tmp_path, artifact
                            "e.shadowRoot.textContent.includes('class 0 lake'))")
     assert np.isfinite(spectra["lake"]).all()
     page.screenshot(path=str(artifacts / "issue16-library.png"), full_page=True)
+
+
+def test_polygon_roi_drawn_plotted_in_its_colour_and_tabled(page, server, artifacts):
+    from urllib.parse import parse_qs, urlsplit
+
+    from cubescope.roi import decode_rois, roi_stats
+
+    page.goto(server)
+    wait_ready(page)
+    image = band_image(page)
+    choose_tool(page, "polygon")
+    corners = [(20, 20), (20, 80), (70, 90), (80, 30)]
+    for row, col in corners:
+        x, y = pixel_centre(page, row, col)
+        image.click(position={"x": x, "y": y})
+    x, y = pixel_centre(page, *corners[-1])
+    image.dblclick(position={"x": x, "y": y})
+    wait_ready(page)
+    link = current_url(page, "rois=")
+    (roi,) = decode_rois(parse_qs(urlsplit(link).query)["rois"][0])
+    assert [(round(x - 0.5), round(y - 0.5)) for x, y in roi.vertices] == [(c, r) for r, c in corners]
+    stats = roi_stats(demo_cube(), roi)
+    name = f"{roi.name} mean ({stats.count} px)"
+    page.wait_for_function("([key, name]) => { const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);"
+                           " return gd && gd._fullData.some(t => t.name === name); }", arg=["spectra", name])
+    trace = next(t for t in traces(page, "spectra") if t["name"] == name)
+    assert trace["colour"] == roi.colour
+    np.testing.assert_allclose(trace["y"], stats.mean, rtol=1e-6)
+    page.get_by_text(roi.colour, exact=True).first.wait_for(state="attached")  # its row in the ROI table
+    page.screenshot(path=str(artifacts / "issue17-polygon-roi.png"), full_page=True)

@@ -1,0 +1,92 @@
+"""The ROI panel: the session's polygons and rectangles, their statistics, names and classes,
+and their GeoJSON export and import."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cubescope import Cube, CubeError
+from cubescope import roi as roi_module
+from cubescope.plots import Trace
+from cubescope.words import number_text
+from cubescope_ui import data, session
+from cubescope_ui.text import plain
+
+
+def traces(cube_id: str, cube: Cube) -> list[Trace]:
+    """Each ROI's mean spectrum ±1σ, in its colour."""
+    out = []
+    for area in session.rois():
+        stats = data.roi_stats(cube_id, roi_module.encode_rois([area]))
+        if stats.count:
+            out.append(Trace(f"{area.name} mean ({stats.count} px)", stats.mean, stats.std, colour=area.colour))
+    return out
+
+
+def panel(cube_id: str, cube: Cube, band: int) -> None:
+    """A table of the ROIs (pixels, mean and std at the band), renaming and classes, removal,
+    GeoJSON out and in."""
+    areas = session.rois()
+    if areas:
+        rows = []
+        for area in areas:
+            stats = data.roi_stats(cube_id, roi_module.encode_rois([area]))
+            rows.append({"ROI": area.name, "class": area.label, "colour": area.colour, "pixels": stats.count,
+                         "mean at band": number_text(stats.mean[band]), "std at band": number_text(stats.std[band])})
+        st.dataframe(rows, hide_index=True, width="stretch", key="roi_table",
+                     column_config={"colour": st.column_config.TextColumn("colour", width="small")})
+        with st.expander("Name, class or remove an ROI"):
+            names = [a.name for a in areas]
+            chosen = st.selectbox("ROI", names, key="roi_pick")
+            index = names.index(chosen)
+            left, right = st.columns(2)
+            left.text_input("Name", value=areas[index].name, key=f"roi_name_{index}", max_chars=40)
+            right.text_input("Class", value=areas[index].label, key=f"roi_label_{index}", max_chars=40)
+            with st.container(horizontal=True):
+                st.button("Apply", key="roi_apply", on_click=_rename, args=(index,))
+                st.button("Remove", key="roi_remove", on_click=_remove, args=(index,))
+                st.button("Remove all", key="roi_clear", on_click=lambda: st.session_state.update(rois=[]))
+    else:
+        st.caption("Draw polygon ROIs with the viewer's Polygon tool: click the corners, double-click to close.")
+    left, right = st.columns(2)
+    left.download_button("ROIs (GeoJSON)", lambda: roi_module.to_geojson(session.rois(), cube).encode(),
+                         file_name=f"{cube.name}_rois.geojson", mime="application/geo+json", key="roi_export",
+                         disabled=not areas, on_click="ignore", width="stretch",
+                         help="Map coordinates (longitude/latitude) for a georeferenced cube, else pixel corners.")
+    right.file_uploader("Import ROIs", type=["geojson", "json"], key="roi_import", on_change=_import,
+                        args=(cube,), label_visibility="collapsed")
+    if st.session_state.get("roi_error"):
+        st.warning(plain(st.session_state["roi_error"]))
+
+
+def _rename(index: int) -> None:
+    areas = session.rois()
+    if index >= len(areas):
+        return
+    old = areas[index]
+    name = (st.session_state.get(f"roi_name_{index}") or old.name).strip() or old.name
+    label = (st.session_state.get(f"roi_label_{index}") or "").strip()
+    areas[index] = roi_module.ROI(name, old.vertices, colour=old.colour, label=label)
+
+
+def _remove(index: int) -> None:
+    areas = session.rois()
+    if index < len(areas):
+        del areas[index]
+
+
+def _import(cube: Cube) -> None:
+    st.session_state.pop("roi_error", None)
+    upload = st.session_state.get("roi_import")
+    if upload is None:
+        return
+    try:
+        if upload.size > 8 * 2**20:
+            raise CubeError("The ROI file is larger than 8 MB.")
+        imported = roi_module.from_geojson(upload.getvalue(), cube)
+    except CubeError as exc:
+        st.session_state["roi_error"] = str(exc)
+        return
+    areas = session.rois()
+    areas.extend(imported)
+    del areas[:-roi_module.MAX_ROIS]

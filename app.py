@@ -20,6 +20,7 @@ navigation = st.navigation([
     st.Page("pages/bandmath.py", title="Band math", icon=":material/calculate:", url_path="bandmath"),
     st.Page("pages/continuum.py", title="Continuum", icon=":material/area_chart:", url_path="continuum"),
     st.Page("pages/library.py", title="Library", icon=":material/library_books:", url_path="library"),
+    st.Page("pages/unmixing.py", title="Classes", icon=":material/category:", url_path="unmixing"),
     st.Page("pages/map.py", title="Map", icon=":material/public:", url_path="map"),
 ])
 with page_guard("The page frame"):

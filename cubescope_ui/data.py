@@ -25,10 +25,13 @@ from cubescope import (
     roi,
     smoothing,
     spectra,
+    unmixing,
     viewport,
 )
+from cubescope.cluster import KMeansResult, kmeans
 from cubescope.demo import demo_cube
 from cubescope.io.limits import Limits
+from cubescope.mnf import MNFResult, mnf
 from cubescope.store import CubeStore
 
 DEMO_ID = "demo"
@@ -125,6 +128,15 @@ def derived_image(cube_id: str, product: tuple) -> np.ndarray:
     elif kind == "sam":
         library_key, reference = args
         image = sam_angles(cube_id, library_key)[:, :, reference]
+    elif kind == "abundance":
+        key, sum_to_one, index = args
+        image = abundances(cube_id, key, sum_to_one)[:, :, index]
+    elif kind == "residual":
+        key, sum_to_one = args
+        image = unmixing.residual_error(cube, kept_library(key).spectra, abundances(cube_id, key, sum_to_one))
+    elif kind == "mnf":
+        k, component = args
+        image = mnf_scores(cube_id, k)[:, :, component]
     else:
         raise ValueError(f"unknown product {kind!r}")
     image = np.asarray(image)
@@ -253,7 +265,8 @@ def class_tile(cube_id: str, library_key: str, threshold: float, window: Box, st
     out are the class number and the angle."""
     classes, best = class_map(cube_id, library_key, threshold)
     shown = viewport.Window(*window)
-    return display.class_tile(viewport.crop(classes, shown, step), viewport.crop(best, shown, step), shown, step)
+    return display.class_tile(viewport.crop(classes, shown, step), viewport.crop(best, shown, step), shown, step,
+                              len(kept_library(library_key).names))
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -261,3 +274,41 @@ def roi_stats(cube_id: str, encoded: str) -> roi.ROIStats:
     """Pixel count, mean and std spectra of one ROI (given as its link encoding)."""
     (area,) = roi.decode_rois(encoded)
     return roi.roi_stats(open_cube(cube_id), area)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Forming the classes…")
+def kmeans_classes(cube_id: str, n_classes: int, seed: int) -> KMeansResult:
+    """k-means classes of every pixel (seeded: the same classes for everyone)."""
+    return kmeans(open_cube(cube_id), n_classes, seed=seed)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def kmeans_tile(cube_id: str, n_classes: int, seed: int, window: Box, step: int) -> display.Tile:
+    shown = viewport.Window(*window)
+    labels = kmeans_classes(cube_id, n_classes, seed).labels
+    return display.class_tile(viewport.crop(labels, shown, step), None, shown, step, n_classes)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Unmixing every pixel…")
+def abundances(cube_id: str, endmember_key: str, sum_to_one: bool) -> np.ndarray:
+    """Abundances ``(rows, cols, n)`` of kept endmembers (a kept library) in every pixel."""
+    result = unmixing.unmix(open_cube(cube_id), kept_library(endmember_key).spectra, sum_to_one=sum_to_one)
+    result.flags.writeable = False
+    return result
+
+
+@st.cache_data(max_entries=16, show_spinner="Finding endmembers (ATGP)…")
+def atgp_endmembers(cube_id: str, n: int) -> tuple[list[tuple[int, int]], np.ndarray]:
+    return unmixing.atgp(open_cube(cube_id), n)
+
+
+@st.cache_data(max_entries=16, show_spinner="Fitting the MNF…")
+def mnf_fit(cube_id: str, k: int) -> MNFResult:
+    return mnf(open_cube(cube_id), k)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Computing the MNF images…")
+def mnf_scores(cube_id: str, k: int) -> np.ndarray:
+    scores = mnf_fit(cube_id, k).transform(open_cube(cube_id))
+    scores.flags.writeable = False
+    return scores

@@ -67,6 +67,12 @@ def class_tile(key: str, cube_id: str, cube: Cube, library_key: str, threshold: 
     return data.class_tile(cube_id, library_key, threshold, tuple(window.as_list()), _step_for(key, window))
 
 
+def kmeans_tile(key: str, cube_id: str, cube: Cube, n_classes: int, seed: int) -> display.Tile:
+    """The tile viewer ``key`` shows of a k-means class map."""
+    window = session.window(cube)
+    return data.kmeans_tile(cube_id, n_classes, seed, tuple(window.as_list()), _step_for(key, window))
+
+
 def overlays(polygons: Sequence[dict] = ()) -> list[dict[str, Any]]:
     """The session's pins and region (and any polygons) as the viewer draws them."""
     drawn: list[dict[str, Any]] = [

@@ -86,6 +86,20 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
             st.info("An RGB of PCs needs at least 3 components.")
         if view == "Reconstruction error":
             product, title = ("pca_error", k, fit_region), f"RMS reconstruction error with {k} PCs"
+        elif view == "MNF image":
+            try:
+                fitted = data.mnf_fit(cube_id, k)
+            except CubeError as exc:
+                st.warning(plain(exc))
+                return
+            component = 0
+            if k > 1:
+                component = widgets.kept(st.slider, "pc", context, "Component", min_value=1, max_value=k, value=1,
+                                         allowed=lambda v: 1 <= v <= k) - 1
+            product, title = ("mnf", k, component), f"MNF{component + 1} (SNR {fitted.snr_[component]:.3g})"
+            st.caption(plain("Minimum noise fraction: components ordered by signal-to-noise ratio, the noise estimated "
+                             "from differences of horizontally neighbouring pixels (whole cube). SNR of the first "
+                             f"{k}: " + ", ".join(f"{v:.3g}" for v in fitted.snr_) + "."))
         else:
             component = 0
             if k > 1:

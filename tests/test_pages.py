@@ -585,3 +585,31 @@ def test_continuum_and_library_pages_on_the_demo():
     header, values, pixels = viewer_payload(at, "image_sam")
     assert header["value_names"] == ["pixel (40, 60)", "pixel (150, 100)"]
     assert pixels.shape[-1] == 4 and set(np.unique(values[0][np.isfinite(values[0])])) <= {0.0, 1.0}
+
+
+def test_classes_page_kmeans_map_and_abundances_of_atgp_endmembers():
+    from cubescope.unmixing import atgp, unmix
+
+    at = open_page("pages/unmixing.py", {"um_k": "3"})
+    header, values, pixels = viewer_payload(at, "image_um")
+    assert header["value_names"] == ["class 0", "class 1", "class 2"] and pixels.shape[-1] == 4
+    assert set(np.unique(values[0][np.isfinite(values[0])])) == {0.0, 1.0, 2.0}
+    at.segmented_control(key="um_view").set_value("Unmixing").run()
+    assert not at.exception and not at.error
+    header, values, _ = viewer_payload(at, "image_um")
+    cube = demo_cube()
+    _, ends = atgp(cube, 4)
+    expected = unmix(cube, ends, sum_to_one=True)[:, :, 0][:: header["step"], :: header["step"]]
+    np.testing.assert_allclose(values[0], expected[: values.shape[1], : values.shape[2]], rtol=1e-5, atol=1e-6)
+
+
+def test_pca_page_shows_mnf_images_with_their_snr():
+    from cubescope.mnf import mnf
+
+    at = open_page("pages/pca.py", {"pca_view": "MNF image", "pca_k": "3"})
+    assert not at.exception and not at.error
+    header, values, _ = viewer_payload(at, "image_pca")
+    fitted = mnf(demo_cube(), 3)
+    assert f"SNR {fitted.snr_[0]:.3g}" in header["label"]
+    expected = fitted.transform(demo_cube())[:, :, 0][:: header["step"], :: header["step"]]
+    np.testing.assert_allclose(values[0], expected[: values.shape[1], : values.shape[2]], rtol=1e-4, atol=1e-5)

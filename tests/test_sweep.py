@@ -51,6 +51,7 @@ SETTINGS = {
         ("state", "region", [0, 5, 0, 5]),
         ("toggle", "pca_region", True),
         ("state", "zoom", [2, 3, 2, 3]),
+        ("segmented_control", "pca_view", "MNF image"),
     ],
     "pages/bandmath.py": [
         ("state", "pins", [[0, 0], [10**6, 10**6]]),
@@ -71,6 +72,15 @@ SETTINGS = {
         ("segmented_control", "sam_view", "Angle to one reference"),
         ("segmented_control", "sam_view", "Class map"),
         ("slider", "sam_threshold", 1.5),
+    ],
+    "pages/unmixing.py": [
+        ("state", "pins", [[0, 0], [3, 5], [10**6, 10**6]]),
+        ("slider", "um_k", 2),
+        ("segmented_control", "um_view", "Unmixing"),
+        ("slider", "um_n", 2),
+        ("radio", "um_source", "Pins, region and ROIs"),
+        ("toggle", "um_sum", False),
+        ("selectbox", "um_image", 2),
     ],
     "pages/map.py": [
         ("state", "pins", [[0, 0], [10**6, 10**6]]),

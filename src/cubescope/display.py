@@ -256,14 +256,15 @@ def class_colours(n: int) -> np.ndarray:
     return np.array(colours, dtype=np.uint8).reshape(-1, 3)
 
 
-def class_tile(classes: np.ndarray, angles: np.ndarray, window: Window, step: int) -> Tile:
+def class_tile(classes: np.ndarray, extra: np.ndarray | None, window: Window, step: int,
+               n_classes: int | None = None) -> Tile:
     """A class map's tile: RGBA by class (:func:`class_colours`; -1 transparent), with the class
-    number and the angle as the two values read out."""
+    number (and ``extra``, e.g. the matching angle) as the values read out."""
     classes = np.asarray(classes)
-    colours = class_colours(int(classes.max(initial=-1)) + 1)
+    colours = class_colours(n_classes or int(classes.max(initial=-1)) + 1)
     rgba = np.zeros((*classes.shape, 4), dtype=np.uint8)
     matched = classes >= 0
     rgba[matched, :3] = colours[classes[matched]]
     rgba[matched, 3] = 255
-    values = np.stack([np.where(matched, classes, np.nan), angles], axis=-1).astype(np.float32)
-    return Tile(values, rgba, window, step, (0.0, 0.0))
+    planes = [np.where(matched, classes, np.nan)] + ([] if extra is None else [extra])
+    return Tile(np.stack(planes, axis=-1).astype(np.float32), rgba, window, step, (0.0, 0.0))

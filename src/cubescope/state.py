@@ -251,9 +251,12 @@ MAX_COMPONENTS = 20
 #: Savitzky-Golay derivative orders as the Smoothing page names them.
 DERIVATIVES = ("none", "1st", "2nd", "3rd")
 BAND_VIEWS = ("Band", "RGB")
-PCA_VIEWS = ("PC image", "RGB of PCs", "Reconstruction error")
+PCA_VIEWS = ("PC image", "RGB of PCs", "Reconstruction error", "MNF image")
 #: What the Library page shows.
 LIBRARY_VIEWS = ("Class map", "Angle to one reference")
+#: What the Classes page shows, and where its endmembers come from.
+CLASS_VIEWS = ("k-means classes", "Unmixing")
+ENDMEMBER_SOURCES = ("Pins, region and ROIs", "ATGP (from the image)", "Library")
 #: What the Map page draws.
 MAP_LAYERS = ("Band", "RGB", "Savitzky-Golay", "PC image")
 
@@ -320,6 +323,14 @@ SETTINGS: dict[str, Setting] = {
     "sam_ref": Setting("reference", _int(lambda c: 0, lambda c: 9999), lambda c: 0),
     "sam_threshold": Setting("largest angle of a match", _angle, lambda c: 0.1, encode=_number),
     **_stretch_settings("sam_"),
+    "um_view": Setting("classes view", _choice(CLASS_VIEWS), lambda c: CLASS_VIEWS[0]),
+    "um_k": Setting("number of classes", _int(lambda c: 2, lambda c: 12), lambda c: 5),
+    "um_seed": Setting("seed", _int(lambda c: 0, lambda c: 9999), lambda c: 0),
+    "um_source": Setting("endmembers from", _choice(ENDMEMBER_SOURCES), lambda c: ENDMEMBER_SOURCES[1]),
+    "um_n": Setting("number of endmembers", _int(lambda c: 2, lambda c: 10), lambda c: 4),
+    "um_sum": Setting("abundances sum to one", _bool, lambda c: True, encode=_bool_text),
+    "um_image": Setting("abundance image", _int(lambda c: 0, lambda c: 10), lambda c: 0),
+    **_stretch_settings("um_"),
 }
 
 

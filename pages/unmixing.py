@@ -1,0 +1,148 @@
+"""Classes and unmixing: k-means classes of the pixels, and abundances of endmembers."""
+
+import numpy as np
+import streamlit as st
+
+from cubescope import Cube, CubeError, export, state
+from cubescope import roi as roi_module
+from cubescope.display import class_colours
+from cubescope.library import SpectralLibrary
+from cubescope.plots import Trace, spectra_figure
+from cubescope.words import plural
+from cubescope_ui import data, exporting, session, widgets
+from cubescope_ui.frame import page
+from cubescope_ui.text import plain
+from cubescope_ui.viewer import band_tile, image_viewer, kmeans_tile
+
+
+def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
+    if context.usable_bands < 2:
+        st.info(plain(f"Classes and unmixing need at least two usable bands; '{cube.name}' has "
+                      f"{plural(context.usable_bands, 'usable band')}."))
+        return
+    view = widgets.kept(st.segmented_control, "um_view", context, "Show", options=list(state.CLASS_VIEWS),
+                        default=state.CLASS_VIEWS[0])
+    if view == state.CLASS_VIEWS[0]:
+        classes(cube_id, cube, context)
+    else:
+        abundance_maps(cube_id, cube, context)
+
+
+def classes(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
+    """k-means: the class map, its legend and the class mean spectra."""
+    left, right = st.columns(2)
+    n = widgets.kept(left.slider, "um_k", context, "Classes", min_value=2, max_value=12, value=5)
+    seed = widgets.kept(right.number_input, "um_seed", context, "Seed", min_value=0, max_value=9999, value=0,
+                        help="The same seed gives the same classes.")
+    try:
+        result = data.kmeans_classes(cube_id, n, seed)
+    except CubeError as exc:
+        st.warning(plain(exc))
+        return
+    image_col, side_col = st.columns([3, 2], gap="large")
+    with image_col:
+        tile = kmeans_tile("image_um", cube_id, cube, n, seed)
+        names = [f"class {i}" for i in range(n)]
+        image_viewer("image_um", cube, tile, label="k-means class", channel_names=("class",),
+                     name=f"kmeans-{n}-{seed}", value_names=names)
+        st.caption(plain(f"scikit-learn's MiniBatchKMeans over every pixel with data (seed {seed}), on "
+                         f"{plural(result.bands.size, 'band')}; pixels without data in a used band have no class."))
+    with side_col:
+        colours = class_colours(n)
+        hexes = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in colours]
+        st.plotly_chart(spectra_figure([Trace(f"class {i} ({c} px)", m, colour=h) for i, (m, c, h)
+                                        in enumerate(zip(result.centers, result.counts, hexes, strict=True))],
+                                       cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                                       y_title=f"class mean {cube.quantity or 'value'}"), key="um_means")
+        st.dataframe([{"class": i, "colour": h, "pixels": int(c)} for i, (c, h) in enumerate(zip(result.counts, hexes,
+                                                                                               strict=True))],
+                     hide_index=True, width="stretch")
+        exporting.spectra_panel({f"class {i}": m for i, m in enumerate(result.centers)}, cube.wavelengths,
+                                cube.wavelength_units, cube.bad_bands, (cube.name, f"kmeans {n}"), key="um_export")
+
+
+def endmembers(cube_id: str, cube: Cube, context: state.LinkContext) -> SpectralLibrary | None:
+    """The endmembers the user chose: pins, region and ROIs; ATGP; or the Library page's library."""
+    source = widgets.kept(st.radio, "um_source", context, "Endmembers from", options=list(state.ENDMEMBER_SOURCES),
+                          index=1, horizontal=True)
+    if source == state.ENDMEMBER_SOURCES[0]:
+        names, spectra = [], []
+        for r, c in session.pins_in(cube):
+            names.append(f"pixel ({r}, {c})")
+            spectra.append(cube.spectrum(r, c))
+        box = session.region()
+        if box is not None:
+            names.append("region mean")
+            spectra.append(data.region_stats(cube_id, tuple(box)).mean)
+        for area in session.rois():
+            stats = data.roi_stats(cube_id, roi_module.encode_rois([area]))
+            if stats.count:
+                names.append(area.name)
+                spectra.append(stats.mean)
+        if len(names) < 2:
+            st.info("Pin at least two pixels (or select a region, or draw ROIs) to use them as endmembers.")
+            return None
+        names, spectra = names[:10], spectra[:10]
+        return SpectralLibrary(names, np.array(spectra), np.arange(cube.n_bands), None, {"source": "pins and ROIs"})
+    if source == state.ENDMEMBER_SOURCES[1]:
+        n = widgets.kept(st.slider, "um_n", context, "Endmembers to find", min_value=2, max_value=10, value=4)
+        pixels, spectra = data.atgp_endmembers(cube_id, n)
+        st.caption(plain("ATGP (Ren & Chang 2003): the brightest pixel, then each time the pixel farthest from the "
+                         "span of those found: " + ", ".join(f"({r}, {c})" for r, c in pixels) + "."))
+        return SpectralLibrary([f"ATGP {k + 1} ({r}, {c})" for k, (r, c) in enumerate(pixels)], spectra,
+                               np.arange(cube.n_bands), None, {"source": "ATGP"})
+    library = st.session_state.get("library")
+    if library is None or cube.wavelengths_nm is None:
+        st.info("Load a library on the Library page first (this cube needs wavelengths to use one).")
+        return None
+    resampled = library.resampled(cube.wavelengths_nm, cube.fwhm_nm)
+    if len(resampled.names) > 10:
+        st.info(plain(f"The library holds {len(resampled.names)} spectra; the first 10 are used as endmembers."))
+    return SpectralLibrary(resampled.names[:10], resampled.spectra[:10], np.arange(cube.n_bands), None,
+                           dict(resampled.metadata))
+
+
+def abundance_maps(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
+    """Unmixing: an abundance image per endmember and the residual error map."""
+    chosen = endmembers(cube_id, cube, context)
+    if chosen is None:
+        return
+    usable = cube.good_bands & np.isfinite(chosen.spectra).all(axis=0)
+    if usable.sum() < 2:
+        st.warning(plain("The endmembers share fewer than two usable bands with the cube."))
+        return
+    spectra = np.where(usable, chosen.spectra, 0.0)  # bad bands carry no weight: zero in the endmembers
+    on_cube = SpectralLibrary(chosen.names, spectra, chosen.wavelengths, None, chosen.metadata)
+    key = data.keep_library(on_cube)
+    sum_to_one = widgets.kept(st.toggle, "um_sum", context, "Abundances sum to one (fully constrained)", value=True,
+                              help="Off: non-negative least squares only.")
+    options = list(range(len(chosen.names) + 1))
+    shown = widgets.kept(st.selectbox, "um_image", context, "Image", options=options, index=0,
+                         format_func=lambda i: chosen.names[i] if i < len(chosen.names) else "residual error (RMS)",
+                         allowed=lambda v: v in options)
+    product = ("abundance", key, sum_to_one, shown) if shown < len(chosen.names) else ("residual", key, sum_to_one)
+    image_col, side_col = st.columns([3, 2], gap="large")
+    with image_col:
+        stretch = widgets.stretch_controls(context, "um_", value_range=data.value_range(cube_id, product))
+        tile = band_tile("image_um", cube_id, cube, product, stretch)
+        label = (f"abundance of {chosen.names[shown]}" if shown < len(chosen.names) else "unmixing residual (RMS)")
+        image_viewer("image_um", cube, tile, colormap=stretch.colormap, label=label, name=f"unmix-{product}",
+                     colorbar=label)
+        exporting.image_panel(lambda: data.derived_image(cube_id, product), stretch, (cube.name, label),
+                              export.image_metadata(cube, product=label, endmembers=chosen.names,
+                                                    sum_to_one=sum_to_one), key="export_um", geo=cube.geo)
+    with side_col:
+        colours = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in class_colours(len(chosen.names))]
+        st.plotly_chart(spectra_figure([Trace(n, np.where(usable, s, np.nan), colour=c)
+                                        for n, s, c in zip(chosen.names, chosen.spectra, colours, strict=True)],
+                                       cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                                       y_title=cube.quantity or "value"), key="um_endmembers")
+        pins = session.pins_in(cube)
+        if pins:
+            table = data.abundances(cube_id, key, sum_to_one)
+            st.dataframe([{"pixel": f"({r}, {c})", **{n: f"{table[r, c, i]:.3f}" for i, n in enumerate(chosen.names)}}
+                          for r, c in pins], hide_index=True, width="stretch")
+        widgets.pin_controls(cube)
+
+
+page("The Classes page", lambda cube: f"Classes and unmixing · {cube.name}", body)

@@ -74,7 +74,8 @@ def main() -> bool:
                     readings.append((f"after {k + 1} uploads", _memory(pid)))
             time.sleep(2)
             readings.append(("at the end", _memory(pid)))
-            uploaders = page.get_by_test_id("stFileUploaderDropzoneInput").count()
+            sidebar = page.get_by_test_id("stSidebarUserContent")
+            uploaders = sidebar.get_by_test_id("stFileUploaderDropzoneInput").count()
             assert uploaders == 1, f"{uploaders} uploaders on the page"
             browser.close()
     print(f"\n## Soak: {UPLOADS} uploads of {ROWS * COLS * BANDS * 4 / 1e6:.0f} MB in one session")

@@ -26,7 +26,8 @@ def test_eight_browser_contexts_on_different_cubes(browser, server, tmp_path, ar
         pages.append(page)
     for user, page in enumerate(pages):
         wait_ready(page)
-        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(tmp_path / f"user{user}.npy"))
+        page.get_by_test_id("stSidebarUserContent").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+            str(tmp_path / f"user{user}.npy"))
     for user, page in enumerate(pages):
         page.get_by_role("heading", name=f"user{user}").wait_for()
         band_image(page).click(position={"x": 1, "y": 1})

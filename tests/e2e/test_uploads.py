@@ -15,9 +15,12 @@ def upload(page, paths) -> None:
     # After a stored upload the uploader is replaced by a new one (its files leave the server's
     # memory); for a moment both are on the page.
     page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=\"stFileUploaderDropzoneInput\"]').length === 1"
+        "() => document.querySelectorAll('[data-testid=\"stSidebarUserContent\"] "
+        "[data-testid=\"stFileUploaderDropzoneInput\"]').length === 1"
     )
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(p) for p in paths])
+    # The sidebar's cube uploader (pages have uploaders of their own: ROIs, libraries).
+    page.get_by_test_id("stSidebarUserContent").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        [str(p) for p in paths])
     page.wait_for_timeout(500)
     wait_ready(page)
 

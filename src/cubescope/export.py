@@ -354,6 +354,8 @@ def to_envi(
     fwhm: Sequence[float] | None = None,
     band_names: Sequence[str] | None = None,
     geo: Georef | None = None,
+    gains: Sequence[float] | None = None,
+    offsets: Sequence[float] | None = None,
 ) -> tuple[Path, Path]:
     """Write a ``(bands, rows, cols)`` cube as ENVI BSQ (``name.hdr`` + ``name.img``).
 
@@ -401,6 +403,10 @@ def to_envi(
         lines.append("band names = {" + ", ".join(_envi_text(str(n)).replace(",", ";") for n in band_names) + "}")
     if bad_bands is not None:
         lines.append("bbl = {" + ", ".join("0" if bad else "1" for bad in bad_bands) + "}")
+    if gains is not None and offsets is not None:
+        # ENVI's value = stored x gain + offset: a standardized product reads back as the original.
+        lines.append("data gain values = {" + ", ".join(repr(float(g)) for g in gains) + "}")
+        lines.append("data offset values = {" + ", ".join(repr(float(o)) for o in offsets) + "}")
     if geo is not None and (geo.rows, geo.cols) == (rows, cols):
         for key, value in envi_map_info(geo).items():
             lines.append(f"{key} = {{" + (", ".join(value) if isinstance(value, list) else value) + "}")

@@ -21,6 +21,7 @@ navigation = st.navigation([
     st.Page("pages/continuum.py", title="Continuum", icon=":material/area_chart:", url_path="continuum"),
     st.Page("pages/library.py", title="Library", icon=":material/library_books:", url_path="library"),
     st.Page("pages/unmixing.py", title="Classes", icon=":material/category:", url_path="unmixing"),
+    st.Page("pages/compress.py", title="Compression", icon=":material/compress:", url_path="compress"),
     st.Page("pages/map.py", title="Map", icon=":material/public:", url_path="map"),
 ])
 with page_guard("The page frame"):

@@ -16,6 +16,7 @@ import streamlit as st
 from cubescope import (
     Cube,
     CubeError,
+    compress,
     continuum,
     display,
     indices,
@@ -137,6 +138,12 @@ def derived_image(cube_id: str, product: tuple) -> np.ndarray:
     elif kind == "mnf":
         k, component = args
         image = mnf_scores(cube_id, k)[:, :, component]
+    elif kind == "cz_error":
+        key, method = args
+        image = compression(key)[method].pixel_rmse
+    elif kind == "cz_code":
+        key, method, index = args
+        image = compression(key)[method].codes[:, :, index]
     else:
         raise ValueError(f"unknown product {kind!r}")
     image = np.asarray(image)
@@ -312,3 +319,52 @@ def mnf_scores(cube_id: str, k: int) -> np.ndarray:
     scores = mnf_fit(cube_id, k).transform(open_cube(cube_id))
     scores.flags.writeable = False
     return scores
+
+
+@st.cache_resource(show_spinner=False)
+def _compressions() -> dict[tuple, tuple]:
+    """Fitted compressions by (cube id, k, region, seed): the autoencoder and the three
+    methods' reconstructions. Shared by sessions, the four latest kept."""
+    return {}
+
+
+def compression_key(cube_id: str, k: int, region: tuple | None, seed: int) -> tuple:
+    return (cube_id, k, region, seed)
+
+
+def has_compression(key: tuple) -> bool:
+    return key in _compressions()
+
+
+def fit_compression(key: tuple, progress) -> None:
+    """Train the autoencoder (reporting to ``progress``) and reconstruct with every method."""
+    cube_id, k, region, seed = key
+    cube = open_cube(cube_id)
+    mask = _region_mask(cube, region)
+    autoencoder = compress.fit_autoencoder(cube, k, seed=seed, mask=mask, progress=progress)
+    progress(1.0, "Reconstructing with PCA, the autoencoder and Fourier…")
+    results = compress.compare(cube, k, mask=mask, seed=seed, autoencoder=autoencoder)
+    kept = _compressions()
+    while len(kept) >= 4:
+        kept.pop(next(iter(kept)))
+    kept[key] = (autoencoder, results)
+
+
+def compression(key: tuple) -> dict[str, compress.Reconstruction]:
+    found = _compressions().get(key)
+    if found is None:
+        raise CubeError("This compression is no longer on the server; fit it again.")
+    return found[1]
+
+
+def autoencoder(key: tuple) -> compress.AutoencoderResult:
+    found = _compressions().get(key)
+    if found is None:
+        raise CubeError("This compression is no longer on the server; fit it again.")
+    return found[0]
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def standardization(cube_id: str, method: str) -> compress.Standardization:
+    """Per-band standardization parameters of a cube."""
+    return compress.standardization(open_cube(cube_id), method)

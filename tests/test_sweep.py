@@ -82,6 +82,11 @@ SETTINGS = {
         ("toggle", "um_sum", False),
         ("selectbox", "um_image", 2),
     ],
+    "pages/compress.py": [
+        ("state", "pins", [[0, 0], [10**6, 10**6]]),
+        ("slider", "cz_k", 1),
+        ("segmented_control", "cz_codes", "Fourier"),
+    ],
     "pages/map.py": [
         ("state", "pins", [[0, 0], [10**6, 10**6]]),
         ("segmented_control", "map_show", "RGB"),

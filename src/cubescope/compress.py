@@ -153,7 +153,7 @@ def fit_autoencoder(cube: Cube, n_components: int, *, seed: int = 0, mask: np.nd
     mask : ndarray of bool, shape (rows, cols), optional
         Pixels to train on (a region, or the valid part of an image); default all with data.
     hidden : int, optional
-        Width of the two hidden layers (default ``2 x bands``, between 16 and 128).
+        Width of the two hidden layers (default the number of bands, between 24 and 64).
     samples : int
         Pixel spectra sampled for training.
     epochs : int, optional
@@ -179,7 +179,7 @@ def fit_autoencoder(cube: Cube, n_components: int, *, seed: int = 0, mask: np.nd
     z = (spectra - mean) / scale
     if epochs is None:
         epochs = int(np.clip(np.ceil(UPDATES * batch / len(z)), 20, 400))
-    width = hidden or int(np.clip(2 * bands.size, 16, 128))
+    width = hidden or int(np.clip(bands.size, 24, 64))
     model = MLPRegressor(hidden_layer_sizes=(width, n_components, width), activation="tanh", solver="adam",
                          batch_size=batch, learning_rate_init=learning_rate, random_state=seed, shuffle=True)
     rng = np.random.default_rng(seed)

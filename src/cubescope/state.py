@@ -257,6 +257,8 @@ LIBRARY_VIEWS = ("Class map", "Angle to one reference")
 #: What the Classes page shows, and where its endmembers come from.
 CLASS_VIEWS = ("k-means classes", "Unmixing")
 ENDMEMBER_SOURCES = ("Pins, region and ROIs", "ATGP (from the image)", "Library")
+#: The compressions the Compression page compares.
+COMPRESSIONS = ("PCA", "autoencoder", "Fourier")
 #: What the Map page draws.
 MAP_LAYERS = ("Band", "RGB", "Savitzky-Golay", "PC image")
 
@@ -331,6 +333,12 @@ SETTINGS: dict[str, Setting] = {
     "um_sum": Setting("abundances sum to one", _bool, lambda c: True, encode=_bool_text),
     "um_image": Setting("abundance image", _int(lambda c: 0, lambda c: 10), lambda c: 0),
     **_stretch_settings("um_"),
+    "cz_k": Setting("code size", _int(lambda c: 1, lambda c: max(1, min(MAX_COMPONENTS, c.usable_bands))),
+                    lambda c: max(1, min(5, c.usable_bands))),
+    "cz_region": Setting("fit on the region", _bool, lambda c: False, encode=_bool_text),
+    "cz_seed": Setting("seed", _int(lambda c: 0, lambda c: 9999), lambda c: 0),
+    "cz_codes": Setting("codes of", _choice(COMPRESSIONS), lambda c: COMPRESSIONS[1]),
+    "cz_std": Setting("standardization", _choice(("z-score", "min-max")), lambda c: "z-score"),
 }
 
 

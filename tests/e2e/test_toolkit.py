@@ -99,3 +99,20 @@ def test_polygon_roi_drawn_plotted_in_its_colour_and_tabled(page, server, artifa
     np.testing.assert_allclose(trace["y"], stats.mean, rtol=1e-6)
     page.get_by_text(roi.colour, exact=True).first.wait_for(state="attached")  # its row in the ROI table
     page.screenshot(path=str(artifacts / "issue17-polygon-roi.png"), full_page=True)
+
+
+def test_compression_page_trains_and_compares(page, server, artifacts):
+    page.set_default_timeout(120_000)
+    page.goto(f"{server}/compress?cz_k=3&px=40-60")
+    wait_ready(page)
+    page.get_by_text("Per-pixel RMSE").wait_for()
+    wait_ready(page)
+    for method in ("PCA", "autoencoder", "Fourier"):
+        band_image(page, f"image_cz_{method}")
+    band_image(page, "image_cz_codes")
+    names = [t["name"] for t in traces(page, "cz_rmse")]
+    assert names == ["PCA", "autoencoder", "Fourier"]
+    assert len(traces(page, "cz_curve")[0]["y"]) > 10  # the training curve, an epoch a point
+    pins = [t["name"] for t in traces(page, "cz_pins")]
+    assert "(40, 60)" in pins and "(40, 60) autoencoder" in pins
+    page.screenshot(path=str(artifacts / "issue18-compression.png"), full_page=True)

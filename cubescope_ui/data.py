@@ -368,3 +368,15 @@ def autoencoder(key: tuple) -> compress.AutoencoderResult:
 def standardization(cube_id: str, method: str) -> compress.Standardization:
     """Per-band standardization parameters of a cube."""
     return compress.standardization(open_cube(cube_id), method)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def class_stats(cube_id: str, n_classes: int, seed: int, band: int) -> list[tuple[float, float]]:
+    """Mean and std (ddof 0) of one band over each k-means class's pixels."""
+    labels = kmeans_classes(cube_id, n_classes, seed).labels
+    image = open_cube(cube_id).band(band)
+    out = []
+    for k in range(n_classes):
+        values = image[(labels == k) & np.isfinite(image)]
+        out.append((float(values.mean()), float(values.std())) if values.size else (float("nan"), float("nan")))
+    return out

@@ -54,8 +54,11 @@ def classes(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                                         in enumerate(zip(result.centers, result.counts, hexes, strict=True))],
                                        cube.wavelengths, cube.wavelength_units, cube.bad_bands,
                                        y_title=f"class mean {cube.quantity or 'value'}"), key="um_means")
-        st.dataframe([{"class": i, "colour": h, "pixels": int(c)} for i, (c, h) in enumerate(zip(result.counts, hexes,
-                                                                                               strict=True))],
+        band = cube.default_band()
+        st.caption(plain(f"Each class as an ROI: its pixels, and mean and std at {context.band_label(band)}."))
+        stats = data.class_stats(cube_id, n, seed, band)
+        st.dataframe([{"class": i, "colour": h, "pixels": int(c), "mean": f"{m:.5g}", "std": f"{s:.5g}"}
+                      for i, (c, h, (m, s)) in enumerate(zip(result.counts, hexes, stats, strict=True))],
                      hide_index=True, width="stretch")
         exporting.spectra_panel({f"class {i}": m for i, m in enumerate(result.centers)}, cube.wavelengths,
                                 cube.wavelength_units, cube.bad_bands, (cube.name, f"kmeans {n}"), key="um_export")
@@ -91,6 +94,17 @@ def endmembers(cube_id: str, cube: Cube, context: state.LinkContext) -> Spectral
                          "span of those found: " + ", ".join(f"({r}, {c})" for r, c in pixels) + "."))
         return SpectralLibrary([f"ATGP {k + 1} ({r}, {c})" for k, (r, c) in enumerate(pixels)], spectra,
                                np.arange(cube.n_bands), None, {"source": "ATGP"})
+    if source == state.ENDMEMBER_SOURCES[2]:
+        n = int(session.setting("um_k", context))
+        seed = int(session.setting("um_seed", context))
+        try:
+            result = data.kmeans_classes(cube_id, n, seed)
+        except CubeError as exc:
+            st.warning(plain(exc))
+            return None
+        st.caption(plain(f"The mean spectra of the {n} k-means classes (seed {seed}; set on the k-means view)."))
+        return SpectralLibrary([f"class {i}" for i in range(n)], np.nan_to_num(result.centers),
+                               np.arange(cube.n_bands), None, {"source": "k-means classes"})
     library = st.session_state.get("library")
     if library is None or cube.wavelengths_nm is None:
         st.info("Load a library on the Library page first (this cube needs wavelengths to use one).")

@@ -79,6 +79,7 @@ SETTINGS = {
         ("segmented_control", "um_view", "Unmixing"),
         ("slider", "um_n", 2),
         ("radio", "um_source", "Pins, region and ROIs"),
+        ("radio", "um_source", "k-means class means"),
         ("toggle", "um_sum", False),
         ("selectbox", "um_image", 2),
     ],

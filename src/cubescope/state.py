@@ -256,7 +256,7 @@ PCA_VIEWS = ("PC image", "RGB of PCs", "Reconstruction error", "MNF image")
 LIBRARY_VIEWS = ("Class map", "Angle to one reference")
 #: What the Classes page shows, and where its endmembers come from.
 CLASS_VIEWS = ("k-means classes", "Unmixing")
-ENDMEMBER_SOURCES = ("Pins, region and ROIs", "ATGP (from the image)", "Library")
+ENDMEMBER_SOURCES = ("Pins, region and ROIs", "ATGP (from the image)", "k-means class means", "Library")
 #: The compressions the Compression page compares.
 COMPRESSIONS = ("PCA", "autoencoder", "Fourier")
 #: What the Map page draws.

@@ -117,6 +117,24 @@ def _check(array) -> None:
         raise CubeError("Chunk the array along rows and columns only: every chunk must hold whole spectra.")
 
 
+def _features(array, bands: Any, n_components: int, nodata: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """The bands used (checked) and a shift close to their mean, from a regular sample of
+    about 16k pixels: what a streamed covariance starts from."""
+    _check(array)
+    bands = np.arange(array.shape[0]) if bands is None else np.unique(np.asarray(bands, dtype=int))
+    if bands.size == 0 or bands[0] < 0 or bands[-1] >= array.shape[0]:
+        raise CubeError(f"Band choice must be within 0..{array.shape[0] - 1} and not empty.")
+    if not 1 <= n_components <= bands.size:
+        raise CubeError(f"The number of components must be between 1 and {bands.size}; got {n_components}.")
+    rows, cols = array.shape[1:]
+    step = max(1, int(np.sqrt(rows * cols / 16384)))
+    (sample,) = compute(array[:, ::step, ::step])
+    sample = sample[bands].reshape(bands.size, -1).astype(np.float64)
+    if nodata is not None:
+        sample[sample == nodata] = np.nan
+    return bands, shift_from_sample(sample)
+
+
 def _block_gram(block: np.ndarray, bands: np.ndarray, shift: np.ndarray, dtype: np.dtype,
                 nodata: float | None) -> np.ndarray:
     return chunk_gram(block[bands].reshape(bands.size, -1), shift, dtype, nodata)
@@ -136,19 +154,7 @@ def fit_pca(array, n_components: int, *, bands: Any = None, nodata: float | None
     """
     import dask
 
-    _check(array)
-    bands = np.arange(array.shape[0]) if bands is None else np.unique(np.asarray(bands, dtype=int))
-    if bands.size == 0 or bands[0] < 0 or bands[-1] >= array.shape[0]:
-        raise CubeError(f"Band choice for PCA must be within 0..{array.shape[0] - 1} and not empty.")
-    if not 1 <= n_components <= bands.size:
-        raise CubeError(f"The number of components must be between 1 and {bands.size}; got {n_components}.")
-    rows, cols = array.shape[1:]
-    step = max(1, int(np.sqrt(rows * cols / 16384)))
-    (sample,) = compute(array[:, ::step, ::step])
-    sample = sample[bands].reshape(bands.size, -1).astype(np.float64)
-    if nodata is not None:
-        sample[sample == nodata] = np.nan
-    shift = shift_from_sample(sample)
+    bands, shift = _features(array, bands, n_components, nodata)
     dtype = work_dtype(array.dtype)
     parts = [dask.delayed(_block_gram)(block, bands, shift, dtype, nodata) for block in array.to_delayed().ravel()]
     (gram,) = compute(dask.delayed(sum)(parts))
@@ -254,18 +260,8 @@ def fit_mnf(array, n_components: int, *, bands: Any = None, nodata: float | None
     the neighbour differences across their borders from the noise estimate."""
     import dask
 
-    _check(array)
-    bands = np.arange(array.shape[0]) if bands is None else np.unique(np.asarray(bands, dtype=int))
-    if not 1 <= n_components <= bands.size:
-        raise CubeError(f"The number of components must be between 1 and {bands.size}; got {n_components}.")
-    rows, cols = array.shape[1:]
-    step = max(1, int(np.sqrt(rows * cols / 16384)))
-    (sample,) = compute(array[:, ::step, ::step])
-    sample = sample[bands].reshape(bands.size, -1).astype(np.float64)
-    if nodata is not None:
-        sample[sample == nodata] = np.nan
-    shift = shift_from_sample(sample)
-    dtype = work_dtype(array.dtype)
+    bands, shift = _features(array, bands, n_components, nodata)
+    dtype = np.dtype(np.float64)  # as the in-memory fit: eigenvalues near 1 need every digit
     blocks = array.to_delayed().ravel()
     signal = dask.delayed(sum)([dask.delayed(_block_gram)(b, bands, shift, dtype, nodata) for b in blocks])
     noise = dask.delayed(sum)([dask.delayed(_block_noise)(b, bands, dtype, nodata) for b in blocks])

@@ -613,3 +613,28 @@ def test_pca_page_shows_mnf_images_with_their_snr():
     assert f"SNR {fitted.snr_[0]:.3g}" in header["label"]
     expected = fitted.transform(demo_cube())[:, :, 0][:: header["step"], :: header["step"]]
     np.testing.assert_allclose(values[0], expected[: values.shape[1], : values.shape[2]], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("page, query", [
+    ("pages/bandmath.py", {"bm_expr": "__import__('os').system('x')", "bm_stretch": "evil"}),
+    ("pages/bandmath.py", {"bm_expr": "R" + "9" * 50, "bm_vmin": "nan"}),
+    ("pages/continuum.py", {"cr_feature": "9999-1", "px": "5-5"}),
+    ("pages/continuum.py", {"cr_feature": "abc"}),
+    ("pages/library.py", {"sam_threshold": "nan", "sam_ref": "99999", "sam_view": "<b>x</b>"}),
+    ("pages/unmixing.py", {"um_k": "99", "um_view": "Unmixing", "um_source": "Library", "um_image": "-1"}),
+    ("pages/compress.py", {"cz_k": "0", "cz_seed": "x", "cz_codes": "evil"}),
+    ("pages/map.py", {"map_show": "evil"}),
+    ("pages/bands.py", {"rois": "a~zzzzzz~~1_2_3", "px": "1-1"}),
+    ("pages/bands.py", {"rois": "x~e6194b~~1_1_5_1_5_5;" * 40}),
+])
+def test_hostile_links_on_the_analysis_pages_give_messages_not_errors(page, query):
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    texts = " ".join(w.value for w in at.warning) + " ".join(i.value for i in at.info)
+    assert "<b>" not in texts

@@ -151,10 +151,15 @@ def current_url(page, containing: str = "") -> str:
     return page.evaluate("() => window.location.href")
 
 
-def url_cube_id(page, previous: str | None = None) -> str:
-    """The cube id in the address bar, once there is one (other than ``previous``)."""
-    page.wait_for_function(
-        "([old]) => { const id = new URLSearchParams(location.search).get('cube'); return id && id !== old; }",
-        arg=[previous],
-    )
+def url_cube_id(page, previous: str | None = None, timeout: float = 60_000) -> str:
+    """The cube id in the address bar, once there is one (other than ``previous``). The link is
+    written after the page has drawn, which a loaded CI machine can take a while to do."""
+    try:
+        page.wait_for_function(
+            "([old]) => { const id = new URLSearchParams(location.search).get('cube'); return id && id !== old; }",
+            arg=[previous], timeout=timeout,
+        )
+    except Exception as exc:
+        shown = page.evaluate("() => [location.href, [...document.querySelectorAll('h3')].map(h => h.innerText)]")
+        raise AssertionError(f"the address bar kept cube {previous!r}: {shown}") from exc
     return page.evaluate("() => new URLSearchParams(location.search).get('cube')")

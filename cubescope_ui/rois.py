@@ -46,6 +46,10 @@ def panel(cube_id: str, cube: Cube, band: int) -> None:
                 st.button("Apply", key="roi_apply", on_click=_rename, args=(index,))
                 st.button("Remove", key="roi_remove", on_click=_remove, args=(index,))
                 st.button("Remove all", key="roi_clear", on_click=lambda: st.session_state.update(rois=[]))
+        unlinked = [a.name for a in areas if not session.in_link(a)]
+        if unlinked:
+            st.caption(plain(f"Not in the share link (too many corners for an address): {', '.join(unlinked)}. "
+                             "Export them as GeoJSON to keep them."))
     else:
         st.caption("Draw polygon ROIs with the viewer's Polygon tool: click the corners, double-click to close.")
     left, right = st.columns(2)
@@ -66,7 +70,7 @@ def _rename(index: int) -> None:
     old = areas[index]
     name = (st.session_state.get(f"roi_name_{index}") or old.name).strip() or old.name
     label = (st.session_state.get(f"roi_label_{index}") or "").strip()
-    areas[index] = roi_module.ROI(name, old.vertices, colour=old.colour, label=label)
+    areas[index] = roi_module.ROI(name, old.vertices, colour=old.colour, label=label, extra_rings=old.extra_rings)
 
 
 def _remove(index: int) -> None:

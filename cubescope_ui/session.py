@@ -138,6 +138,15 @@ def rois() -> list[roi_module.ROI]:
     return st.session_state.setdefault("rois", [])
 
 
+#: Longest encoding of one ROI the share link carries (a traced class can have thousands of corners).
+MAX_LINKED_ROI = 4000
+
+
+def in_link(area: roi_module.ROI) -> bool:
+    """Whether an ROI is short enough to travel in the share link."""
+    return len(roi_module.encode_rois([area])) <= MAX_LINKED_ROI
+
+
 def add_roi(vertices: list[tuple[float, float]]) -> None:
     """A new polygon ROI, named and coloured after the ones before it."""
     current = rois()
@@ -215,8 +224,9 @@ def link_query(cube: Cube) -> str:
         entries["px"] = state.encode_pins(pins())
     if region():
         entries["roi"] = state.encode_region(region())
-    if rois():
-        entries["rois"] = roi_module.encode_rois(rois())
+    linked = [area for area in rois() if in_link(area)]
+    if linked:
+        entries["rois"] = roi_module.encode_rois(linked)
     shown = window(cube)
     if not shown.is_whole(cube.rows, cube.cols):
         entries["zoom"] = state.encode_window(shown)

@@ -82,8 +82,8 @@ def overlays(polygons: Sequence[dict] = ()) -> list[dict[str, Any]]:
     box = session.region()
     if box is not None:
         drawn.append({"kind": "rect", "box": list(box), "colour": REGION_COLOUR})
-    drawn += [{"kind": "polygon", "points": [[y, x] for x, y in area.vertices], "colour": area.colour,
-               "name": area.name} for area in session.rois()]
+    drawn += [{"kind": "polygon", "points": [[y, x] for x, y in ring], "colour": area.colour, "name": area.name}
+              for area in session.rois() for ring in area.rings]
     return drawn + list(polygons)
 
 

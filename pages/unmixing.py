@@ -62,6 +62,33 @@ def classes(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                      hide_index=True, width="stretch")
         exporting.spectra_panel({f"class {i}": m for i, m in enumerate(result.centers)}, cube.wavelengths,
                                 cube.wavelength_units, cube.bad_bands, (cube.name, f"kmeans {n}"), key="um_export")
+        st.button("Add the classes as ROIs", key="um_to_rois", on_click=_classes_to_rois,
+                  args=(result.labels, hexes, f"k-means {n} (seed {seed})"),
+                  help="Each class becomes an ROI (its exact pixels, traced along their edges), shown on every page.")
+        if st.session_state.get("um_roi_note"):
+            st.caption(plain(st.session_state["um_roi_note"]))
+
+
+def _classes_to_rois(labels: np.ndarray, colours: list[str], label: str) -> None:
+    """Each class as an ROI of exactly its pixels; classes too ragged for an ROI are skipped."""
+    added, skipped = [], []
+    areas = session.rois()
+    for k, colour in enumerate(colours):
+        name = f"class {k}"
+        try:
+            area = roi_module.ROI.from_mask(name, labels == k, colour=colour, label=label)
+        except CubeError:
+            skipped.append(name)
+            continue
+        areas[:] = [a for a in areas if a.name != name]
+        areas.append(area)
+        added.append(name)
+    del areas[:-roi_module.MAX_ROIS]
+    note = f"Added {', '.join(added)} as ROIs." if added else "No class could be added."
+    if skipped:
+        note += (f" Skipped {', '.join(skipped)}: a boundary of more than {roi_module.MAX_TOTAL_VERTICES:,} corners "
+                 "(try fewer classes).")
+    st.session_state["um_roi_note"] = note
 
 
 def endmembers(cube_id: str, cube: Cube, context: state.LinkContext) -> SpectralLibrary | None:

@@ -203,3 +203,41 @@ def test_geojson_in_map_coordinates_round_trips_through_the_georeferencing():
     np.testing.assert_allclose(back.points, roi.points, atol=1e-5)
     with pytest.raises(CubeError, match="georeferenced"):
         from_geojson(text, Cube.from_array(RNG.random((12, 10, 3))))
+
+
+def test_a_mask_traced_into_rings_fills_back_exactly_and_round_trips():
+    from cubescope.roi import mask_rings, rings_mask
+
+    for trial in range(100):
+        mask = RNG.random((RNG.integers(1, 14), RNG.integers(1, 14))) < RNG.uniform(0.1, 0.9)
+        rings = mask_rings(mask)
+        np.testing.assert_array_equal(rings_mask(rings, *mask.shape), mask, err_msg=str(trial))
+        if not mask.any():
+            continue
+        roi = ROI.from_mask("class 1", mask, colour="#800000")
+        for back in (from_geojson(to_geojson([roi]))[0], decode_rois(encode_rois([roi]))[0]):
+            np.testing.assert_array_equal(back.mask(*mask.shape), mask)
+    ring = np.zeros((7, 7), bool)
+    ring[1:6, 1:6] = True
+    ring[3, 3] = False  # a hole
+    ring[6, 6] = True  # and a separate part touching only by a corner
+    text = to_geojson([ROI.from_mask("doughnut", ring)])
+    assert '"MultiPolygon"' in text
+    import json
+
+    polygons = json.loads(text)["features"][0]["geometry"]["coordinates"]
+    assert sorted(len(p) for p in polygons) == [1, 2]  # the square with its hole, and the lone pixel
+
+
+def test_classes_become_rois_with_their_exact_pixels():
+    rows, cols, bands = 24, 30, 8
+    labels = np.zeros((rows, cols), int)
+    labels[5:15, 4:20] = 1
+    labels[8:11, 8:12] = 2  # an island inside class 1
+    data = np.stack([labels * 1.0 + b for b in range(bands)], axis=-1) + RNG.normal(0, 0.01, (rows, cols, bands))
+    cube = Cube.from_array(data)
+    for k in range(3):
+        roi = ROI.from_mask(f"class {k}", labels == k)
+        stats = roi_stats(cube, roi)
+        assert stats.count == int((labels == k).sum())
+        np.testing.assert_allclose(stats.mean, data[labels == k].mean(axis=0))

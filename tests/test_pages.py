@@ -638,3 +638,20 @@ def test_hostile_links_on_the_analysis_pages_give_messages_not_errors(page, quer
     assert not at.error, [e.value for e in at.error]
     texts = " ".join(w.value for w in at.warning) + " ".join(i.value for i in at.info)
     assert "<b>" not in texts
+
+
+def test_kmeans_classes_become_rois_on_every_page():
+    from cubescope.cluster import kmeans
+
+    at = open_page("pages/unmixing.py", {"um_k": "3"})
+    at.button(key="um_to_rois").click().run()
+    assert not at.exception and not at.error
+    rois = at.session_state["rois"]
+    labels = kmeans(demo_cube(), 3, seed=0).labels
+    assert [r.name for r in rois] == ["class 0", "class 1", "class 2"]
+    for k, area in enumerate(rois):
+        np.testing.assert_array_equal(area.mask(*labels.shape), labels == k)
+    at.switch_page("pages/bands.py").run()
+    assert not at.exception and not at.error
+    names = spectra_spec(at, "spectra")
+    assert "class 0 mean" in names and "class 2 mean" in names

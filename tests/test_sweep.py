@@ -76,6 +76,7 @@ SETTINGS = {
     "pages/unmixing.py": [
         ("state", "pins", [[0, 0], [3, 5], [10**6, 10**6]]),
         ("slider", "um_k", 2),
+        ("button", "um_to_rois", None),
         ("segmented_control", "um_view", "Unmixing"),
         ("slider", "um_n", 2),
         ("radio", "um_source", "Pins, region and ROIs"),

@@ -270,3 +270,16 @@ def test_a_delivered_product_zip_uploads_as_one_cube(tmp_path, writer):
     cube = store.open(store.put_files([(archive.name, archive.read_bytes())]))
     assert cube.n_bands == truth["wavelengths"].size and cube.geo is not None
     assert cube.metadata["product"].startswith(("EnMAP", "DESIS"))
+
+
+def test_a_product_declaring_a_huge_lookup_table_is_refused_before_reading(tmp_path):
+    import h5py
+
+    path = tmp_path / "EMIT_L2A_RFL_bomb.nc"
+    write_emit(path)
+    with h5py.File(path, "a") as f:
+        for name in ("location/glt_x", "location/glt_y"):
+            del f[name]
+            f.create_dataset(name, shape=(200_000, 200_000), dtype="i4", chunks=(4096, 4096), compression="gzip")
+    with pytest.raises(CubeError, match="more than this server accepts|declares"):
+        load_cube(path)

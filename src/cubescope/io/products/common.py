@@ -53,10 +53,24 @@ def text(value: Any) -> str:
     return str(value).strip("\x00 ")
 
 
+#: Most values an auxiliary dataset (wavelengths, coordinates, a lookup table) may hold: a
+#: 8192 x 8192 image's worth. A file declaring more is refused before anything is read.
+MAX_AUXILIARY_VALUES = 8192 * 8192
+
+
 def values(handle: Any, name: str, file_name: str) -> np.ndarray:
     """A small 1D/2D dataset read whole as float64 (wavelengths, fwhm, coordinates, flags)."""
+    return np.asarray(auxiliary(handle, name, file_name)[()], dtype=np.float64)
+
+
+def auxiliary(handle: Any, name: str, file_name: str):
+    """An auxiliary dataset, checked (see :func:`checked_dataset`) and refused when it declares
+    more than :data:`MAX_AUXILIARY_VALUES` values (a compressed file can declare a memory bomb)."""
     dataset = checked_dataset(handle, name, file_name)
-    return np.asarray(dataset[()], dtype=np.float64)
+    if int(np.prod(dataset.shape, dtype=np.float64)) > MAX_AUXILIARY_VALUES:
+        raise CubeError(f"'{name}' in '{file_name}' declares {dataset.shape} values, more than an auxiliary "
+                        f"dataset of a product may hold ({MAX_AUXILIARY_VALUES:,}).")
+    return dataset
 
 
 def scratch(shape: tuple[int, ...], dtype: Any) -> np.ndarray:

@@ -26,6 +26,7 @@ from cubescope.io.limits import Limits
 from cubescope.io.listing import ArrayInfo
 from cubescope.io.products.common import (
     attr,
+    auxiliary,
     check_size,
     copy_bands,
     number,
@@ -88,12 +89,13 @@ def load(path: Path, handle, limits: Limits, choice: str | None, name: str) -> C
         geo = Georef(down, cross, lonlat=lonlat)
         metadata["geometry"] = "swath (as acquired)"
     else:
-        glt_x = np.asarray(checked_dataset(handle, "location/glt_x", path.name)[()], dtype=np.int64)
-        glt_y = np.asarray(checked_dataset(handle, "location/glt_y", path.name)[()], dtype=np.int64)
-        if glt_x.shape != glt_y.shape or glt_x.ndim != 2:
+        declared = handle["location/glt_x"].shape, handle["location/glt_y"].shape
+        if declared[0] != declared[1] or len(declared[0]) != 2:
             raise CubeError("EMIT's glt_x and glt_y differ in shape; the GLT is damaged.")
-        rows, cols = glt_x.shape
+        rows, cols = declared[0]
         check_size(rows, cols, bands, 4, limits, path.stat().st_size, f"EMIT '{variable}' orthorectified")
+        glt_x = np.asarray(auxiliary(handle, "location/glt_x", path.name)[()], dtype=np.int64)
+        glt_y = np.asarray(auxiliary(handle, "location/glt_y", path.name)[()], dtype=np.int64)
         valid = (glt_x > 0) & (glt_y > 0)
         if np.any(glt_x[valid] > cross) or np.any(glt_y[valid] > down):
             raise CubeError("EMIT's GLT points outside the swath; the file is damaged.")

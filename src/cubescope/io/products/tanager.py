@@ -20,7 +20,16 @@ from cubescope.geo import Georef
 from cubescope.io.hdf5 import checked_dataset
 from cubescope.io.limits import Limits
 from cubescope.io.listing import ArrayInfo
-from cubescope.io.products.common import attr, check_size, copy_bands, number, quantity_from_units, scratch, values
+from cubescope.io.products.common import (
+    attr,
+    auxiliary,
+    check_size,
+    copy_bands,
+    number,
+    quantity_from_units,
+    scratch,
+    values,
+)
 
 NAME = "Tanager"
 _ROOTS = ("HDFEOS/SWATHS/HYP", "HDFEOS/GRIDS/HYP")
@@ -78,7 +87,7 @@ def load(path: Path, handle, limits: Limits, choice: str | None, name: str) -> C
     if fill is not None:
         out[out == np.float32(fill)] = np.nan
     if f"{fields}/nodata_pixels" in handle:
-        mask = np.asarray(checked_dataset(handle, f"{fields}/nodata_pixels", path.name)[()]).astype(bool)
+        mask = np.asarray(auxiliary(handle, f"{fields}/nodata_pixels", path.name)[()]).astype(bool)
         if mask.shape == (rows, cols):
             for k in range(out.shape[0]):
                 out[k][mask] = np.nan

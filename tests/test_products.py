@@ -281,5 +281,5 @@ def test_a_product_declaring_a_huge_lookup_table_is_refused_before_reading(tmp_p
         for name in ("location/glt_x", "location/glt_y"):
             del f[name]
             f.create_dataset(name, shape=(200_000, 200_000), dtype="i4", chunks=(4096, 4096), compression="gzip")
-    with pytest.raises(CubeError, match="more than this server accepts|declares"):
+    with pytest.raises(CubeError, match="more than this server accepts"):
         load_cube(path)

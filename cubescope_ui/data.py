@@ -343,25 +343,30 @@ def fit_compression(key: tuple, progress) -> None:
     mask = _region_mask(cube, region)
     autoencoder = compress.fit_autoencoder(cube, k, seed=seed, mask=mask, progress=progress)
     progress(1.0, "Reconstructing with PCA, the autoencoder and Fourier…")
-    results = compress.compare(cube, k, mask=mask, seed=seed, autoencoder=autoencoder)
+    fitted_pca = pca.fit_pca(cube, k, mask=mask, bands=autoencoder.bands_)
+    results = compress.compare(cube, k, mask=mask, seed=seed, autoencoder=autoencoder, pca=fitted_pca)
     kept = _compressions()
     while len(kept) >= 4:
         kept.pop(next(iter(kept)))
-    kept[key] = (autoencoder, results)
+    kept[key] = (autoencoder, fitted_pca, results)
 
 
 def compression(key: tuple) -> dict[str, compress.Reconstruction]:
+    """The three methods' reconstructions of a fitted compression."""
+    return _compression(key)[2]
+
+
+def compression_models(key: tuple) -> tuple[compress.AutoencoderResult, pca.PCAResult]:
+    """The autoencoder and the PCA of a fitted compression."""
+    found = _compression(key)
+    return found[0], found[1]
+
+
+def _compression(key: tuple) -> tuple:
     found = _compressions().get(key)
     if found is None:
         raise CubeError("This compression is no longer on the server; fit it again.")
-    return found[1]
-
-
-def autoencoder(key: tuple) -> compress.AutoencoderResult:
-    found = _compressions().get(key)
-    if found is None:
-        raise CubeError("This compression is no longer on the server; fit it again.")
-    return found[0]
+    return found
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

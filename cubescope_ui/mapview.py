@@ -21,6 +21,7 @@ import streamlit as st
 from cubescope import Cube, display
 from cubescope.mapping import MercatorGrid
 from cubescope_ui import session
+from cubescope_ui.viewer import component_event, finite_numbers
 
 _ASSETS = Path(__file__).parent / "assets"
 _MAP = st.components.v2.component("cubescope_map", js=(_ASSETS / "map.js").read_text(),
@@ -80,13 +81,10 @@ def map_view(key: str, cube_id: str, cube: Cube, grid: MercatorGrid, values: np.
 
 
 def _on_click(key: str, cube: Cube) -> None:
-    value = st.session_state.get(key)
-    click = value.get("click") if hasattr(value, "get") else getattr(value, "click", None)
-    if not isinstance(click, list | tuple) or len(click) != 2:
+    click = finite_numbers(component_event(key, "click"), 2)
+    if click is None:
         return
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) for v in click):
-        return
-    lon, lat = float(click[0]), float(click[1])
+    lon, lat = click
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         return
     row, col = (int(v) for v in cube.geo.pixel_at(lon, lat))

@@ -144,7 +144,7 @@ MAX_LINKED_ROI = 4000
 
 def in_link(area: roi_module.ROI) -> bool:
     """Whether an ROI is short enough to travel in the share link."""
-    return len(roi_module.encode_rois([area])) <= MAX_LINKED_ROI
+    return len(area.link_text) <= MAX_LINKED_ROI
 
 
 def add_roi(vertices: list[tuple[float, float]]) -> None:

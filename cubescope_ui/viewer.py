@@ -162,30 +162,36 @@ def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "g
         _OVERLAYS(key=f"{key}_overlays", data={"target": key, "overlays": overlays()})
 
 
-def _event(key: str, name: str) -> Any:
+def component_event(key: str, name: str) -> Any:
+    """The value a custom component ``key`` last sent under ``name`` (a trigger or a state)."""
     value = st.session_state.get(key)
     if value is None:
         return None
     return value.get(name) if hasattr(value, "get") else getattr(value, name, None)
 
 
-def _integers(value: Any, count: int) -> list[int] | None:
-    """``count`` integers from a browser message, or None (anything else is ignored)."""
+def finite_numbers(value: Any, count: int) -> list[float] | None:
+    """``count`` finite numbers from a browser message, or None (anything else is ignored)."""
     if not isinstance(value, list | tuple) or len(value) != count:
         return None
     if not all(isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) for v in value):
         return None
-    return [int(v) for v in value]
+    return [float(v) for v in value]
+
+
+def _integers(value: Any, count: int) -> list[int] | None:
+    numbers = finite_numbers(value, count)
+    return None if numbers is None else [int(v) for v in numbers]
 
 
 def _on_click(key: str, size: tuple[int, int]) -> None:
-    pixel = _integers(_event(key, "click"), 2)
+    pixel = _integers(component_event(key, "click"), 2)
     if pixel and 0 <= pixel[0] < size[0] and 0 <= pixel[1] < size[1]:
         session.pin(*pixel)
 
 
 def _on_region(key: str, size: tuple[int, int]) -> None:
-    box = _integers(_event(key, "region"), 4)
+    box = _integers(component_event(key, "region"), 4)
     if box:
         r0, r1, c0, c1 = box
         r0, c0 = max(r0, 0), max(c0, 0)
@@ -197,23 +203,21 @@ def _on_region(key: str, size: tuple[int, int]) -> None:
 def _on_polygon(key: str, size: tuple[int, int]) -> None:
     """A polygon drawn with the Polygon tool: its vertices ``[[x, y], ...]`` (pixel corners),
     kept inside the image, become a new ROI."""
-    points = _event(key, "polygon")
+    points = component_event(key, "polygon")
     if not isinstance(points, list) or not 3 <= len(points) <= roi.MAX_VERTICES:
         return
     vertices = []
     for point in points:
-        pair = point if isinstance(point, list | tuple) and len(point) == 2 else None
-        if pair is None or not all(isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
-                                   for v in pair):
+        pair = finite_numbers(point, 2)
+        if pair is None:
             return
-        vertices.append((round(min(max(float(pair[0]), 0.0), size[1]), 2),
-                         round(min(max(float(pair[1]), 0.0), size[0]), 2)))
+        vertices.append((round(min(max(pair[0], 0.0), size[1]), 2), round(min(max(pair[1], 0.0), size[0]), 2)))
     session.add_roi(vertices)
 
 
 def _on_view(key: str, size: tuple[int, int]) -> None:
     """A zoom, a pan or a resize: the window every image shows, and this viewer's box."""
-    view = _event(key, "view")
+    view = component_event(key, "view")
     if not isinstance(view, dict):
         return
     window = _integers(view.get("window"), 4)

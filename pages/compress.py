@@ -8,7 +8,6 @@ import streamlit as st
 
 from cubescope import Cube, CubeError, export, state
 from cubescope.compress import fourier_codec, standardize
-from cubescope.pca import fit_pca
 from cubescope.plots import Trace, spectra_figure
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
@@ -43,11 +42,11 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
             return
         bar.empty()
     results = data.compression(key)
-    autoencoder = data.autoencoder(key)
+    autoencoder, pca = data.compression_models(key)
     summary(cube, results, autoencoder)
     error_maps(cube_id, cube, key, results)
     codes(cube_id, cube, context, key, k)
-    pinned(cube, key, results, autoencoder)
+    pinned(cube, autoencoder, pca)
     downloads(cube, key, results, autoencoder)
     standardized(cube_id, cube, context)
 
@@ -106,7 +105,7 @@ def codes(cube_id: str, cube: Cube, context: state.LinkContext, key: tuple, k: i
             image_viewer("image_cz_codes", cube, tile, label=f"{method} code 1", name=f"cz-code-{method}-{key}")
 
 
-def pinned(cube: Cube, key: tuple, results: dict, autoencoder) -> None:
+def pinned(cube: Cube, autoencoder, pca) -> None:
     """Each pin's spectrum beside its three reconstructions."""
     pins = session.pins_in(cube)
     if not pins:
@@ -115,7 +114,6 @@ def pinned(cube: Cube, key: tuple, results: dict, autoencoder) -> None:
     bands = autoencoder.bands_
     spectra = np.array([cube.spectrum(r, c)[bands] for r, c in pins], dtype=np.float64)
     valid = np.isfinite(spectra).all(axis=1)
-    pca = fit_pca(cube, autoencoder.n_components, bands=bands, mask=data._region_mask(cube, key[2]))
     fourier = fourier_codec(cube, autoencoder.n_components)
     rebuilt = {
         "PCA": (spectra - pca.mean_) @ pca.components_.T @ pca.components_ + pca.mean_,

@@ -9,16 +9,28 @@ a notebook or a script::
     spectrum = cube.spectrum(10, 20)
 """
 
+from importlib import import_module
+from typing import Any
+
 from cubescope.cluster import kmeans
-from cubescope.continuum import band_depth, continuum_removed
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
 from cubescope.indices import INDICES, band_math
 from cubescope.io import load_cube
-from cubescope.library import SpectralLibrary, load_library, resample_spectra, spectral_angles
 from cubescope.mnf import mnf
 from cubescope.roi import ROI
 from cubescope.unmixing import atgp, unmix
+
+#: Names whose modules load Numba and scipy.special: imported on first use, so that opening
+#: and storing cubes (a child process per upload) does not pay for them.
+_LAZY = {"band_depth": "continuum", "continuum_removed": "continuum", "SpectralLibrary": "library",
+         "load_library": "library", "resample_spectra": "library", "spectral_angles": "library"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"cubescope.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'cubescope' has no attribute {name!r}")
 
 __all__ = ["INDICES", "ROI", "Cube", "CubeError", "SpectralLibrary", "atgp", "band_depth", "band_math",
            "continuum_removed", "kmeans", "load_cube", "load_library", "mnf", "resample_spectra", "spectral_angles",

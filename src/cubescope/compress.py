@@ -322,14 +322,15 @@ def reconstruct(cube: Cube, bands: np.ndarray, k: int, encode: Callable, decode:
 
 
 def compare(cube: Cube, n_components: int, *, mask: np.ndarray | None = None, seed: int = 0,
-            autoencoder: AutoencoderResult | None = None,
+            autoencoder: AutoencoderResult | None = None, pca: Any = None,
             progress: Progress | None = None) -> dict[str, Reconstruction]:
     """PCA, the autoencoder and the Fourier codec at the same code size, on the whole cube
-    (fitted on ``mask``'s pixels): ``{"PCA": ..., "autoencoder": ..., "Fourier": ...}``."""
+    (fitted on ``mask``'s pixels, unless fitted models are given):
+    ``{"PCA": ..., "autoencoder": ..., "Fourier": ...}``."""
     from cubescope.pca import fit_pca
 
     bands = np.flatnonzero(cube.good_bands)
-    pca = fit_pca(cube, n_components, mask=mask, bands=bands)
+    pca = pca or fit_pca(cube, n_components, mask=mask, bands=bands)
     ae = autoencoder or fit_autoencoder(cube, n_components, seed=seed, mask=mask, progress=progress)
     fourier = fourier_codec(cube, n_components)
     return {

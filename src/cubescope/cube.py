@@ -540,6 +540,19 @@ def _per_band(values: Any, bands: int, what: str, kind: type) -> np.ndarray | No
     return _readonly(array)
 
 
+def band_mask(bands: Any, n_bands: int) -> np.ndarray:
+    """A choice of bands as a boolean mask of ``n_bands``: given as a mask already, or as
+    band indices."""
+    bands = np.asarray(bands)
+    if bands.dtype == bool:
+        if bands.size != n_bands:
+            raise CubeError(f"A band mask of {bands.size} for {n_bands} bands.")
+        return bands
+    mask = np.zeros(n_bands, bool)
+    mask[bands.astype(int)] = True
+    return mask
+
+
 def physical_memory() -> int:
     """Bytes of memory the machine has (16 GiB when the system does not say)."""
     try:

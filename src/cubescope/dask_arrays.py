@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from cubescope import continuum, indices, library, unmixing
-from cubescope.cube import Cube, float_dtype_for
+from cubescope.cube import Cube, band_mask, float_dtype_for
 from cubescope.errors import CubeError
 from cubescope.mnf import mnf_from_moments, noise_gram
 from cubescope.pca import (
@@ -284,6 +284,6 @@ def unmix(array, endmembers: Any, *, sum_to_one: bool = False, bands: Any = None
     ``(n_endmembers, rows, cols)`` abundances."""
     _check(array)
     ends = np.atleast_2d(np.asarray(endmembers, dtype=np.float64))
-    keep = np.ones(array.shape[0], bool) if bands is None else unmixing._mask(bands, array.shape[0])
+    keep = np.ones(array.shape[0], bool) if bands is None else band_mask(bands, array.shape[0])
     return array.map_blocks(_block_unmix, ends, keep, sum_to_one, nodata, dtype=np.float64,
                             chunks=((ends.shape[0],), *array.chunks[1:]))

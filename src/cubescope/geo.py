@@ -249,12 +249,7 @@ class Georef:
         lon = np.asarray(lon, dtype=np.float64)
         lat = np.asarray(lat, dtype=np.float64)
         if self.geotransform is not None:
-            x, y = _from_wgs84(self.crs).transform(lon, lat)
-            gt = self.geotransform
-            det = gt[1] * gt[5] - gt[2] * gt[4]
-            dx, dy = np.asarray(x) - gt[0], np.asarray(y) - gt[3]
-            col = (gt[5] * dx - gt[2] * dy) / det
-            row = (-gt[4] * dx + gt[1] * dy) / det
+            row, col = self.position_of(lon, lat)
             with np.errstate(invalid="ignore"):
                 inside = (row >= 0) & (row < self.rows) & (col >= 0) & (col < self.cols)
             r = np.where(inside, np.floor(np.where(inside, row, 0)), -1).astype(np.int64)

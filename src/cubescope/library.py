@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, prange
 from scipy.special import erf
 
-from cubescope.cube import Cube
+from cubescope.cube import Cube, band_mask
 from cubescope.errors import CubeError
 from cubescope.wavelengths import normalize_units, to_nanometres
 
@@ -314,7 +314,7 @@ def spectral_angles(data: Any, references: Any, *, bands: Any = None, max_bytes:
     if isinstance(data, Cube):
         if refs.shape[1] != data.n_bands:
             raise CubeError(f"References of {refs.shape[1]} bands for a cube of {data.n_bands}; resample them first.")
-        keep = data.good_bands if bands is None else _band_mask(bands, data.n_bands)
+        keep = data.good_bands if bands is None else band_mask(bands, data.n_bands)
         unit = _unit(refs[:, keep]).astype(data.float_dtype)
         chosen = slice(None) if keep.all() else np.flatnonzero(keep)
         out = np.empty((data.rows, data.cols, refs.shape[0]), dtype=data.float_dtype)
@@ -329,7 +329,7 @@ def spectral_angles(data: Any, references: Any, *, bands: Any = None, max_bytes:
     array = np.asarray(data)
     if array.shape[-1] != refs.shape[1]:
         raise CubeError(f"References of {refs.shape[1]} bands for spectra of {array.shape[-1]}.")
-    keep = np.ones(refs.shape[1], bool) if bands is None else _band_mask(bands, refs.shape[1])
+    keep = np.ones(refs.shape[1], bool) if bands is None else band_mask(bands, refs.shape[1])
     dtype = np.float64 if array.dtype == np.float64 else np.float32
     unit = _unit(refs[:, keep]).astype(dtype)
     flat = array.reshape(-1, array.shape[-1])
@@ -352,17 +352,6 @@ def _angles(unit: np.ndarray, block: np.ndarray) -> np.ndarray:
         cosines /= np.sqrt(np.einsum("ij,ij->j", block, block))
         np.clip(cosines, -1, 1, out=cosines)
         return np.arccos(cosines, out=cosines)
-
-
-def _band_mask(bands: Any, n: int) -> np.ndarray:
-    bands = np.asarray(bands)
-    if bands.dtype == bool:
-        if bands.size != n:
-            raise CubeError(f"A band mask of {bands.size} for {n} bands.")
-        return bands
-    mask = np.zeros(n, bool)
-    mask[bands.astype(int)] = True
-    return mask
 
 
 def best_match(angles: np.ndarray, threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
@@ -167,6 +166,8 @@ def mnf(cube: Cube, n_components: int, *, mask: np.ndarray | None = None,
 
 def mnf_from_moments(signal: Moments, noise: np.ndarray, n_components: int, bands: np.ndarray) -> MNFResult:
     """The MNF of pixels with these data moments and this noise covariance."""
+    import scipy.linalg  # on first use: storing cubes, which imports the package, never needs it
+
     if not (np.isfinite(signal.covariance).all() and np.isfinite(noise).all()):
         raise CubeError("The values are too large for an MNF (their squares overflow); scale the cube down first.")
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,14 @@ class ROI:
         if not rings:
             raise CubeError(f"'{name}' covers no pixel.")
         return cls(name, rings[0], extra_rings=tuple(rings[1:]), **kwargs)
+
+    @cached_property
+    def link_text(self) -> str:
+        """This ROI as :func:`encode_rois` writes it (kept: a traced class has thousands of
+        corners, and the share link is written on every run)."""
+        coords = "|".join("_".join(f"{x:.2f}_{y:.2f}".replace(".00", "") for x, y in ring) for ring in self.rings)
+        name, label = (re.sub(r"[~;|]", " ", text)[:40] for text in (self.name, self.label))
+        return f"{name}~{self.colour[1:]}~{label}~{coords}"
 
     @property
     def rings(self) -> tuple[tuple[tuple[float, float], ...], ...]:
@@ -293,12 +302,7 @@ def from_geojson(text: str | bytes, cube: Cube | None = None) -> list[ROI]:
 def encode_rois(rois: list[ROI]) -> str:
     """ROIs for a share link: ``name~colour~label~x1_y1_x2_y2...`` (rings apart by ``|``)
     joined by ``;`` (vertices rounded to 0.01 pixel)."""
-    parts = []
-    for roi in rois:
-        coords = "|".join("_".join(f"{x:.2f}_{y:.2f}".replace(".00", "") for x, y in ring) for ring in roi.rings)
-        name, label = (re.sub(r"[~;|]", " ", text)[:40] for text in (roi.name, roi.label))
-        parts.append(f"{name}~{roi.colour[1:]}~{label}~{coords}")
-    return ";".join(parts)
+    return ";".join(roi.link_text for roi in rois)
 
 
 def decode_rois(text: str) -> list[ROI]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from cubescope.cube import Cube
+from cubescope.cube import Cube, band_mask
 from cubescope.errors import CubeError
 
 #: Most endmembers :func:`unmix` takes (it solves 2^p - 1 small systems per pixel).
@@ -54,7 +54,7 @@ def unmix(data: Any, endmembers: Any, *, sum_to_one: bool = False, bands: Any = 
     if not np.isfinite(ends).all():
         raise CubeError("An endmember has a NaN value; resample it to the cube's bands or leave those bands out.")
     if isinstance(data, Cube):
-        keep = data.good_bands if bands is None else _mask(bands, data.n_bands)
+        keep = data.good_bands if bands is None else band_mask(bands, data.n_bands)
         out = np.empty((data.rows, data.cols, p))
         for rows in data.iter_row_chunks(16 * 2**20):
             block = data.row_block(rows, np.flatnonzero(keep))
@@ -64,18 +64,9 @@ def unmix(data: Any, endmembers: Any, *, sum_to_one: bool = False, bands: Any = 
     array = np.asarray(data, dtype=np.float64)
     if array.shape[-1] != ends.shape[1]:
         raise CubeError(f"Endmembers of {ends.shape[1]} bands for spectra of {array.shape[-1]}.")
-    keep = np.ones(ends.shape[1], bool) if bands is None else _mask(bands, ends.shape[1])
+    keep = np.ones(ends.shape[1], bool) if bands is None else band_mask(bands, ends.shape[1])
     flat = array.reshape(-1, array.shape[-1])[:, keep]
     return _solve(flat, ends[:, keep], sum_to_one).reshape(*array.shape[:-1], p)
-
-
-def _mask(bands: Any, n: int) -> np.ndarray:
-    bands = np.asarray(bands)
-    if bands.dtype == bool:
-        return bands
-    mask = np.zeros(n, bool)
-    mask[bands.astype(int)] = True
-    return mask
 
 
 def _solve(spectra: np.ndarray, ends: np.ndarray, sum_to_one: bool) -> np.ndarray:
@@ -122,7 +113,7 @@ def residual_error(data: Any, endmembers: Any, abundances: np.ndarray, *, bands:
     """Root-mean-square residual ``||x - E^T a|| / sqrt(bands)`` per spectrum (the error map)."""
     ends = np.atleast_2d(np.asarray(endmembers, dtype=np.float64))
     if isinstance(data, Cube):
-        keep = data.good_bands if bands is None else _mask(bands, data.n_bands)
+        keep = data.good_bands if bands is None else band_mask(bands, data.n_bands)
         out = np.empty((data.rows, data.cols))
         for rows in data.iter_row_chunks(16 * 2**20):
             block = data.row_block(rows, np.flatnonzero(keep))
@@ -131,7 +122,7 @@ def residual_error(data: Any, endmembers: Any, abundances: np.ndarray, *, bands:
             out[rows] = np.sqrt(np.mean((spectra - fitted) ** 2, axis=1)).reshape(-1, data.cols)
         return out
     array = np.asarray(data, dtype=np.float64)
-    keep = np.ones(ends.shape[1], bool) if bands is None else _mask(bands, ends.shape[1])
+    keep = np.ones(ends.shape[1], bool) if bands is None else band_mask(bands, ends.shape[1])
     fitted = abundances @ ends[:, keep]
     return np.sqrt(np.mean((array[..., keep] - fitted) ** 2, axis=-1))
 
@@ -146,7 +137,7 @@ def atgp(cube: Cube, n: int, *, bands: Any = None) -> tuple[list[tuple[int, int]
     """
     if not 1 <= n <= min(MAX_ENDMEMBERS, cube.rows * cube.cols):
         raise CubeError(f"ATGP finds 1 to {MAX_ENDMEMBERS} endmembers; got {n}.")
-    keep = cube.good_bands if bands is None else _mask(bands, cube.n_bands)
+    keep = cube.good_bands if bands is None else band_mask(bands, cube.n_bands)
     chosen = np.flatnonzero(keep)
     found: list[tuple[int, int]] = []
     targets = np.zeros((0, chosen.size))

@@ -39,12 +39,10 @@ from tests.e2e.helpers import band_image, pixel_centre, viewer_state, wait_ready
 MOVES = int(os.environ.get("BENCH_MOVES", 30))
 PEER_REV = os.environ.get("BENCH_PEER_REV", "1e43a22")
 
-SPECTRUM_DRAWN = """([count]) => {
-    const gd = document.querySelector('.st-key-spectra .js-plotly-plot');
-    return gd && gd._fullData && gd._fullData.length > count && performance.now();
-}"""
+# Spectra drawn in the plot (the hidden band picker left out).
 TRACE_COUNT = """() => { const gd = document.querySelector('.st-key-spectra .js-plotly-plot');
-    return gd && gd._fullData ? gd._fullData.length : 0; }"""
+    return gd && gd._fullData ? gd._fullData.filter(t => t.meta !== 'band-picker').length : 0; }"""
+SPECTRUM_DRAWN = f"""([count]) => ({TRACE_COUNT})() > count && performance.now()"""
 # The previous viewer: an <img> in a component iframe.
 OLD_IMAGE = "() => document.querySelector('.st-key-image iframe').contentDocument.querySelector('img').src"
 OLD_PAINTED = """([before]) => {

@@ -102,11 +102,11 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
         rois.panel(cube_id, cube, band)
         return
     figure = spectra_figure(traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                            y_title=cube.quantity or "value", marks=marks)
+                            y_title=cube.quantity or "value", marks=marks, band_picker=clickable)
     if clickable:
         st.plotly_chart(figure, key="spectra", on_select=widgets.band_from_spectrum(cube, "spectra", "band"),
                         selection_mode="points")
-        st.caption("Click a point of a spectrum to show its band.")
+        st.caption("Click the plot at a wavelength to show its band.")
     else:
         st.plotly_chart(figure, key="spectra")
     if table:

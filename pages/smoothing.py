@@ -88,10 +88,12 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
             sg_traces.append(Trace(f"({r}, {c}) {product}", filtered, marker=k))
         if deriv == 0:
             figure = spectra_figure([t for pair in zip(raw_traces, sg_traces, strict=True) for t in pair],
-                                    cube.wavelengths, units, cube.bad_bands, marks=[(band, "#555555")])
+                                    cube.wavelengths, units, cube.bad_bands, marks=[(band, "#555555")],
+                                    band_picker=True)
         else:
             figure = spectra_figure(sg_traces, cube.wavelengths, units, cube.bad_bands,
-                                    y_title=f"{product} {unit_text}", marks=[(band, "#555555")])
+                                    y_title=f"{product} {unit_text}", marks=[(band, "#555555")],
+                                    band_picker=True)
         st.plotly_chart(figure, key="sg_spectra", on_select=widgets.band_from_spectrum(cube, "sg_spectra", "band"),
                         selection_mode="points")
         exporting.spectra_panel({t.name: t.values for t in raw_traces + sg_traces}, cube.wavelengths, units,

@@ -8,7 +8,7 @@ from scipy.signal import savgol_filter
 
 import cubescope
 from cubescope import Cube
-from cubescope.plots import Trace, marker_sizes, spectra_figure
+from cubescope.plots import BAND_PICKER, Trace, marker_sizes, spectra_figure
 from cubescope.smoothing import savgol_band, savgol_spectrum
 from cubescope.wavelengths import step_backs, wavelength_order
 from cubescope.words import ordinal, plural
@@ -197,3 +197,20 @@ def test_spectrum_line_breaks_where_wavelengths_step_back():
     figure = spectra_figure([Trace("p", np.arange(5.0))], w, "nm")
     x = np.asarray(figure.data[0].x, dtype=float)
     assert np.isnan(x[3]) and x.size == 6 and figure.data[0].connectgaps is False
+
+
+def test_spectra_are_lines_and_one_hidden_trace_picks_bands():
+    w = np.linspace(400.0, 900.0, 60)
+    gappy = np.arange(60.0)
+    gappy[[10, 12]] = np.nan  # band 11 is alone between two gaps: only a marker can show it
+    figure = spectra_figure([Trace("a", np.ones(60)), Trace("b", gappy)], w, "nm", band_picker=True)
+    smooth, isolated, picker = figure.data
+    assert smooth.mode == "lines" and isolated.mode == "lines+markers"
+    assert np.flatnonzero(np.asarray(isolated.marker.size)).tolist() == [11]
+    assert picker.meta == BAND_PICKER and picker.mode == "markers" and picker.showlegend is False
+    assert picker.hoverinfo == "none"
+    np.testing.assert_array_equal(picker.x, w)  # a point for every band, bad or not
+    expected = (1 + gappy) / 2
+    expected[[10, 12]] = 1.0  # the mean of the spectra that have a value there
+    np.testing.assert_allclose(np.asarray(picker.y, dtype=float), expected)
+    assert len(spectra_figure([Trace("a", np.ones(60))], w, "nm").data) == 1  # no picker unless asked

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from cubescope.plots import BAND_PICKER
+
 #: JavaScript: the canvas of the image viewer with Streamlit key ``key`` (inside the
 #: component's shadow root), or null.
 VIEWER_CANVAS = """(key) => {
@@ -104,12 +106,23 @@ def share_link(page) -> str:
 
 
 def traces(page, key: str) -> list[dict]:
-    """Name, y values and line colour of every trace in the plotly chart with Streamlit key ``key``."""
+    """Name, y values and line colour of every spectrum in the plotly chart with Streamlit key
+    ``key`` (the hidden band picker left out)."""
     selector = f".st-key-{key} .js-plotly-plot"
     page.wait_for_selector(selector)
     return page.eval_on_selector(
         selector,
-        "gd => gd._fullData.map(t => ({name: t.name, y: Array.from(t.y || []), colour: t.line && t.line.color}))",
+        f"gd => gd._fullData.filter(t => t.meta !== '{BAND_PICKER}')"
+        ".map(t => ({name: t.name, y: Array.from(t.y || []), colour: t.line && t.line.color}))",
+    )
+
+
+def wait_spectra(page, count: int, key: str = "spectra") -> None:
+    """Wait until the plotly chart with Streamlit key ``key`` draws at least ``count`` spectra."""
+    page.wait_for_function(
+        "([key, count, picker]) => { const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);"
+        " return gd && gd._fullData && gd._fullData.filter(t => t.meta !== picker).length >= count; }",
+        arg=[key, count, BAND_PICKER],
     )
 
 

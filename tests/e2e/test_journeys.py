@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cubescope.demo import demo_cube
-from tests.e2e.helpers import band_image, image_source, pixel_centre, pixel_under, traces, wait_ready
+from tests.e2e.helpers import band_image, image_source, pixel_centre, pixel_under, traces, wait_ready, wait_spectra
 
 pytestmark = pytest.mark.e2e
 
@@ -49,6 +49,6 @@ def test_open_app_move_band_click_pixel(page, server, artifacts):
     np.testing.assert_allclose(spectra[-1]["y"], cube.spectrum(row, col), rtol=1e-6)
 
     image.click(position={"x": 0.2 * box["width"], "y": 0.7 * box["height"]})
-    page.wait_for_function("() => document.querySelector('.st-key-spectra .js-plotly-plot')._fullData.length >= 2")
+    wait_spectra(page, 2)
     assert len(traces(page, "spectra")) == 2
     page.screenshot(path=str(artifacts / "journey1-band-and-pixels.png"), full_page=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.e2e.conftest import running_app
-from tests.e2e.helpers import band_image, image_source, share_link, traces, wait_ready
+from tests.e2e.helpers import band_image, image_source, share_link, traces, wait_ready, wait_spectra
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +36,7 @@ def test_share_link_opens_same_analysis_in_another_browser(browser, server, arti
     image.click(position={"x": 0.3 * box["width"], "y": 0.3 * box["height"]})
     traces(first, "spectra")
     band_image(first).click(position={"x": 0.7 * box["width"], "y": 0.8 * box["height"]})
-    first.wait_for_function("() => document.querySelector('.st-key-spectra .js-plotly-plot')._fullData.length >= 2")
+    wait_spectra(first, 2)
     slider = first.locator(".st-key-band input[type='range']")
     slider.focus()
     for _ in range(5):

@@ -138,6 +138,7 @@ def test_zoom_to_full_resolution_then_click_and_hover(browser, cubes, artifacts)
 
 
 def test_clicking_a_spectrum_moves_the_band(page, server):
+    """A click anywhere above a wavelength (here near the bottom of the plot) shows that band."""
     page.goto(server + "/?px=100-120")
     wait_ready(page)
     band_image(page)
@@ -147,10 +148,10 @@ def test_clicking_a_spectrum_moves_the_band(page, server):
     point = page.evaluate(
         """([x]) => {
         const gd = document.querySelector('.st-key-spectra .js-plotly-plot');
-        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, trace = gd._fullData[0];
+        const xa = gd._fullLayout.xaxis, trace = gd._fullData[0];
         const i = trace.x.findIndex(v => Math.abs(v - x) < 1e-6);
         const area = gd.querySelector('.nsewdrag').getBoundingClientRect();
-        return {x: area.left + xa.l2p(trace.x[i]), y: area.top + ya.l2p(trace.y[i])};
+        return {x: area.left + xa.l2p(trace.x[i]), y: area.top + 0.9 * area.height};
     }""",
         [float(cube.wavelengths[target])],
     )

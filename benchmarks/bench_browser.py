@@ -2,12 +2,15 @@
 the previous one (streamlit-image-coordinates, the whole page rerun) in the same run.
 
 Measured from the key press or click to the first animation frame that shows the result:
-- band move: the slider's arrow key -> the new band image painted;
+- band move: the slider's arrow key -> the new band image painted (the viewer is sent the
+  neighbouring bands ahead, after each run, and paints them at once);
+- band jump: Page Up (a tenth of the bands) -> the new band image painted: bands not sent
+  ahead, a whole round trip each (the previous viewer's band move is this too);
 - pixel click -> its spectrum drawn in the plot;
 - zoom step (the viewer's + and - buttons) -> the new window painted sharp (the previous
   viewer had no zoom).
 Median and 90th percentile over ``BENCH_MOVES`` (30) of each. Each band move shows a band not
-seen before, so nothing is served from a cache; zooms go in, in, out, out, then to the next
+seen before, so the server serves it from no cache; zooms go in, in, out, out, then to the next
 band, so the zooms in show windows not seen before and the zooms out return to windows of that
 band already sent (served from the tile cache, as they are for a user).
 
@@ -86,6 +89,22 @@ def band_moves(page, new: bool) -> list[float]:
     return times
 
 
+def band_jumps(page) -> list[float]:
+    """Page Up (a tenth of the bands at once), back to the first band at the end: bands the
+    browser was not sent ahead, so each is a whole round trip."""
+    slider = page.locator(".st-key-band input[type='range']")
+    times = []
+    last = int(slider.get_attribute("max"))
+    for _ in range(MOVES):
+        band = int(slider.input_value())
+        slider.focus()
+        start = now(page)
+        slider.press("PageUp" if band + 30 < last else "Home")
+        times.append(wait_viewer(page, "!d.tile.startsWith(arg)", arg=f"band-{band}-") - start)
+        settle(page)
+    return times
+
+
 def settle(page) -> None:
     """Wait until the page is idle, follow-up runs included (as a user who looks at the result)."""
     for _ in range(2):
@@ -154,6 +173,8 @@ def measure(url: str, cube_id: str, new: bool) -> dict[str, list[float]]:
             band_image(page)
         results = {"band move -> image painted": band_moves(page, new),
                    "pixel click -> spectrum drawn": clicks(page, new)}
+        if new:
+            results["band jump -> image painted"] = band_jumps(page)
         if new:
             results["zoom step -> sharp image"] = zoom_steps(page)
         browser.close()

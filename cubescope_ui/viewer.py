@@ -19,8 +19,10 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from cubescope import Cube, display, roi, viewport
+from cubescope.wavelengths import band_label
 from cubescope.words import ordinal
 from cubescope_ui import data, session
 from cubescope_ui.widgets import RGBStretch, Stretch
@@ -32,6 +34,9 @@ _COMPONENT = st.components.v2.component(
 # Pins and regions travel apart from the image: a new pin re-sends a few bytes, and the image's
 # payload, unchanged, goes as a reference to the copy the browser already holds.
 _OVERLAYS = st.components.v2.component("cubescope_overlays", js=(_ASSETS / "overlays.js").read_text())
+# The images of the neighbouring bands, sent last in a run: a step of the band slider paints at
+# once from them (assets/prefetch.js), before the server's run for that band.
+_PREFETCH = st.components.v2.component("cubescope_prefetch", js=(_ASSETS / "prefetch.js").read_text())
 #: The box assumed until the browser reports the viewer's size: CSS width, height, pixel ratio.
 DEFAULT_BOX = (700, 560, 1.0)
 #: The largest box a browser may report (a hostile one could otherwise ask for whole bands).
@@ -91,7 +96,7 @@ def pack(tile: display.Tile, rows: int, cols: int, *, key: str = "image", colorm
          quantity: str = "", channel_names: Sequence[str] = ("",),
          tile_id: str = "", tools: Sequence[str] = ("select", "polygon", "pan"),
          geo: dict[str, Any] | None = None, colorbar: str | None = None,
-         value_names: Sequence[str] | None = None) -> bytes:
+         value_names: Sequence[str] | None = None, follow: tuple[str, int] | None = None) -> bytes:
     """One image as the viewer's payload: a little-endian uint32 header length, the JSON
     header (padded to 4 bytes), the values as float32 planes, then the pixels.
 
@@ -99,6 +104,7 @@ def pack(tile: display.Tile, rows: int, cols: int, *, key: str = "image", colorm
     ``value_names`` name the first channel's whole values in the readout (a class map's classes).
     ``geo`` places a georeferenced cube's pixels for the readout: exact lon/lat at a grid of
     pixel centres over the window (:func:`geo_grid`), interpolated between in the browser.
+    ``follow`` is ``(slider key, value)``: the slider whose value picks this image, and that value.
     """
     values = np.asarray(tile.values, dtype="<f4")
     planes = np.moveaxis(values, -1, 0) if values.ndim == 3 else values[None]
@@ -111,6 +117,8 @@ def pack(tile: display.Tile, rows: int, cols: int, *, key: str = "image", colorm
         "label": label, "quantity": quantity, "channel_names": list(channel_names),
         "tools": list(tools), "min_window": viewport.MIN_WINDOW, "geo": geo, "data_levels": display.DATA_LEVELS,
         "colorbar": _colorbar(tile, colorbar), "value_names": None if value_names is None else list(value_names),
+        "follow": None if follow is None else {"selector": f".st-key-{follow[0]} input[type='range']",
+                                               "value": int(follow[1])},
     }
     text = json.dumps(header, allow_nan=False).encode()
     text += b" " * (-(4 + len(text)) % 4)
@@ -139,19 +147,34 @@ def _colorbar(tile: display.Tile, title: str | None) -> dict[str, Any] | None:
     return {"lo": lo, "hi": hi, "title": title}
 
 
+def band_image(cube: Cube, band: int, colormap: str) -> dict[str, Any]:
+    """How a band image is named and labelled in the viewer (:func:`image_viewer`'s arguments)."""
+    label = band_label(band, cube.wavelengths, cube.wavelength_units)
+    return {"colormap": colormap, "label": label, "quantity": cube.quantity or "", "name": f"band-{band}",
+            "colorbar": f"{label} ({cube.quantity or 'value'})"}
+
+
+def _payload(key: str, cube: Cube, tile: display.Tile, *, name: str = "image", **kwargs: Any) -> bytes:
+    return pack(tile, cube.rows, cube.cols, key=key, tile_id=f"{name}-{tile.window.as_list()}-{tile.step}",
+                geo=geo_grid(cube, tile.window), **kwargs)
+
+
 def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "gray", label: str = "",
                  quantity: str = "", channel_names: Sequence[str] = ("",), name: str = "image",
-                 colorbar: str | None = None, value_names: Sequence[str] | None = None) -> None:
+                 colorbar: str | None = None, value_names: Sequence[str] | None = None,
+                 follow: tuple[str, int] | None = None) -> DeltaGenerator:
     """Show ``tile`` in the viewer with key ``key``. A click pins a pixel, a drag selects a
     region, a zoom or pan sets the window every image of the cube shows (and says the box it
     is shown in); all are applied in callbacks, before the run that draws them. ``name`` says
     what the image is (``band-12``): with the tile's window and step it names what is painted.
+    ``follow`` is ``(slider key, value)`` when a slider picks the image (see :func:`prefetch_bands`).
+    Returns the viewer's container, for :func:`prefetch_bands`.
     """
-    payload = pack(tile, cube.rows, cube.cols, key=key, colormap=colormap, label=label, quantity=quantity,
-                   channel_names=channel_names, tile_id=f"{name}-{tile.window.as_list()}-{tile.step}",
-                   colorbar=colorbar, geo=geo_grid(cube, tile.window), value_names=value_names)
+    payload = _payload(key, cube, tile, name=name, colormap=colormap, label=label, quantity=quantity,
+                       channel_names=channel_names, colorbar=colorbar, value_names=value_names, follow=follow)
     size = (cube.rows, cube.cols)
-    with st.container(gap=None):
+    holder = st.container(gap=None)
+    with holder:
         _COMPONENT(
             key=key, data=payload,
             on_click_change=functools.partial(_on_click, key, size),
@@ -160,6 +183,23 @@ def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "g
             on_polygon_change=functools.partial(_on_polygon, key, size),
         )
         _OVERLAYS(key=f"{key}_overlays", data={"target": key, "overlays": overlays()})
+    return holder
+
+
+def prefetch_bands(holder: DeltaGenerator, key: str, cube_id: str, cube: Cube, band: int, stretch: Stretch,
+                   control: str) -> None:
+    """Send viewer ``key`` the images of the bands on either side of ``band`` (same window,
+    step and stretch) into ``holder``, the container :func:`image_viewer` returned. Call it
+    last in a run, so that the image and the spectra go first. When the slider ``control``
+    steps to one of those bands the browser paints it at once; the run for that band then
+    sends the same bytes, which the viewer recognises."""
+    with holder:
+        for side, neighbour in (("before", band - 1), ("after", band + 1)):
+            if 0 <= neighbour < cube.n_bands:
+                tile = band_tile(key, cube_id, cube, ("band", neighbour), stretch)
+                _PREFETCH(key=f"{key}_prefetch_{side}",
+                          data=_payload(key, cube, tile, **band_image(cube, neighbour, stretch.colormap),
+                                        follow=(control, neighbour)))
 
 
 def component_event(key: str, name: str) -> Any:

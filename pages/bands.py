@@ -10,7 +10,7 @@ from cubescope_ui import data, exporting, rois, session, widgets
 from cubescope_ui.frame import current_cube, share_link
 from cubescope_ui.guard import page_guard
 from cubescope_ui.text import plain
-from cubescope_ui.viewer import band_tile, image_viewer, rgb_tile
+from cubescope_ui.viewer import band_image, band_tile, image_viewer, prefetch_bands, rgb_tile
 
 RGB_MARKS = ("#d62728", "#2ca02c", "#1f77b4")
 
@@ -63,16 +63,15 @@ def band_view(cube_id: str, cube: Cube, context: state.LinkContext, spectra_box)
         stretch = widgets.stretch_controls(
             context, value_range=data.value_range(cube_id, product))
         tile = band_tile("image", cube_id, cube, product, stretch)
-        label = band_label(band, cube.wavelengths, cube.wavelength_units)
-        image_viewer("image", cube, tile, colormap=stretch.colormap, label=label,
-                     quantity=cube.quantity or "", name=f"band-{band}",
-                     colorbar=f"{label} ({cube.quantity or 'value'})")
-        exporting.image_panel(lambda: cube.band(band), stretch, (cube.name, label),
+        shown = band_image(cube, band, stretch.colormap)
+        holder = image_viewer("image", cube, tile, **shown, follow=("band", band))
+        exporting.image_panel(lambda: cube.band(band), stretch, (cube.name, shown["label"]),
                               export.image_metadata(cube, band, product="band"), key="export_band", geo=cube.geo)
         with spectra_box:
             spectra(cube_id, cube, band, [(band, "#555555")], clickable=True)
             widgets.pin_controls(cube)
         share_link(cube)
+        prefetch_bands(holder, "image", cube_id, cube, band, stretch, control="band")
 
 
 def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -> None:

@@ -26,6 +26,15 @@ function parse(bytes) {
 
 // Lon/lat of pixel (row, col): bilinear between the exact values the server sent at a grid of
 // pixel centres (rows, cols ascending); null where the product has no coordinate.
+// Whether two payloads are the same bytes (the run for a band painted from a prefetched
+// payload sends that payload again).
+function sameBytes(a, b) {
+  if (a === b) return true;
+  if (!a || !b || a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function lonlat(geo, row, col) {
   const cell = (axis, v) => {
     let i = 0;
@@ -68,6 +77,8 @@ function formatValue(x) {
 // component of their own (cubescope_ui/viewer.py), so that a new pin does not re-send the image.
 const VIEWERS = (window.__cubescopeViewers ||= {});
 const OVERLAYS = (window.__cubescopeOverlays ||= {});
+// Payloads of neighbouring images by viewer key and control value (assets/prefetch.js).
+const PREFETCHED = (window.__cubescopePrefetched ||= {});
 
 class Viewer {
   constructor(parent) {
@@ -121,6 +132,23 @@ class Viewer {
 
   load(bytes, api) {
     this.api = api;
+    if (!sameBytes(bytes, this.bytes)) this.decode(bytes);  // the same bytes are shown already
+    const header = this.header;
+    const sent = JSON.stringify(header.window);
+    if (this.pending === null || this.pending === sent || !this.view) {
+      this.view = header.window.slice();
+      this.pending = null;
+    }
+    this.root.querySelectorAll("[data-mode]").forEach(b => { b.hidden = !header.tools.includes(b.dataset.mode); });
+    this.follow(header.follow);
+    this.layout();
+    this.reportBox();
+  }
+
+  // Header, values and the coloured tile of a payload.
+  decode(bytes) {
+    this.bytes = bytes;
+    this.decoded = (this.decoded || 0) + 1;
     const { header, values, pixels } = parse(bytes);
     this.header = header;
     VIEWERS[header.key] = this;
@@ -145,14 +173,27 @@ class Viewer {
     let hash = 2166136261;
     for (let i = 0; i < pixels.length; i++) hash = Math.imul(hash ^ pixels[i], 16777619) >>> 0;
     this.pixelHash = hash.toString(16);
-    const sent = JSON.stringify(header.window);
-    if (this.pending === null || this.pending === sent || !this.view) {
-      this.view = header.window.slice();
-      this.pending = null;
-    }
-    this.root.querySelectorAll("[data-mode]").forEach(b => { b.hidden = !header.tools.includes(b.dataset.mode); });
-    this.layout();
-    this.reportBox();
+  }
+
+  // Watch the slider that picks this image (its hidden range input, whose value attribute
+  // changes on a key press or a drag before the server hears of it): when it reaches a value
+  // whose image was prefetched for the window shown, paint that image at once.
+  follow(spec) {
+    const input = spec ? document.querySelector(spec.selector) : null;
+    if (input === this.followed) return;
+    if (this.watcher) this.watcher.disconnect();
+    this.followed = input;
+    if (!input) return;
+    this.watcher = new MutationObserver(() => {
+      const value = Number(input.getAttribute("value"));
+      const h = this.header;
+      if (!h || !h.follow || value === h.follow.value) return;
+      const bytes = (PREFETCHED[h.key] || new Map()).get(value);
+      if (!bytes) return;
+      const next = parse(bytes).header;
+      if (JSON.stringify(next.window) === JSON.stringify(h.window) && next.step === h.step) this.load(bytes, this.api);
+    });
+    this.watcher.observe(input, { attributes: true, attributeFilter: ["value"] });
   }
 
   // --- geometry -------------------------------------------------------------------------------
@@ -251,6 +292,7 @@ class Viewer {
     this.canvas.dataset.samples = `${h.h}x${h.w}`;
     this.canvas.dataset.sharp = String(sharp);
     this.canvas.dataset.painted = String(++this.painted);
+    this.canvas.dataset.decoded = String(this.decoded);
   }
 
   // The colourbar of a single-band image: the palette from lo to hi, with round ticks and
@@ -545,6 +587,7 @@ class Viewer {
 
   destroy() {
     if (this.header && VIEWERS[this.header.key] === this) delete VIEWERS[this.header.key];
+    if (this.watcher) this.watcher.disconnect();
     this.root.remove();
     this.resize.disconnect();
     clearTimeout(this.zoomTimer);

@@ -161,6 +161,44 @@ def test_clicking_a_spectrum_moves_the_band(page, server):
     page.wait_for_function("([b]) => location.search.includes(`band=${b}`)", arg=[target])
 
 
+def test_a_band_step_paints_the_prefetched_neighbour(page, server, browser):
+    """A step of the band slider paints the next band from the images sent ahead, and the
+    server's run for that band sends the same bytes (not painted again); after a zoom the
+    images sent ahead are of the zoomed window."""
+    prefetched = "([b]) => { const m = (window.__cubescopePrefetched || {}).image; return !!m && m.has(b); }"
+    page.goto(server + "/?band=20")
+    wait_ready(page)
+    band_image(page)
+    page.wait_for_function(prefetched, arg=[21])
+    decoded = int(viewer_state(page)["decoded"])
+    slider = page.locator(".st-key-band input[type='range']")
+    slider.focus()
+    slider.press("ArrowRight")
+    wait_viewer(page, "d.tile.startsWith('band-21-')")
+    page.wait_for_function("() => location.search.includes('band=21')")
+    wait_ready(page)
+    page.wait_for_function(prefetched, arg=[22])  # the run for band 21 has ended
+    state = viewer_state(page)
+    assert int(state["decoded"]) == decoded + 1
+
+    fresh = browser.new_page(viewport={"width": 1500, "height": 1100})  # the same band, sent by a run
+    fresh.goto(server + "/?band=21")
+    wait_ready(fresh)
+    band_image(fresh)
+    assert viewer_state(fresh)["pixels"] == state["pixels"]
+    fresh.close()
+
+    page.locator(".st-key-image button[data-act='in']").click()
+    wait_viewer(page, "d.sharp === 'true' && d.window !== arg", arg=state["window"])
+    zoomed = viewer_state(page)["window"]
+    wait_ready(page)
+    page.wait_for_timeout(300)
+    slider.focus()
+    slider.press("ArrowRight")
+    wait_viewer(page, "d.tile.startsWith('band-22-')")
+    assert viewer_state(page)["window"] == zoomed
+
+
 def test_one_history_entry_per_page_switch_and_back_keeps_state(page, server):
     page.goto(server)
     wait_ready(page)

@@ -29,7 +29,8 @@ from cubescope_ui.widgets import RGBStretch, Stretch
 
 _ASSETS = Path(__file__).parent / "assets"
 _COMPONENT = st.components.v2.component(
-    "cubescope_viewer", js=(_ASSETS / "viewer.js").read_text(), css=(_ASSETS / "viewer.css").read_text(),
+    "cubescope_viewer", js=(_ASSETS / "common.js").read_text() + (_ASSETS / "viewer.js").read_text(),
+    css=(_ASSETS / "viewer.css").read_text(),
 )
 # Pins and regions travel apart from the image: a new pin re-sends a few bytes, and the image's
 # payload, unchanged, goes as a reference to the copy the browser already holds.

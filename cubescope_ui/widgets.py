@@ -159,17 +159,9 @@ def rgb_stretch_controls(context: state.LinkContext, prefix: str,
     return RGBStretch("range", stretch.low, stretch.high, tuple(ranges))
 
 
-def band_from_spectrum(cube: Cube, chart_key: str, band_key: str) -> Callable[[], None]:
-    """A plotly ``on_select`` callback: a click on a point of a spectrum shows that band (the
-    band nearest the point's wavelength)."""
-    def show_band() -> None:
-        event = st.session_state.get(chart_key) or {}
-        points = (event.get("selection") or {}).get("points") or []
-        x = next((p.get("x") for p in points if isinstance(p.get("x"), int | float)), None)
-        if x is None or not np.isfinite(x):
-            return
-        axis = cube.wavelengths if cube.wavelengths is not None else np.arange(cube.n_bands)
-        band = int(np.nanargmin(np.abs(np.asarray(axis, dtype=float) - float(x))))
+def show_band(band_key: str) -> Callable[[int], None]:
+    """A spectra chart's ``on_band``: show the band clicked (the slider ``band_key`` moves to it)."""
+    def show(band: int) -> None:
         st.session_state[band_key] = band
         session.remember(band_key, band)
-    return show_band
+    return show

@@ -3,12 +3,13 @@
 import streamlit as st
 
 from cubescope import Cube, CubeError, export, state
-from cubescope.plots import Trace, spectra_figure
+from cubescope.plots import Trace
 from cubescope.wavelengths import band_label
 from cubescope.words import number_text
 from cubescope_ui import data, exporting, rois, session, widgets
 from cubescope_ui.frame import current_cube, share_link
 from cubescope_ui.guard import page_guard
+from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_image, band_tile, image_viewer, prefetch_bands, rgb_tile
 
@@ -100,14 +101,12 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
         st.info("Click the image to plot a pixel's spectrum, drag to plot a region's mean, or draw a polygon ROI.")
         rois.panel(cube_id, cube, band)
         return
-    figure = spectra_figure(traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                            y_title=cube.quantity or "value", marks=marks, band_picker=clickable)
-    if clickable:
-        st.plotly_chart(figure, key="spectra", on_select=widgets.band_from_spectrum(cube, "spectra", "band"),
-                        selection_mode="points")
-        st.caption("Click the plot at a wavelength to show its band.")
-    else:
-        st.plotly_chart(figure, key="spectra")
+    spectra_chart("spectra", traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                  y_title=cube.quantity or "value", marks=marks,
+                  on_band=widgets.show_band("band") if clickable else None,
+                  file_name=export.safe_filename(cube.name, "spectra"))
+    st.caption(("Click the chart at a wavelength to show its band; " if clickable else "")
+               + "drag across it to zoom, double-click to see every band.")
     if table:
         st.caption(plain(f"Values at {band_label(band, cube.wavelengths, cube.wavelength_units)}"))
         st.dataframe(table, hide_index=True, width="stretch")

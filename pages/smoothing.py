@@ -3,11 +3,12 @@
 import streamlit as st
 
 from cubescope import Cube, CubeError, export, smoothing, state
-from cubescope.plots import Trace, spectra_figure
+from cubescope.plots import Trace
 from cubescope.wavelengths import band_label, step_backs, wavelength_order
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer
 
@@ -86,16 +87,12 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                                                  bad_bands=cube.bad_bands)
             raw_traces.append(Trace(f"({r}, {c}) raw", values, dash="dot", marker=k))
             sg_traces.append(Trace(f"({r}, {c}) {product}", filtered, marker=k))
-        if deriv == 0:
-            figure = spectra_figure([t for pair in zip(raw_traces, sg_traces, strict=True) for t in pair],
-                                    cube.wavelengths, units, cube.bad_bands, marks=[(band, "#555555")],
-                                    band_picker=True)
-        else:
-            figure = spectra_figure(sg_traces, cube.wavelengths, units, cube.bad_bands,
-                                    y_title=f"{product} {unit_text}", marks=[(band, "#555555")],
-                                    band_picker=True)
-        st.plotly_chart(figure, key="sg_spectra", on_select=widgets.band_from_spectrum(cube, "sg_spectra", "band"),
-                        selection_mode="points")
+        shown = [t for pair in zip(raw_traces, sg_traces, strict=True) for t in pair] if deriv == 0 else sg_traces
+        spectra_chart("sg_spectra", shown, cube.wavelengths, units, cube.bad_bands,
+                      y_title="value" if deriv == 0 else f"{product} {unit_text}", marks=[(band, "#555555")],
+                      on_band=widgets.show_band("band"), file_name=export.safe_filename(cube.name, settings, "spectra"))
+        st.caption("Click the chart at a wavelength to show its band; drag across it to zoom, double-click to see "
+                   "every band.")
         exporting.spectra_panel({t.name: t.values for t in raw_traces + sg_traces}, cube.wavelengths, units,
                                 cube.bad_bands, (cube.name, settings, "spectra"), key="export_sg_spectra")
     else:

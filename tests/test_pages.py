@@ -219,7 +219,11 @@ def share_query(at) -> dict[str, str]:
 
 
 def spectra_spec(at, key: str) -> str:
-    return next(c.proto.spec for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}"))
+    """What the chart ``key`` is sent: a plotly figure, or the spectra chart's JSON data."""
+    for chart in at.get("plotly_chart"):
+        if chart.proto.id.endswith(f"-{key}"):
+            return chart.proto.spec
+    return next(c.proto.json for c in at.get("bidi_component") if c.proto.id.endswith(f"-{key}"))
 
 
 def test_smoothing_window_changes_spectrum_and_image():

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from scipy.signal import savgol_filter
 
 import cubescope
 from cubescope import Cube
-from cubescope.plots import BAND_PICKER, Trace, marker_sizes, spectra_figure
+from cubescope.display import MARKER_COLOURS
+from cubescope.plots import Trace, marker_sizes, spectra_figure, spectra_spec
 from cubescope.smoothing import savgol_band, savgol_spectrum
 from cubescope.wavelengths import step_backs, wavelength_order
 from cubescope.words import ordinal, plural
@@ -199,18 +202,28 @@ def test_spectrum_line_breaks_where_wavelengths_step_back():
     assert np.isnan(x[3]) and x.size == 6 and figure.data[0].connectgaps is False
 
 
-def test_spectra_are_lines_and_one_hidden_trace_picks_bands():
+def test_spectra_are_lines_and_markers_only_where_no_line_shows_a_sample():
     w = np.linspace(400.0, 900.0, 60)
     gappy = np.arange(60.0)
     gappy[[10, 12]] = np.nan  # band 11 is alone between two gaps: only a marker can show it
-    figure = spectra_figure([Trace("a", np.ones(60)), Trace("b", gappy)], w, "nm", band_picker=True)
-    smooth, isolated, picker = figure.data
+    smooth, isolated = spectra_figure([Trace("a", np.ones(60)), Trace("b", gappy)], w, "nm").data
     assert smooth.mode == "lines" and isolated.mode == "lines+markers"
     assert np.flatnonzero(np.asarray(isolated.marker.size)).tolist() == [11]
-    assert picker.meta == BAND_PICKER and picker.mode == "markers" and picker.showlegend is False
-    assert picker.hoverinfo == "none"
-    np.testing.assert_array_equal(picker.x, w)  # a point for every band, bad or not
-    expected = (1 + gappy) / 2
-    expected[[10, 12]] = 1.0  # the mean of the spectra that have a value there
-    np.testing.assert_allclose(np.asarray(picker.y, dtype=float), expected)
-    assert len(spectra_figure([Trace("a", np.ones(60))], w, "nm").data) == 1  # no picker unless asked
+
+
+def test_spectra_chart_data_keeps_gaps_breaks_marks_and_plain_text():
+    w = np.array([600.0, 650, 700, 680, 720])  # a second spectrometer starts at band 3
+    values = np.array([1.0, np.nan, 3.0, 4.0, 5.0])
+    spec = spectra_spec([Trace("<b>p</b>", values, spread=np.full(5, 0.5), dash="dot", marker=2)], w, "µm",
+                        bad_bands=np.array([False, False, False, False, True]), y_title="reflectance",
+                        marks=[(2, "#555555")])
+    assert spec["x"] == w.tolist() and spec["breaks"] == [3] and spec["x_unit"] == "µm"
+    assert spec["x_title"] == "wavelength (µm)" and spec["y_title"] == "reflectance"
+    (trace,) = spec["traces"]
+    assert trace["name"] == "<b>p</b>"  # drawn as text by the chart, so not escaped
+    assert trace["y"] == [1.0, None, 3.0, 4.0, None] and trace["spread"] == [0.5, 0.5, 0.5, 0.5, None]
+    assert trace["markers"] == [0, 2, 3]  # few bands: every sample keeps a marker
+    assert trace["dash"] == "dot" and trace["colour"] == MARKER_COLOURS[2]
+    assert spec["marks"] == [{"x": 700.0, "colour": "#555555"}]
+    json.dumps(spec, allow_nan=False)  # what Streamlit sends: no NaN in it
+    assert spectra_spec([Trace("a", np.ones(3))], None, None)["x_unit"] == "band"

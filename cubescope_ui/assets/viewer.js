@@ -5,6 +5,7 @@
 // image into its column, draws pins, regions and polygons over it, reads out the value under the
 // pointer, and zooms and pans on the client at once; the server then sends the new window at the
 // resolution it is shown. Clicks, drags and windows go back as trigger and state values.
+// (niceTicks, formatTick and formatValue come from common.js, put before this file.)
 
 const CLICK_SLOP = 4;        // CSS px: a shorter drag is a click
 const ZOOM_COMMIT_MS = 140;  // wheel zooms are sent once the wheel rests this long
@@ -47,30 +48,6 @@ function lonlat(geo, row, col) {
   const mix = (g) => (1 - fy) * ((1 - fx) * g[i][j] + fx * g[i][j1]) + fy * ((1 - fx) * g[i1][j] + fx * g[i1][j1]);
   const out = [mix(geo.lon), mix(geo.lat)];
   return Math.abs(out[0]) > 360 || Math.abs(out[1]) > 90 ? null : out;
-}
-
-// Round tick values between lo and hi, about `count` of them.
-function niceTicks(lo, hi, count) {
-  const span = hi - lo;
-  if (!(span > 0)) return [lo];
-  const rough = span / count, magnitude = Math.pow(10, Math.floor(Math.log10(rough)));
-  const f = rough / magnitude;
-  const step = (f >= 7.5 ? 10 : f >= 3.5 ? 5 : f >= 1.5 ? 2 : 1) * magnitude;
-  const ticks = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
-  return ticks;
-}
-
-function formatTick(x) {
-  const a = Math.abs(x);
-  return a !== 0 && (a >= 1e5 || a < 1e-3) ? x.toExponential(1) : String(Number(x.toPrecision(4)));
-}
-
-function formatValue(x) {
-  if (!Number.isFinite(x)) return "no data";
-  const a = Math.abs(x);
-  if (a !== 0 && (a >= 1e6 || a < 1e-4)) return x.toExponential(4);
-  return String(Number(x.toPrecision(6)));
 }
 
 // Viewers by their Streamlit key, and the overlays last sent for each: the overlays come in a

@@ -7,7 +7,6 @@ file (units, band names, cube names) is escaped here.
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -34,15 +33,57 @@ class Trace:
     colour: str | None = None  #: an explicit colour (an ROI's), instead of the marker's
 
 
-def x_axis(wavelengths: np.ndarray | None, units: str | None, n_bands: int) -> tuple[np.ndarray, str]:
-    """X values and axis title: wavelengths with their unit, or band numbers."""
+def x_axis(wavelengths: np.ndarray | None, units: str | None, n_bands: int,
+           markup: bool = True) -> tuple[np.ndarray, str]:
+    """X values and axis title: wavelengths with their unit, or band numbers. The unit is
+    escaped for plotly's markup unless ``markup`` is False."""
     if wavelengths is None:
         return np.arange(n_bands), "band"
-    return np.asarray(wavelengths, dtype=float), f"wavelength ({escape(units or 'unit unknown')})"
+    unit = units or "unit unknown"
+    return np.asarray(wavelengths, dtype=float), f"wavelength ({escape(unit) if markup else unit})"
 
 
-#: The ``meta`` of the hidden trace that makes a spectra plot's x positions clickable.
-BAND_PICKER = "band-picker"
+def spectra_spec(
+    traces: Sequence[Trace],
+    wavelengths: np.ndarray | None,
+    units: str | None,
+    bad_bands: np.ndarray | None = None,
+    y_title: str = "value",
+    height: int = 360,
+    marks: Sequence[tuple[int, str]] = (),
+) -> dict:
+    """Spectra as JSON-ready data for the spectra chart of the Bands and Smoothing pages
+    (``cubescope_ui/assets/spectra.js``), drawn as :func:`spectra_figure` draws them.
+
+    Returns a dict: ``x`` (one position per band: wavelength, or band number), ``x_unit``,
+    ``breaks`` (band indices where a second spectrometer begins and the line breaks),
+    ``x_title``, ``y_title``, ``height`` (px) and ``marks`` (``{"x", "colour"}``), and
+    ``traces``, each ``{"name", "colour", "dash", "y", "spread", "markers"}`` with ``None``
+    where a value is missing or a band is bad, and ``markers`` the samples no line can show.
+    Texts are plain (the chart draws them as text, never as markup).
+    """
+    n = traces[0].values.size if traces else (len(wavelengths) if wavelengths is not None else 1)
+    x, x_title = x_axis(wavelengths, units, n, markup=False)
+    out = []
+    for i, trace in enumerate(traces):
+        y = with_gaps(trace.values, bad_bands)
+        spread = None if trace.spread is None else _json_values(with_gaps(trace.spread, bad_bands))
+        out.append({
+            "name": trace.name, "dash": trace.dash or "solid", "y": _json_values(y), "spread": spread,
+            "colour": trace.colour or MARKER_COLOURS[(i if trace.marker is None else trace.marker)
+                                                     % len(MARKER_COLOURS)],
+            "markers": np.flatnonzero(marker_sizes(y)).tolist(),
+        })
+    return {
+        "x": x.tolist(), "x_unit": "band" if wavelengths is None else (units or ""), "x_title": x_title,
+        "breaks": step_backs(x).tolist() if wavelengths is not None and x.size > 1 else [],
+        "y_title": y_title, "height": height, "traces": out,
+        "marks": [{"x": float(x[b]), "colour": colour} for b, colour in marks],
+    }
+
+
+def _json_values(values: np.ndarray) -> list[float | None]:
+    return [float(v) if np.isfinite(v) else None for v in np.asarray(values, dtype=float)]
 
 
 def spectra_figure(
@@ -53,25 +94,20 @@ def spectra_figure(
     y_title: str = "value",
     height: int = 360,
     marks: Sequence[tuple[int, str]] = (),
-    band_picker: bool = False,
 ) -> go.Figure:
     """Spectra against wavelength; bad bands drawn as gaps, spreads as shaded bands.
 
     ``marks`` are bands to mark with a vertical line, as ``(band index, colour)``: the band
-    the image shows (or the three of an RGB composite). ``band_picker`` adds one hidden
-    trace with a point per band (``meta`` :data:`BAND_PICKER`) so that a click anywhere along the
-    x axis selects a band: plotly selects points only on traces with markers, and markers on
-    every spectrum cost a DOM node per sample (a redraw of five spectra took 52 ms with them,
-    17 ms without, in Chromium).
+    the image shows (or the three of an RGB composite). A line carries no marker where it
+    shows the sample: markers cost plotly a DOM node per sample (a redraw of five spectra took
+    52 ms with them, 17 ms without, in Chromium).
     """
-    x_all, x_title = x_axis(wavelengths, units, traces[0].values.size if traces else 1)
+    x_title = x_axis(wavelengths, units, traces[0].values.size if traces else 1)[1]
     data: list[dict] = []
-    drawn = []
     for i, trace in enumerate(traces):
         colour = trace.colour or MARKER_COLOURS[(i if trace.marker is None else trace.marker) % len(MARKER_COLOURS)]
         x = x_axis(wavelengths, units, trace.values.size)[0]
         y = with_gaps(trace.values, bad_bands)
-        drawn.append(y)
         if trace.spread is not None:
             s = with_gaps(trace.spread, bad_bands)
             data.append({
@@ -92,8 +128,6 @@ def spectra_figure(
         else:
             scatter["mode"] = "lines"
         data.append(scatter)
-    if band_picker and drawn and x_all.size == drawn[0].size:
-        data.append(_picker(x_all, drawn))
     shapes = [
         {"type": "line", "xref": "x", "yref": "y domain", "x0": x, "x1": x, "y0": 0, "y1": 1, "layer": "below",
          "line": {"color": colour, "width": 1.2, "dash": "dash"}}
@@ -114,16 +148,6 @@ def spectra_figure(
     # Built from plain dicts in one validated step: adding traces, shapes and a named template
     # one by one through plotly's objects took 15 ms, this takes 4.
     return go.Figure(data=data, layout=layout)
-
-
-def _picker(x: np.ndarray, spectra: list[np.ndarray]) -> dict:
-    """The hidden band-picker trace: a point per band, at the spectra's mean there (so it never
-    stretches the y axis), with no marker drawn, no legend entry and no hover text."""
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a band with no finite value: no point
-        y = np.nanmean(np.vstack(spectra), axis=0)
-    return {"type": "scatter", "x": x, "y": y, "mode": "markers", "meta": BAND_PICKER, "name": "band",
-            "marker": {"size": 0, "opacity": 0}, "hoverinfo": "none", "showlegend": False}
 
 
 @functools.cache

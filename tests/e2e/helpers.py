@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-from cubescope.plots import BAND_PICKER
-
 #: JavaScript: the canvas of the image viewer with Streamlit key ``key`` (inside the
 #: component's shadow root), or null.
 VIEWER_CANVAS = """(key) => {
@@ -105,25 +103,34 @@ def share_link(page) -> str:
     return page.locator("[data-testid='stSidebar'] .cs-url").inner_text().strip()
 
 
+#: JavaScript: name, y values (NaN where missing) and colour of every spectrum drawn under the
+#: Streamlit key ``key``: by Cubescope's spectra chart, or by a plotly chart; null before either.
+SPECTRA = """(key) => {
+    const chart = (window.__cubescopeCharts || {})[key];
+    if (chart && chart.spec && document.querySelector(`.st-key-${key}`)) return chart.traces();
+    const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+    if (!gd || !gd._fullData) return null;
+    return gd._fullData.map(t => ({name: t.name, y: Array.from(t.y || []), colour: t.line && t.line.color}));
+}"""
+
+
 def traces(page, key: str) -> list[dict]:
-    """Name, y values and line colour of every spectrum in the plotly chart with Streamlit key
-    ``key`` (the hidden band picker left out)."""
-    selector = f".st-key-{key} .js-plotly-plot"
-    page.wait_for_selector(selector)
-    return page.eval_on_selector(
-        selector,
-        f"gd => gd._fullData.filter(t => t.meta !== '{BAND_PICKER}')"
-        ".map(t => ({name: t.name, y: Array.from(t.y || []), colour: t.line && t.line.color}))",
-    )
+    """Name, y values and line colour of every spectrum in the chart with Streamlit key ``key``
+    (waiting until it is drawn)."""
+    return page.wait_for_function(f"([key]) => ({SPECTRA})(key)", arg=[key]).json_value()
 
 
 def wait_spectra(page, count: int, key: str = "spectra") -> None:
-    """Wait until the plotly chart with Streamlit key ``key`` draws at least ``count`` spectra."""
+    """Wait until the chart with Streamlit key ``key`` draws at least ``count`` spectra."""
+    page.wait_for_function(f"([key, count]) => {{ const t = ({SPECTRA})(key); return t && t.length >= count; }}",
+                           arg=[key, count])
+
+
+def wait_trace(page, name: str, key: str = "spectra") -> None:
+    """Wait until the chart with Streamlit key ``key`` draws a spectrum named ``name``."""
     page.wait_for_function(
-        "([key, count, picker]) => { const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);"
-        " return gd && gd._fullData && gd._fullData.filter(t => t.meta !== picker).length >= count; }",
-        arg=[key, count, BAND_PICKER],
-    )
+        f"([key, name]) => {{ const t = ({SPECTRA})(key); return t && t.some(s => s.name === name); }}",
+        arg=[key, name])
 
 
 def choose_tool(page, tool: str, key: str = "image") -> None:
@@ -144,11 +151,7 @@ def click_and_check_spectrum(page, data, fx: float, fy: float) -> tuple[int, int
     expected = pixel_under(page, box["width"] * fx, box["height"] * fy)
     x, y = pixel_centre(page, *expected)
     image.click(position={"x": x, "y": y})
-    page.wait_for_function(
-        "([name]) => { const gd = document.querySelector('.st-key-spectra .js-plotly-plot');"
-        " return gd && gd._fullData && gd._fullData.some(t => t.name === name); }",
-        arg=[f"({expected[0]}, {expected[1]})"],
-    )
+    wait_trace(page, f"({expected[0]}, {expected[1]})")
     spectrum = traces(page, "spectra")[-1]
     row, col = (int(v) for v in spectrum["name"].strip("()").split(","))
     assert (row, col) == expected

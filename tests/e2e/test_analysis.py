@@ -5,7 +5,7 @@ import pytest
 
 from cubescope.demo import demo_cube
 from cubescope.smoothing import savgol_spectrum
-from tests.e2e.helpers import band_image, choose_option, image_source, traces, wait_ready
+from tests.e2e.helpers import SPECTRA, band_image, choose_option, image_source, traces, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -22,9 +22,7 @@ def test_savitzky_golay_settings_update_spectrum_and_derivative_image(page, serv
     choose_option(page, "sg_deriv", "2nd")
     wait_ready(page)
     page.wait_for_function("() => location.href.includes('sg_deriv=2nd')")
-    page.wait_for_function(
-        "() => document.querySelector('.st-key-sg_spectra .js-plotly-plot')._fullData[0].name.includes('2nd')"
-    )
+    page.wait_for_function(f"() => ({SPECTRA})('sg_spectra')[0].name.includes('2nd')")
     band_image(page, "image_sg")
     assert image_source(page, "image_sg") != before_image
     derivative = traces(page, "sg_spectra")[0]

@@ -42,7 +42,6 @@ def test_open_app_move_band_click_pixel(page, server, artifacts):
     row, col = pixel_under(page, x, y)
     x, y = pixel_centre(page, row, col)
     image.click(position={"x": x, "y": y})
-    page.wait_for_selector(".st-key-spectra .js-plotly-plot")
     spectra = traces(page, "spectra")
     cube = demo_cube()
     assert spectra[-1]["name"] == f"({row}, {col})"

@@ -18,6 +18,7 @@ from tests.e2e.helpers import (
     traces,
     viewer_state,
     wait_ready,
+    wait_trace,
     wait_viewer,
 )
 
@@ -92,8 +93,7 @@ def test_polygon_roi_drawn_plotted_in_its_colour_and_tabled(page, server, artifa
     assert [(round(x - 0.5), round(y - 0.5)) for x, y in roi.vertices] == [(c, r) for r, c in corners]
     stats = roi_stats(demo_cube(), roi)
     name = f"{roi.name} mean ({stats.count} px)"
-    page.wait_for_function("([key, name]) => { const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);"
-                           " return gd && gd._fullData.some(t => t.name === name); }", arg=["spectra", name])
+    wait_trace(page, name)
     trace = next(t for t in traces(page, "spectra") if t["name"] == name)
     assert trace["colour"] == roi.colour
     np.testing.assert_allclose(trace["y"], stats.mean, rtol=1e-6)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
-from cubescope import Cube
+from cubescope import Cube, state
 from cubescope.demo import demo_cube
 from cubescope.store import CubeStore
 from tests.e2e.conftest import running_app
@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
     traces,
     viewer_state,
     wait_ready,
+    wait_spectra,
     wait_viewer,
 )
 
@@ -143,18 +144,8 @@ def test_clicking_a_spectrum_moves_the_band(page, server):
     wait_ready(page)
     band_image(page)
     traces(page, "spectra")
-    cube = demo_cube()
     target = 90
-    point = page.evaluate(
-        """([x]) => {
-        const gd = document.querySelector('.st-key-spectra .js-plotly-plot');
-        const xa = gd._fullLayout.xaxis, trace = gd._fullData[0];
-        const i = trace.x.findIndex(v => Math.abs(v - x) < 1e-6);
-        const area = gd.querySelector('.nsewdrag').getBoundingClientRect();
-        return {x: area.left + xa.l2p(trace.x[i]), y: area.top + 0.9 * area.height};
-    }""",
-        [float(cube.wavelengths[target])],
-    )
+    point = page.evaluate("([band]) => window.__cubescopeCharts.spectra.point(band)", [target])
     page.mouse.click(point["x"], point["y"])
     wait_viewer(page, "d.tile.startsWith(arg)", arg=f"band-{target}-")
     assert page.locator(".st-key-band input[type='range']").input_value() == str(target)
@@ -259,3 +250,30 @@ def test_link_made_on_bands_opened_on_pca_keeps_pca_settings(browser, server):
     assert "the 3 components explain" in second.get_by_text("Fitted on").inner_text()
     first.context.close()
     second.context.close()
+
+
+def test_spectra_chart_zooms_hides_and_downloads(page, server):
+    """The spectra chart: a drag zooms to the dragged wavelengths (the values' axis follows),
+    a double-click shows every band, the legend hides a spectrum, PNG downloads the chart."""
+    page.goto(server + "/?px=" + state.encode_pins([(40, 100), (120, 60)]))
+    wait_ready(page)
+    wait_spectra(page, 2)
+    chart = "window.__cubescopeCharts.spectra"
+    a, b = page.evaluate(f"() => [{chart}.point(20), {chart}.point(60)]")
+    page.mouse.move(a["x"], a["y"])
+    page.mouse.down()
+    page.mouse.move(b["x"], b["y"], steps=6)
+    page.mouse.up()
+    low, high = page.evaluate(f"() => {chart}.range")
+    cube = demo_cube()
+    assert low == pytest.approx(cube.wavelengths[20], abs=20) and high == pytest.approx(cube.wavelengths[60], abs=20)
+    assert page.locator(".st-key-spectra button[data-act='reset']").is_visible()
+    page.mouse.dblclick(a["x"], a["y"])
+    assert page.evaluate(f"() => {chart}.range") is None
+    page.locator(".st-key-spectra .cs-legend-item").first.click()
+    assert page.evaluate(f"() => {chart}.canvas.dataset.drawn") == "1"
+    with page.expect_download() as download:
+        page.locator(".st-key-spectra button[data-act='png']").click()
+    assert download.value.suggested_filename == "demo_scene_spectra.png"
+    with open(download.value.path(), "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,25 @@
+// Number formatting shared by the image viewer and the spectra chart (put before each).
+
+// Round tick values between lo and hi, about `count` of them.
+function niceTicks(lo, hi, count) {
+  const span = hi - lo;
+  if (!(span > 0)) return [lo];
+  const rough = span / count, magnitude = Math.pow(10, Math.floor(Math.log10(rough)));
+  const f = rough / magnitude;
+  const step = (f >= 7.5 ? 10 : f >= 3.5 ? 5 : f >= 1.5 ? 2 : 1) * magnitude;
+  const ticks = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return ticks;
+}
+
+function formatTick(x) {
+  const a = Math.abs(x);
+  return a !== 0 && (a >= 1e5 || a < 1e-3) ? x.toExponential(1) : String(Number(x.toPrecision(4)));
+}
+
+function formatValue(x) {
+  if (!Number.isFinite(x)) return "no data";
+  const a = Math.abs(x);
+  if (a !== 0 && (a >= 1e6 || a < 1e-4)) return x.toExponential(4);
+  return String(Number(x.toPrecision(6)));
+}

@@ -42,9 +42,12 @@ from tests.e2e.helpers import band_image, pixel_centre, viewer_state, wait_ready
 MOVES = int(os.environ.get("BENCH_MOVES", 30))
 PEER_REV = os.environ.get("BENCH_PEER_REV", "1e43a22")
 
-# Spectra drawn in the chart (the number its canvas says it painted), 0 before it shows.
+# Spectra drawn: by the spectra chart (the number its canvas says it painted), or by the previous
+# viewer's plotly chart; 0 before either shows.
 TRACE_COUNT = """() => { const chart = (window.__cubescopeCharts || {}).spectra;
-    return chart && chart.canvas.isConnected ? Number(chart.canvas.dataset.drawn) : 0; }"""
+    if (chart && chart.canvas.isConnected) return Number(chart.canvas.dataset.drawn);
+    const gd = document.querySelector('.st-key-spectra .js-plotly-plot');
+    return gd && gd._fullData ? gd._fullData.length : 0; }"""
 SPECTRUM_DRAWN = f"""([count]) => ({TRACE_COUNT})() > count && performance.now()"""
 # The previous viewer: an <img> in a component iframe.
 OLD_IMAGE = "() => document.querySelector('.st-key-image iframe').contentDocument.querySelector('img').src"

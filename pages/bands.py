@@ -109,7 +109,7 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
                + "drag across it to zoom, double-click to see every band.")
     if table:
         st.caption(plain(f"Values at {band_label(band, cube.wavelengths, cube.wavelength_units)}"))
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.table(table, border="horizontal", hide_index=True)
     exporting.spectra_panel(exported, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
                             (cube.name, "spectra"), key="export_spectra", locations=located)
     rois.panel(cube_id, cube, band)

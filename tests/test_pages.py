@@ -46,7 +46,7 @@ def test_pinned_pixels_plot_spectra(app):
     app.session_state["pins"] = [[10, 20], [150, 100]]
     app.run()
     assert not app.exception
-    table = app.dataframe[0].value
+    table = app.table[0].value
     assert list(table["pixel"]) == ["(10, 20)", "(150, 100)"]
     from cubescope.demo import demo_cube
 
@@ -101,7 +101,7 @@ def test_upload_envi_pair_opens_it(app, tmp_path):
     assert "scene" in [h.value for h in app.subheader]
     app.session_state["pins"] = [[3, 4]]
     app.run()
-    value = app.dataframe[0].value["value at band"].iloc[0]
+    value = app.table[0].value["value at band"].iloc[0]
     assert float(value) == data[3, 4, 5]  # the band nearest 650 nm
 
 
@@ -377,7 +377,7 @@ def test_missing_value_reads_no_data_in_the_table(tmp_path):
     at.session_state["pins"] = [[2, 3], [0, 0]]
     at.run()
     assert not at.exception
-    assert at.dataframe[0].value["value at band"].iloc[0] == "no data"
+    assert at.table[0].value["value at band"].iloc[0] == "no data"
 
 
 def test_several_envi_headers_ask_which(app, tmp_path):
@@ -410,7 +410,7 @@ def test_upload_is_released_and_band_axis_changed_from_the_store(tmp_path):
     at.session_state["pins"] = [[5, 7]]
     at.run()
     band = at.select_slider(key="band").value
-    assert float(at.dataframe[0].value["value at band"].iloc[0]) == pytest.approx(data[band, 5, 7])
+    assert float(at.table[0].value["value at band"].iloc[0]) == pytest.approx(data[band, 5, 7])
 
 
 def test_a_cube_damaged_on_disk_is_a_message_and_never_shown(tmp_path):

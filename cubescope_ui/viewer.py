@@ -35,9 +35,10 @@ _COMPONENT = st.components.v2.component(
 # Pins and regions travel apart from the image: a new pin re-sends a few bytes, and the image's
 # payload, unchanged, goes as a reference to the copy the browser already holds.
 _OVERLAYS = st.components.v2.component("cubescope_overlays", js=(_ASSETS / "overlays.js").read_text())
-# The images of the neighbouring bands, sent last in a run: a step of the band slider paints at
-# once from them (assets/prefetch.js), before the server's run for that band.
-_PREFETCH = st.components.v2.component("cubescope_prefetch", js=(_ASSETS / "prefetch.js").read_text())
+# The image of the next band, sent last in a run: a step of the band slider paints at once from
+# it (assets/prefetch.js), before the server's run for that band.
+_PREFETCH = st.components.v2.component("cubescope_prefetch", js=(_ASSETS / "common.js").read_text()
+                                         + (_ASSETS / "prefetch.js").read_text())
 #: The box assumed until the browser reports the viewer's size: CSS width, height, pixel ratio.
 DEFAULT_BOX = (700, 560, 1.0)
 #: The largest box a browser may report (a hostile one could otherwise ask for whole bands).
@@ -168,8 +169,8 @@ def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "g
     region, a zoom or pan sets the window every image of the cube shows (and says the box it
     is shown in); all are applied in callbacks, before the run that draws them. ``name`` says
     what the image is (``band-12``): with the tile's window and step it names what is painted.
-    ``follow`` is ``(slider key, value)`` when a slider picks the image (see :func:`prefetch_bands`).
-    Returns the viewer's container, for :func:`prefetch_bands`.
+    ``follow`` is ``(slider key, value)`` when a slider picks the image (see :func:`prefetch_band`).
+    Returns the viewer's container, for :func:`prefetch_band`.
     """
     payload = _payload(key, cube, tile, name=name, colormap=colormap, label=label, quantity=quantity,
                        channel_names=channel_names, colorbar=colorbar, value_names=value_names, follow=follow)
@@ -187,20 +188,28 @@ def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "g
     return holder
 
 
-def prefetch_bands(holder: DeltaGenerator, key: str, cube_id: str, cube: Cube, band: int, stretch: Stretch,
-                   control: str) -> None:
-    """Send viewer ``key`` the images of the bands on either side of ``band`` (same window,
-    step and stretch) into ``holder``, the container :func:`image_viewer` returned. Call it
-    last in a run, so that the image and the spectra go first. When the slider ``control``
-    steps to one of those bands the browser paints it at once; the run for that band then
-    sends the same bytes, which the viewer recognises."""
+def prefetch_band(holder: DeltaGenerator, key: str, cube_id: str, cube: Cube, band: int, stretch: Stretch,
+                  control: str) -> None:
+    """Send viewer ``key`` the image of the next band in the direction the slider ``control``
+    last moved (up at first; the only way open at either end), with the same window, step and
+    stretch, into ``holder``, the container :func:`image_viewer` returned. Call it last in a
+    run, so that the image and the spectra go first. When the slider steps to that band the
+    browser paints it at once (and a step back to a band just shown, from the viewer's own
+    copy); the run for that band then sends the same bytes, which the viewer recognises. One
+    band, not both neighbours: each costs a tile and 1.3 MB on the wire in every run that
+    changes the window."""
+    last = st.session_state.get(f"{key}_last_band")
+    st.session_state[f"{key}_last_band"] = band
+    step = -1 if last is not None and band < last else 1
+    if not 0 <= band + step < cube.n_bands:  # at the first or last band only one way is open
+        step = -step
+    neighbour = band + step
+    if not 0 <= neighbour < cube.n_bands:  # a single band
+        return
+    tile = band_tile(key, cube_id, cube, ("band", neighbour), stretch)
     with holder:
-        for side, neighbour in (("before", band - 1), ("after", band + 1)):
-            if 0 <= neighbour < cube.n_bands:
-                tile = band_tile(key, cube_id, cube, ("band", neighbour), stretch)
-                _PREFETCH(key=f"{key}_prefetch_{side}",
-                          data=_payload(key, cube, tile, **band_image(cube, neighbour, stretch.colormap),
-                                        follow=(control, neighbour)))
+        _PREFETCH(key=f"{key}_prefetch", data=_payload(key, cube, tile, **band_image(cube, neighbour, stretch.colormap),
+                                                       follow=(control, neighbour)))
 
 
 def component_event(key: str, name: str) -> Any:

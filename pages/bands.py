@@ -11,7 +11,7 @@ from cubescope_ui.frame import current_cube, share_link
 from cubescope_ui.guard import page_guard
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
-from cubescope_ui.viewer import band_image, band_tile, image_viewer, prefetch_bands, rgb_tile
+from cubescope_ui.viewer import band_image, band_tile, image_viewer, prefetch_band, rgb_tile
 
 RGB_MARKS = ("#d62728", "#2ca02c", "#1f77b4")
 
@@ -72,7 +72,7 @@ def band_view(cube_id: str, cube: Cube, context: state.LinkContext, spectra_box)
             spectra(cube_id, cube, band, [(band, "#555555")], clickable=True)
             widgets.pin_controls(cube)
         share_link(cube)
-        prefetch_bands(holder, "image", cube_id, cube, band, stretch, control="band")
+        prefetch_band(holder, "image", cube_id, cube, band, stretch, control="band")
 
 
 def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -> None:
@@ -105,8 +105,8 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
                   y_title=cube.quantity or "value", marks=marks,
                   on_band=widgets.show_band("band") if clickable else None,
                   file_name=export.safe_filename(cube.name, "spectra"))
-    st.caption(("Click the chart at a wavelength to show its band; " if clickable else "")
-               + "drag across it to zoom, double-click to see every band.")
+    st.caption("Click the chart at a wavelength to show its band; drag across it to zoom, double-click to see "
+               "every band." if clickable else "Drag across the chart to zoom, double-click to see every band.")
     if table:
         st.caption(plain(f"Values at {band_label(band, cube.wavelengths, cube.wavelength_units)}"))
         st.table(table, border="horizontal", hide_index=True)

@@ -42,6 +42,28 @@ def test_opens_on_demo_cube(app):
     assert "648 nm" in band.format_func(15)
 
 
+def test_the_next_band_is_sent_ahead_as_the_run_for_it_sends_it(app):
+    """The Bands page sends the viewer the next band in the direction the slider last moved;
+    the run for that band sends the viewer exactly those bytes (so the browser paints the step
+    at once and need not decode again)."""
+    def ahead(at):
+        found = [e.proto.bytes for e in at.get("bidi_component") if e.proto.id.endswith("-image_prefetch")]
+        return found[0] if found else None
+
+    app.session_state["zoom"] = [20, 120, 40, 200]  # a zoomed window: the band sent ahead follows it
+    app.select_slider(key="band").set_value(20).run()
+    sent = ahead(app)
+    header = unpack(sent)[0]
+    assert header["follow"] == {"selector": ".st-key-band input[type='range']", "value": 21}
+    assert header["window"] == [20, 120, 40, 200] and header["id"].startswith("band-21-")
+    app.select_slider(key="band").set_value(21).run()
+    assert viewer_bytes(app, "image") == sent
+    app.select_slider(key="band").set_value(10).run()  # moving down: the band below is sent
+    assert unpack(ahead(app))[0]["follow"]["value"] == 9
+    app.select_slider(key="band").set_value(0).run()  # nothing below the first band: the one above
+    assert unpack(ahead(app))[0]["follow"]["value"] == 1
+
+
 def test_pinned_pixels_plot_spectra(app):
     app.session_state["pins"] = [[10, 20], [150, 100]]
     app.run()
@@ -182,12 +204,17 @@ def smoothing_page(query: dict | None = None) -> AppTest:
     return at
 
 
-def viewer_payload(at, key: str) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Header, values and pixels the page sends to the image viewer ``key``."""
+def viewer_bytes(at, key: str) -> bytes:
+    """The payload the page sends to the image viewer ``key``."""
     for element in at.get("bidi_component"):
         if element.proto.id.endswith(f"-{key}"):
-            return unpack(element.proto.bytes)
+            return element.proto.bytes
     raise AssertionError(f"no image viewer {key!r}")
+
+
+def viewer_payload(at, key: str) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Header, values and pixels the page sends to the image viewer ``key``."""
+    return unpack(viewer_bytes(at, key))
 
 
 def viewer_overlays(at, key: str) -> list[dict]:

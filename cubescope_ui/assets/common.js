@@ -1,4 +1,4 @@
-// Number formatting shared by the image viewer and the spectra chart (put before each).
+// Helpers shared by the image viewer, the spectra chart and the prefetch component (put before each).
 
 // Round tick values between lo and hi, about `count` of them.
 function niceTicks(lo, hi, count) {
@@ -22,4 +22,13 @@ function formatValue(x) {
   const a = Math.abs(x);
   if (a !== 0 && (a >= 1e6 || a < 1e-4)) return x.toExponential(4);
   return String(Number(x.toPrecision(6)));
+}
+
+// Keep an image payload for the value of the slider that picks it: the next band sent ahead,
+// and the bands a viewer has shown (at most four per viewer, the oldest dropped first).
+function keepFollowed(header, bytes) {
+  const cache = ((window.__cubescopePrefetched ||= {})[header.key] ||= new Map());
+  cache.delete(header.follow.value);
+  cache.set(header.follow.value, bytes);
+  while (cache.size > 4) cache.delete(cache.keys().next().value);
 }

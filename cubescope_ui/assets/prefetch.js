@@ -1,17 +1,15 @@
-// The images of the bands next to the one shown, sent after everything else in a run (see
-// cubescope_ui/viewer.py): when the band slider the viewer follows steps to one of them, the
-// viewer paints it at once, before the server's run for that band. Renders nothing itself.
+// The image of the next band, sent after everything else in a run (see cubescope_ui/viewer.py):
+// when the band slider the viewer follows steps to it, the viewer paints it at once, before the
+// server's run for that band. Renders nothing itself. (keepFollowed comes from common.js.)
 
 export default function (component) {
   const { data } = component;
   if (!(data instanceof Uint8Array) || data.byteLength < 8) return;
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const length = view.getUint32(0, true);
+  const length = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0, true);
   let header;
   try { header = JSON.parse(new TextDecoder().decode(data.subarray(4, 4 + length))); } catch { return; }
   if (!header.follow || typeof header.key !== "string") return;
-  const cache = ((window.__cubescopePrefetched ||= {})[header.key] ||= new Map());
-  cache.delete(header.follow.value);
-  cache.set(header.follow.value, data);
-  while (cache.size > 4) cache.delete(cache.keys().next().value);  // the oldest first
+  keepFollowed(header, data);
+  const viewer = (window.__cubescopeViewers || {})[header.key];
+  if (viewer) viewer.catchUp();  // the slider may have reached this band before it arrived
 }

@@ -5,7 +5,7 @@
 // image into its column, draws pins, regions and polygons over it, reads out the value under the
 // pointer, and zooms and pans on the client at once; the server then sends the new window at the
 // resolution it is shown. Clicks, drags and windows go back as trigger and state values.
-// (niceTicks, formatTick and formatValue come from common.js, put before this file.)
+// (niceTicks, formatTick, formatValue and keepFollowed come from common.js, put before this file.)
 
 const CLICK_SLOP = 4;        // CSS px: a shorter drag is a click
 const ZOOM_COMMIT_MS = 140;  // wheel zooms are sent once the wheel rests this long
@@ -127,6 +127,7 @@ class Viewer {
     this.bytes = bytes;
     this.decoded = (this.decoded || 0) + 1;
     const { header, values, pixels } = parse(bytes);
+    if (header.follow) keepFollowed(header, bytes);  // a step back to it paints at once
     this.header = header;
     VIEWERS[header.key] = this;
     this.values = values;
@@ -154,23 +155,28 @@ class Viewer {
 
   // Watch the slider that picks this image (its hidden range input, whose value attribute
   // changes on a key press or a drag before the server hears of it): when it reaches a value
-  // whose image was prefetched for the window shown, paint that image at once.
+  // whose image is held for the window shown, paint that image at once.
   follow(spec) {
     const input = spec ? document.querySelector(spec.selector) : null;
     if (input === this.followed) return;
     if (this.watcher) this.watcher.disconnect();
     this.followed = input;
     if (!input) return;
-    this.watcher = new MutationObserver(() => {
-      const value = Number(input.getAttribute("value"));
-      const h = this.header;
-      if (!h || !h.follow || value === h.follow.value) return;
-      const bytes = (PREFETCHED[h.key] || new Map()).get(value);
-      if (!bytes) return;
-      const next = parse(bytes).header;
-      if (JSON.stringify(next.window) === JSON.stringify(h.window) && next.step === h.step) this.load(bytes, this.api);
-    });
+    this.watcher = new MutationObserver(() => this.catchUp());
     this.watcher.observe(input, { attributes: true, attributeFilter: ["value"] });
+  }
+
+  // Paint the image the followed slider now picks, if it is held (called on a slider change,
+  // and by prefetch.js when an image arrives after the slider reached it).
+  catchUp() {
+    const h = this.header, input = this.followed;
+    if (!h || !h.follow || !input || !input.isConnected) return;
+    const value = Number(input.getAttribute("value"));
+    if (value === h.follow.value) return;
+    const bytes = (PREFETCHED[h.key] || new Map()).get(value);
+    if (!bytes) return;
+    const next = parse(bytes).header;
+    if (JSON.stringify(next.window) === JSON.stringify(h.window) && next.step === h.step) this.load(bytes, this.api);
   }
 
   // --- geometry -------------------------------------------------------------------------------

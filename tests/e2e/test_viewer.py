@@ -153,9 +153,10 @@ def test_clicking_a_spectrum_moves_the_band(page, server):
 
 
 def test_a_band_step_paints_the_prefetched_neighbour(page, server, browser):
-    """A step of the band slider paints the next band from the images sent ahead, and the
-    server's run for that band sends the same bytes (not painted again); after a zoom the
-    images sent ahead are of the zoomed window."""
+    """A step of the band slider paints the next band from the image sent ahead, and the
+    server's run for that band sends the same bytes (not decoded again); a step back paints
+    the band just shown from the viewer's copy; after a zoom the band sent ahead is of the
+    zoomed window."""
     prefetched = "([b]) => { const m = (window.__cubescopePrefetched || {}).image; return !!m && m.has(b); }"
     page.goto(server + "/?band=20")
     wait_ready(page)
@@ -178,6 +179,17 @@ def test_a_band_step_paints_the_prefetched_neighbour(page, server, browser):
     band_image(fresh)
     assert viewer_state(fresh)["pixels"] == state["pixels"]
     fresh.close()
+
+    slider.focus()
+    slider.press("ArrowLeft")
+    wait_viewer(page, "d.tile.startsWith('band-20-')")
+    page.wait_for_function("() => location.search.includes('band=20')")
+    wait_ready(page)
+    page.wait_for_function(prefetched, arg=[19])  # the run for band 20 has ended: it sends band 19 ahead
+    assert int(viewer_state(page)["decoded"]) == decoded + 2
+    slider.press("ArrowRight")
+    wait_viewer(page, "d.tile.startsWith('band-21-')")
+    wait_ready(page)
 
     page.locator(".st-key-image button[data-act='in']").click()
     wait_viewer(page, "d.sharp === 'true' && d.window !== arg", arg=state["window"])

@@ -105,8 +105,8 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
                   y_title=cube.quantity or "value", marks=marks,
                   on_band=widgets.show_band("band") if clickable else None,
                   file_name=export.safe_filename(cube.name, "spectra"))
-    st.caption("Click the chart at a wavelength to show its band; drag across it to zoom, double-click to see "
-               "every band." if clickable else "Drag across the chart to zoom, double-click to see every band.")
+    st.caption("Click the chart to show the band there; drag across it to zoom, double-click to see every "
+               "band." if clickable else "Drag across the chart to zoom, double-click to see every band.")
     if table:
         st.caption(plain(f"Values at {band_label(band, cube.wavelengths, cube.wavelength_units)}"))
         st.table(table, border="horizontal", hide_index=True)

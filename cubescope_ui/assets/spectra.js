@@ -148,7 +148,14 @@ class Chart {
     }
     g.textAlign = "center";
     g.textBaseline = "top";
-    for (const v of niceTicks(f.x0, f.x1, Math.max(3, Math.floor(f.w / 90)))) {
+    // As many x ticks as fit their labels side by side.
+    let count = Math.max(3, Math.floor(f.w / 90));
+    let xTicks = niceTicks(f.x0, f.x1, count);
+    while (count > 1 && xTicks.length > 1
+           && f.w / xTicks.length < Math.max(...xTicks.map(v => g.measureText(formatTick(v)).width)) + 10) {
+      xTicks = niceTicks(f.x0, f.x1, --count);
+    }
+    for (const v of xTicks) {
       const px = Math.round(f.X(v)) + 0.5;
       g.beginPath(); g.moveTo(px, f.top); g.lineTo(px, f.top + f.h); g.stroke();
       g.fillText(formatTick(v), px, f.top + f.h + 5);

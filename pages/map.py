@@ -2,14 +2,15 @@
 
 import streamlit as st
 
-from cubescope import Cube, CubeError, smoothing, state
+from cubescope import Cube, CubeError, export, smoothing, state
 from cubescope.geo import crs_name
-from cubescope.plots import Trace, spectra_figure
+from cubescope.plots import Trace
 from cubescope.wavelengths import band_label
 from cubescope.words import plural
 from cubescope_ui import data, session, widgets
 from cubescope_ui.frame import page
 from cubescope_ui.mapview import map_view
+from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 
 
@@ -26,8 +27,9 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         return
     map_col, side_col = st.columns([3, 2], gap="large")
     with map_col:
-        shown = widgets.kept(st.segmented_control, "map_show", context, "Show", options=list(state.MAP_LAYERS),
-                             default="Band")
+        # Radio buttons, which wrap: four layers as a segmented control were cut off at 1024 px.
+        shown = widgets.kept(st.radio, "map_show", context, "Show", options=list(state.MAP_LAYERS), index=0,
+                             horizontal=True)
         layer = picked_layer(cube_id, cube, context, shown)
         if layer is None:
             return
@@ -111,9 +113,9 @@ def pinned(cube: Cube) -> None:
         lon, lat = cube.lonlat(r, c)
         rows.append({"pixel": f"({r}, {c})", "longitude": f"{lon:.6f}", "latitude": f"{lat:.6f}"})
         traces.append(Trace(f"({r}, {c})", cube.spectrum(r, c), marker=k))
-    st.dataframe(rows, hide_index=True, width="stretch")
-    st.plotly_chart(spectra_figure(traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                                   y_title=cube.quantity or "value"), key="map_spectra")
+    st.table(rows, border="horizontal", hide_index=True)
+    spectra_chart("map_spectra", traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                  y_title=cube.quantity or "value", file_name=export.safe_filename(cube.name, "spectra"))
     widgets.pin_controls(cube)
 
 

@@ -579,9 +579,9 @@ def test_map_page_places_the_band_and_the_pins_of_a_georeferenced_cube():
     i, j = h // 2, w // 2
     lon, lat = from_mercator(west + (j + 0.5) * size, north - (i + 0.5) * size)
     assert tuple(int(v) for v in geo.pixel_at(lon, lat)) == divmod(int(index[i, j]), cube.cols)
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert table["longitude"][0] == f"{cube.lonlat(40, 60)[0]:.6f}"
-    at.segmented_control(key="map_show").set_value("Savitzky-Golay").run()
+    at.radio(key="map_show").set_value("Savitzky-Golay").run()
     assert not at.exception and not at.error and map_payload(at)[0]["channels"] == 1
 
 

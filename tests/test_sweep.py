@@ -91,10 +91,10 @@ SETTINGS = {
     ],
     "pages/map.py": [
         ("state", "pins", [[0, 0], [10**6, 10**6]]),
-        ("segmented_control", "map_show", "RGB"),
-        ("segmented_control", "map_show", "PC image"),
-        ("segmented_control", "map_show", "Savitzky-Golay"),
-        ("segmented_control", "map_show", "Band"),
+        ("radio", "map_show", "RGB"),
+        ("radio", "map_show", "PC image"),
+        ("radio", "map_show", "Savitzky-Golay"),
+        ("radio", "map_show", "Band"),
         ("radio", "stretch", "min-max"),
     ],
 }

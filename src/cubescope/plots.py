@@ -52,7 +52,7 @@ def spectra_spec(
     height: int = 360,
     marks: Sequence[tuple[int, str]] = (),
 ) -> dict:
-    """Spectra as JSON-ready data for the spectra chart of the Bands and Smoothing pages
+    """Spectra as JSON-ready data for the spectra chart of the Bands, Smoothing and Map pages
     (``cubescope_ui/assets/spectra.js``), drawn as :func:`spectra_figure` draws them.
 
     Returns a dict: ``x`` (one position per band: wavelength, or band number), ``x_unit``,

@@ -1,12 +1,12 @@
-"""The spectra chart of the Bands, Smoothing and Map pages: a custom component (Streamlit
+"""The spectra chart every page plots its spectra in: a custom component (Streamlit
 components v2, no iframe) that draws :func:`cubescope.plots.spectra_spec` on a canvas.
 
-Why not ``st.plotly_chart`` here, where a click adds a spectrum: Streamlit names a plotly
+Why not ``st.plotly_chart``: on pages where a click adds a spectrum, Streamlit names a plotly
 chart by its figure, so every new pin builds the chart anew (plotly's ``newPlot``: 36 ms for
 five spectra in Chromium, with the page's layout after it); this chart is updated in place and
 draws in about a millisecond. It hovers, zooms (drag; double-click for all), hides spectra
 from its legend, downloads a PNG, and (given ``on_band``) a click on it shows that band. The
-other pages' plots, which no click redraws, stay plotly.
+scree and loadings plots stay plotly.
 """
 
 from __future__ import annotations

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from cubescope import INDICES, Cube, CubeError, export, indices, state
-from cubescope.plots import Trace, spectra_figure
+from cubescope.plots import Trace
 from cubescope.words import number_text
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer
 
@@ -67,8 +68,8 @@ def pinned(cube_id: str, cube: Cube, product: tuple) -> None:
     st.dataframe([{"pixel": f"({r}, {c})", "value": number_text(image[r, c])} for r, c in pins],
                  hide_index=True, width="stretch")
     traces = [Trace(f"({r}, {c})", cube.spectrum(r, c), marker=k) for k, (r, c) in enumerate(pins)]
-    st.plotly_chart(spectra_figure(traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                                   y_title=cube.quantity or "value"), key="bm_spectra")
+    spectra_chart("bm_spectra", traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                  y_title=cube.quantity or "value", file_name=export.safe_filename(cube.name, "spectra"))
     widgets.pin_controls(cube)
 
 

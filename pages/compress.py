@@ -8,9 +8,10 @@ import streamlit as st
 
 from cubescope import Cube, CubeError, export, state
 from cubescope.compress import fourier_codec, standardize
-from cubescope.plots import Trace, spectra_figure
+from cubescope.plots import Trace
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer, rgb_tile
 from cubescope_ui.widgets import Stretch
@@ -57,9 +58,11 @@ def summary(cube: Cube, results: dict, autoencoder) -> None:
                    "median pixel RMSE": f"{np.nanmedian(r.pixel_rmse):.4g}"} for name, r in results.items()],
                  hide_index=True, width="stretch")
     left, right = st.columns([3, 2], gap="large")
-    left.plotly_chart(spectra_figure([Trace(name, r.band_rmse, colour=COLOURS[name]) for name, r in results.items()],
-                                     cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                                     y_title=f"RMSE per band ({cube.quantity or 'value'})"), key="cz_rmse")
+    with left:
+        spectra_chart("cz_rmse", [Trace(name, r.band_rmse, colour=COLOURS[name]) for name, r in results.items()],
+                      cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                      y_title=f"RMSE per band ({cube.quantity or 'value'})",
+                      file_name=export.safe_filename(cube.name, "RMSE per band"))
     curve = go.Figure(go.Scatter(y=autoencoder.loss_curve_, mode="lines", line={"color": COLOURS["autoencoder"]}))
     curve.update_layout(height=300, margin={"l": 50, "r": 10, "t": 30, "b": 40}, title="autoencoder training",
                         xaxis_title="epoch", yaxis_title="loss (standardized)", yaxis_type="log")
@@ -131,8 +134,8 @@ def pinned(cube: Cube, autoencoder, pca) -> None:
             line = np.full(cube.n_bands, np.nan)
             line[bands] = values[i]
             traces.append(Trace(f"({r}, {c}) {name}", line, dash="dot", colour=COLOURS[name]))
-    st.plotly_chart(spectra_figure(traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                                   y_title=cube.quantity or "value"), key="cz_pins")
+    spectra_chart("cz_pins", traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                  y_title=cube.quantity or "value", file_name=export.safe_filename(cube.name, "reconstructions"))
 
 
 def downloads(cube: Cube, key: tuple, results: dict, autoencoder) -> None:

@@ -5,10 +5,11 @@ import streamlit as st
 
 from cubescope import Cube, export, state
 from cubescope.continuum import band_depth, continuum_removed
-from cubescope.plots import Trace, spectra_figure
+from cubescope.plots import Trace
 from cubescope.words import number_text
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer
 
@@ -57,13 +58,13 @@ def pinned(cube: Cube, feature: tuple[float, float]) -> None:
     depths = band_depth(spectra, cube.wavelengths_nm, feature=feature, bad_bands=cube.bad_bands)
     names = [f"({r}, {c})" for r, c in pins]
     marks = [(int(np.nanargmin(np.abs(cube.wavelengths_nm - w))), "#888888") for w in feature]
-    st.plotly_chart(spectra_figure([Trace(n, s, marker=k) for k, (n, s) in enumerate(zip(names, removed, strict=True))],
-                                   cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                                   y_title="continuum removed", marks=marks), key="cr_removed")
-    st.plotly_chart(spectra_figure([Trace(n, s, dash="dot", marker=k) for k, (n, s) in enumerate(zip(names, spectra,
-                                                                                                    strict=True))],
-                                   cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                                   y_title=cube.quantity or "value", marks=marks), key="cr_raw")
+    spectra_chart("cr_removed", [Trace(n, s, marker=k) for k, (n, s) in enumerate(zip(names, removed, strict=True))],
+                  cube.wavelengths, cube.wavelength_units, cube.bad_bands, y_title="continuum removed", marks=marks,
+                  file_name=export.safe_filename(cube.name, "continuum removed"))
+    spectra_chart("cr_raw", [Trace(n, s, dash="dot", marker=k) for k, (n, s) in enumerate(zip(names, spectra,
+                                                                                                strict=True))],
+                  cube.wavelengths, cube.wavelength_units, cube.bad_bands, y_title=cube.quantity or "value",
+                  marks=marks, file_name=export.safe_filename(cube.name, "spectra"))
     st.dataframe([{"pixel": n, "band depth": number_text(d)} for n, d in zip(names, depths, strict=True)],
                  hide_index=True, width="stretch")
     exporting.spectra_panel({f"{n} continuum removed": s for n, s in zip(names, removed, strict=True)},

@@ -18,10 +18,11 @@ from cubescope.library import (
     library_to_envi,
     spectral_angles,
 )
-from cubescope.plots import Trace, spectra_figure
+from cubescope.plots import Trace
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, class_tile, image_viewer
 
@@ -164,8 +165,8 @@ def pinned(cube: Cube, on_cube: SpectralLibrary, usable: np.ndarray) -> None:
             rows.append({"pixel": f"({r}, {c})", "best match": on_cube.names[cls] if cls >= 0 else "none",
                          "angle (rad)": f"{angle:.4f}"})
             traces.append(Trace(f"({r}, {c})", spectrum, marker=len(traces)))
-    st.plotly_chart(spectra_figure(traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                                   y_title=cube.quantity or "value"), key="sam_spectra")
+    spectra_chart("sam_spectra", traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                  y_title=cube.quantity or "value", file_name=export.safe_filename(cube.name, "library spectra"))
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch")
     widgets.pin_controls(cube)

@@ -7,10 +7,11 @@ from cubescope import Cube, CubeError, export, state
 from cubescope import roi as roi_module
 from cubescope.display import class_colours
 from cubescope.library import SpectralLibrary
-from cubescope.plots import Trace, spectra_figure
+from cubescope.plots import Trace
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer, kmeans_tile
 
@@ -50,10 +51,11 @@ def classes(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     with side_col:
         colours = class_colours(n)
         hexes = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in colours]
-        st.plotly_chart(spectra_figure([Trace(f"class {i} ({c} px)", m, colour=h) for i, (m, c, h)
-                                        in enumerate(zip(result.centers, result.counts, hexes, strict=True))],
-                                       cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                                       y_title=f"class mean {cube.quantity or 'value'}"), key="um_means")
+        spectra_chart("um_means", [Trace(f"class {i} ({c} px)", m, colour=h) for i, (m, c, h)
+                                   in enumerate(zip(result.centers, result.counts, hexes, strict=True))],
+                      cube.wavelengths, cube.wavelength_units, cube.bad_bands,
+                      y_title=f"class mean {cube.quantity or 'value'}",
+                      file_name=export.safe_filename(cube.name, "class means"))
         band = cube.default_band()
         st.caption(plain(f"Each class as an ROI: its pixels, and mean and std at {context.band_label(band)}."))
         stats = data.class_stats(cube_id, n, seed, band)
@@ -174,10 +176,10 @@ def abundance_maps(cube_id: str, cube: Cube, context: state.LinkContext) -> None
                                                     sum_to_one=sum_to_one), key="export_um", geo=cube.geo)
     with side_col:
         colours = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in class_colours(len(chosen.names))]
-        st.plotly_chart(spectra_figure([Trace(n, np.where(usable, s, np.nan), colour=c)
+        spectra_chart("um_endmembers", [Trace(n, np.where(usable, s, np.nan), colour=c)
                                         for n, s, c in zip(chosen.names, chosen.spectra, colours, strict=True)],
-                                       cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                                       y_title=cube.quantity or "value"), key="um_endmembers")
+                      cube.wavelengths, cube.wavelength_units, cube.bad_bands, y_title=cube.quantity or "value",
+                      file_name=export.safe_filename(cube.name, "endmembers"))
         pins = session.pins_in(cube)
         if pins:
             table = data.abundances(cube_id, key, sum_to_one)

@@ -52,8 +52,8 @@ def spectra_spec(
     height: int = 360,
     marks: Sequence[tuple[int, str]] = (),
 ) -> dict:
-    """Spectra as JSON-ready data for the spectra chart of the Bands, Smoothing and Map pages
-    (``cubescope_ui/assets/spectra.js``), drawn as :func:`spectra_figure` draws them.
+    """Spectra as JSON-ready data for the pages' spectra chart (``cubescope_ui/assets/spectra.js``),
+    drawn as :func:`spectra_figure` draws them.
 
     Returns a dict: ``x`` (one position per band: wavelength, or band number), ``x_unit``,
     ``breaks`` (band indices where a second spectrometer begins and the line breaks),

@@ -3,7 +3,8 @@
 // whenever its figure changes). Python sends the data made by cubescope.plots.spectra_spec.
 // Hover reads every spectrum's value at the nearest band; a click sends that band back (as the
 // trigger "band"); a drag zooms to the dragged wavelengths, a double-click shows them all; the
-// legend hides and shows spectra; "PNG" downloads the chart with its legend.
+// legend hides and shows spectra; "PNG" downloads the chart with its legend. From the keyboard,
+// the arrow keys read the values band by band and Enter shows that band.
 // (niceTicks, formatTick and formatValue come from common.js, put before this file.)
 
 const CHARTS = (window.__cubescopeCharts ||= {});
@@ -23,7 +24,7 @@ class Chart {
           <button type="button" data-act="png" title="Download the chart and its legend as a PNG image">PNG</button>
         </div>
         <div class="cs-chart-box">
-          <canvas class="cs-chart-canvas"></canvas>
+          <canvas class="cs-chart-canvas" tabindex="0" role="application"></canvas>
           <div class="cs-chart-tip" hidden></div>
         </div>
         <div class="cs-chart-legend" role="list"></div>
@@ -45,21 +46,31 @@ class Chart {
     this.canvas.addEventListener("pointerup", e => this.up(e));
     this.canvas.addEventListener("pointerleave", () => { if (!this.drag) this.hover(null); });
     this.canvas.addEventListener("dblclick", () => this.zoom(null));
+    this.canvas.addEventListener("keydown", e => this.key(e));
+    // Streamlit may move the component in the page during a run, which drops the focus without
+    // a blur event: whether the chart has the keyboard is kept here.
+    this.canvas.addEventListener("focus", () => { this.focused = true; });
+    this.canvas.addEventListener("blur", () => { this.focused = false; this.show(null); });
     this.resize = new ResizeObserver(() => this.layout());
     this.resize.observe(this.box);
   }
 
   load(spec, api) {
     this.api = api;
-    if (!this.spec || this.spec.x.length !== spec.x.length || this.spec.x.some((v, i) => v !== spec.x[i])) {
-      this.range = null;  // another cube
-    }
+    this.canvas.setAttribute("aria-label", "Spectra chart: the left and right arrow keys read the values band by band"
+      + (spec.clickable ? "; Enter shows that band." : "."));
+    const sameAxis = this.spec && this.spec.x.length === spec.x.length && this.spec.x.every((v, i) => v === spec.x[i]);
+    if (!sameAxis) this.range = null;  // another cube
+    // Reading from the keyboard goes on at the same band after the run a key started.
+    const reading = sameAxis && this.focused ? this.hoverIndex : null;
     this.spec = spec;
     CHARTS[spec.key] = this;
     this.hoverIndex = null;
     this.tip.hidden = true;
     this.legend();
     this.layout();
+    if (this.focused && document.activeElement !== this.canvas) this.canvas.focus({ preventScroll: true });
+    if (reading !== null) this.show(reading);
   }
 
   // --- geometry -------------------------------------------------------------------------------
@@ -279,7 +290,33 @@ class Chart {
   }
 
   hover(e) {
-    const index = e ? this.nearest(e.clientX) : null;
+    this.show(e ? this.nearest(e.clientX) : null);
+  }
+
+  // The keyboard: left and right read the values band by band (in screen order), Enter shows
+  // that band where the chart is clickable, Escape stops reading.
+  key(e) {
+    if (!this.spec) return;
+    if (e.key === "Escape") { this.show(null); return; }
+    if (e.key === "Enter" && this.hoverIndex !== null && this.spec.clickable && this.api) {
+      e.preventDefault();
+      this.api.setTriggerValue("band", this.hoverIndex);
+      return;
+    }
+    if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+    e.preventDefault();
+    const f = this.frame();
+    const order = this.spec.x.map((v, i) => i).filter(i => this.spec.x[i] >= f.x0 && this.spec.x[i] <= f.x1)
+      .sort((a, b) => this.spec.x[a] - this.spec.x[b]);
+    if (!order.length) return;
+    const at = order.indexOf(this.hoverIndex);
+    const next = at < 0 ? Math.floor(order.length / 2) : Math.min(Math.max(at + (e.key === "ArrowRight" ? 1 : -1), 0),
+                                                                  order.length - 1);
+    this.show(order[next]);
+  }
+
+  // Mark band `index` and read every spectrum's value there (null: read nothing).
+  show(index) {
     if (index === this.hoverIndex) return;
     this.hoverIndex = index;
     this.draw();

@@ -289,3 +289,26 @@ def test_spectra_chart_zooms_hides_and_downloads(page, server):
     assert download.value.suggested_filename == "demo_scene_spectra.png"
     with open(download.value.path(), "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_spectra_chart_reads_and_picks_bands_from_the_keyboard(page, server):
+    """Tab to the chart: the arrow keys read every spectrum's value band by band, Enter shows
+    that band, and reading goes on from it."""
+    page.goto(server + "/?band=40&px=" + state.encode_pins([(40, 100)]))
+    wait_ready(page)
+    wait_spectra(page, 1)
+    canvas = page.locator(".st-key-spectra canvas")
+    canvas.focus()
+    canvas.press("ArrowRight")  # starts in the middle of the bands shown
+    tip = page.locator(".st-key-spectra .cs-chart-tip")
+    first = int(tip.inner_text().split()[1])
+    canvas.press("ArrowRight")
+    canvas.press("ArrowRight")
+    assert tip.inner_text().startswith(f"band {first + 2} ")
+    value = float(f"{demo_cube().spectrum(40, 100)[first + 2]:.6g}")  # six digits, as the readout shows
+    assert f"(40, 100): {value!r}" in tip.inner_text()
+    canvas.press("Enter")
+    wait_viewer(page, "d.tile.startsWith(arg)", arg=f"band-{first + 2}-")
+    page.wait_for_function("([b]) => location.search.includes(`band=${b}`)", arg=[first + 2])
+    canvas.press("ArrowLeft")
+    assert tip.inner_text().startswith(f"band {first + 1} ")

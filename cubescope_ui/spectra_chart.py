@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from cubescope import export
 from cubescope.plots import Trace, spectra_spec
 from cubescope_ui.viewer import component_event
 
@@ -30,14 +31,14 @@ _CHART = st.components.v2.component(
 
 def spectra_chart(key: str, traces: Sequence[Trace], wavelengths: np.ndarray | None, units: str | None,
                   bad_bands: np.ndarray | None, *, y_title: str = "value", marks: Sequence[tuple[int, str]] = (),
-                  on_band: Callable[[int], None] | None = None, file_name: str = "spectra",
+                  on_band: Callable[[int], None] | None = None, name_parts: tuple = ("spectra",),
                   height: int = 360) -> None:
     """Draw ``traces`` (see :func:`cubescope.plots.spectra_spec`) in the chart with key
     ``key``. ``on_band(band)`` is called, before the run, when the chart is clicked at a band;
-    without it a click does nothing. ``file_name`` names its PNG download (no extension)."""
+    without it a click does nothing. ``name_parts`` (cube name, product) name its PNG download."""
     spec = spectra_spec(traces, wavelengths, units, bad_bands, y_title=y_title, height=height, marks=marks)
     n_bands = len(spec["x"])
-    spec.update(key=key, clickable=on_band is not None, file_name=file_name)
+    spec.update(key=key, clickable=on_band is not None, file_name=export.safe_filename(*name_parts))
     callback = None if on_band is None else functools.partial(_on_band, key, n_bands, on_band)
     _CHART(key=key, data=spec, on_band_change=callback)
 

@@ -69,7 +69,7 @@ def pinned(cube_id: str, cube: Cube, product: tuple) -> None:
                  hide_index=True, width="stretch")
     traces = [Trace(f"({r}, {c})", cube.spectrum(r, c), marker=k) for k, (r, c) in enumerate(pins)]
     spectra_chart("bm_spectra", traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                  y_title=cube.quantity or "value", file_name=export.safe_filename(cube.name, "spectra"))
+                  y_title=cube.quantity or "value", name_parts=(cube.name, "spectra"))
     widgets.pin_controls(cube)
 
 

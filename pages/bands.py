@@ -104,7 +104,7 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
     spectra_chart("spectra", traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
                   y_title=cube.quantity or "value", marks=marks,
                   on_band=widgets.show_band("band") if clickable else None,
-                  file_name=export.safe_filename(cube.name, "spectra"))
+                  name_parts=(cube.name, "spectra"))
     st.caption("Click the chart to show the band there; drag across it to zoom, double-click to see every "
                "band." if clickable else "Drag across the chart to zoom, double-click to see every band.")
     if table:

@@ -62,7 +62,7 @@ def summary(cube: Cube, results: dict, autoencoder) -> None:
         spectra_chart("cz_rmse", [Trace(name, r.band_rmse, colour=COLOURS[name]) for name, r in results.items()],
                       cube.wavelengths, cube.wavelength_units, cube.bad_bands,
                       y_title=f"RMSE per band ({cube.quantity or 'value'})",
-                      file_name=export.safe_filename(cube.name, "RMSE per band"))
+                      name_parts=(cube.name, "RMSE per band"))
     curve = go.Figure(go.Scatter(y=autoencoder.loss_curve_, mode="lines", line={"color": COLOURS["autoencoder"]}))
     curve.update_layout(height=300, margin={"l": 50, "r": 10, "t": 30, "b": 40}, title="autoencoder training",
                         xaxis_title="epoch", yaxis_title="loss (standardized)", yaxis_type="log")
@@ -135,7 +135,7 @@ def pinned(cube: Cube, autoencoder, pca) -> None:
             line[bands] = values[i]
             traces.append(Trace(f"({r}, {c}) {name}", line, dash="dot", colour=COLOURS[name]))
     spectra_chart("cz_pins", traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                  y_title=cube.quantity or "value", file_name=export.safe_filename(cube.name, "reconstructions"))
+                  y_title=cube.quantity or "value", name_parts=(cube.name, "reconstructions"))
 
 
 def downloads(cube: Cube, key: tuple, results: dict, autoencoder) -> None:

@@ -60,11 +60,11 @@ def pinned(cube: Cube, feature: tuple[float, float]) -> None:
     marks = [(int(np.nanargmin(np.abs(cube.wavelengths_nm - w))), "#888888") for w in feature]
     spectra_chart("cr_removed", [Trace(n, s, marker=k) for k, (n, s) in enumerate(zip(names, removed, strict=True))],
                   cube.wavelengths, cube.wavelength_units, cube.bad_bands, y_title="continuum removed", marks=marks,
-                  file_name=export.safe_filename(cube.name, "continuum removed"))
+                  name_parts=(cube.name, "continuum removed"))
     spectra_chart("cr_raw", [Trace(n, s, dash="dot", marker=k) for k, (n, s) in enumerate(zip(names, spectra,
                                                                                                 strict=True))],
                   cube.wavelengths, cube.wavelength_units, cube.bad_bands, y_title=cube.quantity or "value",
-                  marks=marks, file_name=export.safe_filename(cube.name, "spectra"))
+                  marks=marks, name_parts=(cube.name, "spectra"))
     st.dataframe([{"pixel": n, "band depth": number_text(d)} for n, d in zip(names, depths, strict=True)],
                  hide_index=True, width="stretch")
     exporting.spectra_panel({f"{n} continuum removed": s for n, s in zip(names, removed, strict=True)},

@@ -166,7 +166,7 @@ def pinned(cube: Cube, on_cube: SpectralLibrary, usable: np.ndarray) -> None:
                          "angle (rad)": f"{angle:.4f}"})
             traces.append(Trace(f"({r}, {c})", spectrum, marker=len(traces)))
     spectra_chart("sam_spectra", traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                  y_title=cube.quantity or "value", file_name=export.safe_filename(cube.name, "library spectra"))
+                  y_title=cube.quantity or "value", name_parts=(cube.name, "library spectra"))
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch")
     widgets.pin_controls(cube)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cubescope import Cube, CubeError, export, smoothing, state
+from cubescope import Cube, CubeError, smoothing, state
 from cubescope.geo import crs_name
 from cubescope.plots import Trace
 from cubescope.wavelengths import band_label
@@ -115,7 +115,7 @@ def pinned(cube: Cube) -> None:
         traces.append(Trace(f"({r}, {c})", cube.spectrum(r, c), marker=k))
     st.table(rows, border="horizontal", hide_index=True)
     spectra_chart("map_spectra", traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
-                  y_title=cube.quantity or "value", file_name=export.safe_filename(cube.name, "spectra"))
+                  y_title=cube.quantity or "value", name_parts=(cube.name, "spectra"))
     widgets.pin_controls(cube)
 
 

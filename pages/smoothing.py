@@ -90,7 +90,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         shown = [t for pair in zip(raw_traces, sg_traces, strict=True) for t in pair] if deriv == 0 else sg_traces
         spectra_chart("sg_spectra", shown, cube.wavelengths, units, cube.bad_bands,
                       y_title="value" if deriv == 0 else f"{product} {unit_text}", marks=[(band, "#555555")],
-                      on_band=widgets.show_band("band"), file_name=export.safe_filename(cube.name, settings, "spectra"))
+                      on_band=widgets.show_band("band"), name_parts=(cube.name, settings, "spectra"))
         st.caption("Click the chart to show the band there; drag across it to zoom, double-click to see every "
                    "band.")
         exporting.spectra_panel({t.name: t.values for t in raw_traces + sg_traces}, cube.wavelengths, units,

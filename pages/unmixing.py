@@ -55,7 +55,7 @@ def classes(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                                    in enumerate(zip(result.centers, result.counts, hexes, strict=True))],
                       cube.wavelengths, cube.wavelength_units, cube.bad_bands,
                       y_title=f"class mean {cube.quantity or 'value'}",
-                      file_name=export.safe_filename(cube.name, "class means"))
+                      name_parts=(cube.name, "class means"))
         band = cube.default_band()
         st.caption(plain(f"Each class as an ROI: its pixels, and mean and std at {context.band_label(band)}."))
         stats = data.class_stats(cube_id, n, seed, band)
@@ -179,7 +179,7 @@ def abundance_maps(cube_id: str, cube: Cube, context: state.LinkContext) -> None
         spectra_chart("um_endmembers", [Trace(n, np.where(usable, s, np.nan), colour=c)
                                         for n, s, c in zip(chosen.names, chosen.spectra, colours, strict=True)],
                       cube.wavelengths, cube.wavelength_units, cube.bad_bands, y_title=cube.quantity or "value",
-                      file_name=export.safe_filename(cube.name, "endmembers"))
+                      name_parts=(cube.name, "endmembers"))
         pins = session.pins_in(cube)
         if pins:
             table = data.abundances(cube_id, key, sum_to_one)

@@ -24,11 +24,18 @@ function formatValue(x) {
   return String(Number(x.toPrecision(6)));
 }
 
-// Keep an image payload for the value of the slider that picks it: the next band sent ahead,
-// and the bands a viewer has shown (at most four per viewer, the oldest dropped first).
+// The JSON header of an image payload (cubescope_ui/viewer.py `pack`) and where the values
+// begin: a little-endian uint32 length, then the header padded to a multiple of 4 bytes.
+function payloadHeader(bytes) {
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  return { header: JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length))), start: 4 + length };
+}
+
+// Keep an image payload, with its header, for the value of the slider that picks it: the next
+// band sent ahead, and the bands a viewer has shown (at most four per viewer, oldest out first).
 function keepFollowed(header, bytes) {
   const cache = ((window.__cubescopePrefetched ||= {})[header.key] ||= new Map());
   cache.delete(header.follow.value);
-  cache.set(header.follow.value, bytes);
+  cache.set(header.follow.value, { header, bytes });
   while (cache.size > 4) cache.delete(cache.keys().next().value);
 }

@@ -5,17 +5,16 @@
 // image into its column, draws pins, regions and polygons over it, reads out the value under the
 // pointer, and zooms and pans on the client at once; the server then sends the new window at the
 // resolution it is shown. Clicks, drags and windows go back as trigger and state values.
-// (niceTicks, formatTick, formatValue and keepFollowed come from common.js, put before this file.)
+// (niceTicks, formatTick, formatValue, payloadHeader and keepFollowed come from common.js, put before
+// this file.)
 
 const CLICK_SLOP = 4;        // CSS px: a shorter drag is a click
 const ZOOM_COMMIT_MS = 140;  // wheel zooms are sent once the wheel rests this long
 const BOX_COMMIT_MS = 200;
 
 function parse(bytes) {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getUint32(0, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + headerLength)));
-  let offset = 4 + headerLength;  // the header is padded to a multiple of 4 bytes
+  const { header, start } = payloadHeader(bytes);
+  let offset = start;
   const count = header.h * header.w * header.channels;
   // A copy: the payload's offset inside its buffer need not be a multiple of 4.
   const values = new Float32Array(bytes.slice(offset, offset + 4 * count).buffer);
@@ -173,10 +172,10 @@ class Viewer {
     if (!h || !h.follow || !input || !input.isConnected) return;
     const value = Number(input.getAttribute("value"));
     if (value === h.follow.value) return;
-    const bytes = (PREFETCHED[h.key] || new Map()).get(value);
-    if (!bytes) return;
-    const next = parse(bytes).header;
-    if (JSON.stringify(next.window) === JSON.stringify(h.window) && next.step === h.step) this.load(bytes, this.api);
+    const held = (PREFETCHED[h.key] || new Map()).get(value);
+    if (!held) return;
+    const next = held.header;
+    if (JSON.stringify(next.window) === JSON.stringify(h.window) && next.step === h.step) this.load(held.bytes, this.api);
   }
 
   // --- geometry -------------------------------------------------------------------------------

@@ -32,6 +32,13 @@ class Trace:
     marker: int | None = None
     colour: str | None = None  #: an explicit colour (an ROI's), instead of the marker's
 
+    def colour_at(self, position: int) -> str:
+        """The line colour of this trace drawn ``position``-th: its own, its marker's, or the
+        marker colour of its position."""
+        if self.colour:
+            return self.colour
+        return MARKER_COLOURS[(position if self.marker is None else self.marker) % len(MARKER_COLOURS)]
+
 
 def x_axis(wavelengths: np.ndarray | None, units: str | None, n_bands: int,
            markup: bool = True) -> tuple[np.ndarray, str]:
@@ -70,8 +77,7 @@ def spectra_spec(
         spread = None if trace.spread is None else _json_values(with_gaps(trace.spread, bad_bands))
         out.append({
             "name": trace.name, "dash": trace.dash or "solid", "y": _json_values(y), "spread": spread,
-            "colour": trace.colour or MARKER_COLOURS[(i if trace.marker is None else trace.marker)
-                                                     % len(MARKER_COLOURS)],
+            "colour": trace.colour_at(i),
             "markers": np.flatnonzero(marker_sizes(y)).tolist(),
         })
     return {
@@ -105,7 +111,7 @@ def spectra_figure(
     x_title = x_axis(wavelengths, units, traces[0].values.size if traces else 1)[1]
     data: list[dict] = []
     for i, trace in enumerate(traces):
-        colour = trace.colour or MARKER_COLOURS[(i if trace.marker is None else trace.marker) % len(MARKER_COLOURS)]
+        colour = trace.colour_at(i)
         x = x_axis(wavelengths, units, trace.values.size)[0]
         y = with_gaps(trace.values, bad_bands)
         if trace.spread is not None:

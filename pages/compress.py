@@ -63,14 +63,23 @@ def summary(cube: Cube, results: dict, autoencoder) -> None:
                       cube.wavelengths, cube.wavelength_units, cube.bad_bands,
                       y_title=f"RMSE per band ({cube.quantity or 'value'})",
                       name_parts=(cube.name, "RMSE per band"))
-    curve = go.Figure(go.Scatter(y=autoencoder.loss_curve_, mode="lines", line={"color": COLOURS["autoencoder"]}))
+    curve = go.Figure([
+        go.Scatter(y=autoencoder.loss_curve_, mode="lines", name="training", line={"color": COLOURS["autoencoder"]}),
+        go.Scatter(y=autoencoder.validation_curve_, mode="lines", name="held out",
+                   line={"color": COLOURS["autoencoder"], "dash": "dot"}),
+    ])
+    curve.add_hline(y=autoencoder.pca_mse_, line={"color": COLOURS["PCA"], "dash": "dash"},
+                    annotation_text="PCA", annotation_position="top right")
     curve.update_layout(height=300, margin={"l": 50, "r": 10, "t": 30, "b": 40}, title="autoencoder training",
-                        xaxis_title="epoch", yaxis_title="loss (standardized)", yaxis_type="log")
+                        xaxis_title="epoch", yaxis_title="mean squared error", yaxis_type="log",
+                        legend={"orientation": "h", "y": -0.25})
     right.plotly_chart(curve, key="cz_curve")
-    right.caption(plain(f"{autoencoder.n_samples_:,} sampled spectra, layers {autoencoder.bands_.size} → "
-                        f"{autoencoder.coefs_[0].shape[1]} → {autoencoder.n_components} → "
-                        f"{autoencoder.coefs_[-1].shape[0]} → {autoencoder.bands_.size} (tanh), trained in "
-                        f"{autoencoder.fit_seconds_:.1f} s."))
+    m = autoencoder.components_.shape[0]
+    kept = f"epoch {autoencoder.epoch_} kept" if autoencoder.epoch_ else "no epoch beat PCA: PCA's code kept"
+    right.caption(plain(f"{autoencoder.n_samples_:,} sampled spectra; a non-linear correction on top of PCA in the "
+                        f"space of the {m} leading components ({m} → {autoencoder.hidden} → "
+                        f"{autoencoder.n_components} → {autoencoder.hidden} → {m}, tanh), starting from PCA; "
+                        f"{kept}; trained in {autoencoder.fit_seconds_:.1f} s."))
 
 
 def error_maps(cube_id: str, cube: Cube, key: tuple, results: dict) -> None:

@@ -4,9 +4,9 @@ import numpy as np
 import streamlit as st
 
 from cubescope import Cube, export, state
-from cubescope.continuum import band_depth, continuum_removed
+from cubescope.continuum import band_depth, continuum_removed, undefined_continuum
 from cubescope.plots import Trace
-from cubescope.words import number_text
+from cubescope.words import number_text, plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
 from cubescope_ui.spectra_chart import spectra_chart
@@ -55,6 +55,11 @@ def pinned(cube: Cube, feature: tuple[float, float]) -> None:
         return
     spectra = np.array([cube.spectrum(r, c) for r, c in pins], dtype=np.float64)
     removed = continuum_removed(spectra, cube.wavelengths_nm, cube.bad_bands)
+    undefined = int(undefined_continuum(spectra, removed, cube.bad_bands).sum())
+    if undefined:
+        st.warning(f"The continuum of {plural(undefined, 'pinned pixel')} (of {len(pins)}) is zero or negative at some "
+                   "bands (a zero or negative value on its hull): those samples have nothing to divide by and are "
+                   "left out.")
     depths = band_depth(spectra, cube.wavelengths_nm, feature=feature, bad_bands=cube.bad_bands)
     names = [f"({r}, {c})" for r, c in pins]
     marks = [(int(np.nanargmin(np.abs(cube.wavelengths_nm - w))), "#888888") for w in feature]

@@ -175,12 +175,13 @@ def write_tanager(path: Path) -> dict:
 
 
 # ---------------------------------------------------------------------- NEON
-def write_neon(path: Path, site: str = "SERC") -> dict:
+def write_neon(path: Path, site: str = "SERC", windows_on: str = "group") -> dict:
     """NEON AOP reflectance HDF5 (NEON AOP Reflectance HDF5 file description; HyperCoast
     ``neon.py``): ``<SITE>/Reflectance/Reflectance_Data`` int16 (y, x, bands) with
-    ``Scale_Factor`` 10000, ``Data_Ignore_Value`` -9999, ``Band_Window_1_Nanometers``;
-    ``Metadata/Spectral_Data/Wavelength``, ``FWHM``; ``Metadata/Coordinate_System/Map_Info``
-    and ``EPSG Code``."""
+    ``Scale_Factor`` 10000, ``Data_Ignore_Value`` -9999; ``Band_Window_1_Nanometers`` and
+    ``_2_`` on the ``Reflectance`` group, where NEON writes them (``windows_on="data"`` puts
+    them on the dataset, as some files do); ``Metadata/Spectral_Data/Wavelength``, ``FWHM``;
+    ``Metadata/Coordinate_System/Map_Info`` and ``EPSG Code``."""
     y, x, bands = 5, 4, 6
     stored = RNG.integers(0, 9000, (y, x, bands)).astype(np.int16)
     stored[4, 3, :] = -9999
@@ -190,8 +191,9 @@ def write_neon(path: Path, site: str = "SERC") -> dict:
         d = f.create_dataset(f"{base}/Reflectance_Data", data=stored)
         d.attrs["Scale_Factor"] = np.float64(10000.0)
         d.attrs["Data_Ignore_Value"] = np.float64(-9999.0)
-        d.attrs["Band_Window_1_Nanometers"] = np.array([1340, 1445])
-        d.attrs["Band_Window_2_Nanometers"] = np.array([1790, 1955])
+        holder = f[base] if windows_on == "group" else d
+        holder.attrs["Band_Window_1_Nanometers"] = np.array([1340, 1445])
+        holder.attrs["Band_Window_2_Nanometers"] = np.array([1790, 1955])
         f.create_dataset(f"{base}/Metadata/Spectral_Data/Wavelength", data=wavelengths)
         f.create_dataset(f"{base}/Metadata/Spectral_Data/FWHM", data=np.full(bands, 5.0))
         f.create_dataset(f"{base}/Metadata/Coordinate_System/Map_Info",

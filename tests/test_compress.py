@@ -41,18 +41,58 @@ def test_autoencoder_beats_pca_on_a_nonlinear_three_parameter_cube():
 
 def test_same_seed_same_codes_and_shapes_through_the_cube():
     cube = beer_lambert(30, 30, 20)
-    first = fit_autoencoder(cube, 2, seed=7, epochs=10)
-    again = fit_autoencoder(cube, 2, seed=7, epochs=10)
+    first = fit_autoencoder(cube, 2, seed=7, epochs=60)
+    again = fit_autoencoder(cube, 2, seed=7, epochs=60)
     codes = first.transform(cube)
     assert codes.shape == (30, 30, 2)
     np.testing.assert_array_equal(codes, again.transform(cube))
-    other = fit_autoencoder(cube, 2, seed=8, epochs=10)
+    other = fit_autoencoder(cube, 2, seed=8, epochs=60)
+    assert first.epoch_ > 0 and other.epoch_ > 0  # both learnt beyond PCA
     assert not np.array_equal(codes, other.transform(cube))
     back = first.inverse_transform(codes)
     assert back.shape == (30, 30, 20)
-    assert len(first.loss_curve_) == 10 and first.loss_curve_[-1] < first.loss_curve_[0]
+    assert len(first.loss_curve_) == 61 and first.loss_curve_[-1] < first.loss_curve_[0]
     parameters = first.parameters()
-    assert parameters["weights_0"].shape == (20, 24) and int(parameters["encoder_layers"]) == 2  # width: 24 at least
+    m = parameters["components"].shape[0]
+    assert parameters["components"].shape == (m, 20) and parameters["W1"].shape == (m, 64)
+    assert parameters["A"].shape == (2, m) and parameters["W2"].shape == (64, 2)
+
+
+def test_the_autoencoder_starts_as_pca_and_never_ends_worse():
+    """Epoch 0 is PCA's code and reconstruction exactly; on a cube PCA fits perfectly (linear
+    mixtures of 2 spectra), no epoch can improve on it and PCA's own solution is kept."""
+    cube = beer_lambert(30, 30, 20)
+    start = fit_autoencoder(cube, 2, seed=3, epochs=0)
+    from cubescope.pca import fit_pca
+
+    pca = fit_pca(cube, 2)
+    spectra = cube.bsq.reshape(20, -1).T.astype(np.float64)
+    scores = (spectra - pca.mean_) @ pca.components_.T
+    np.testing.assert_allclose(start.encode(spectra) * start.sigma_[:2], scores, atol=1e-9)
+    np.testing.assert_allclose(start.decode(start.encode(spectra)), scores @ pca.components_ + pca.mean_, atol=1e-9)
+    assert start.epoch_ == 0 and start.validation_curve_ == [start.pca_mse_]
+    same = compare(cube, 2, autoencoder=start, pca=pca)
+    assert same["autoencoder"].rmse == pytest.approx(same["PCA"].rmse, rel=1e-9)
+
+    a = RNG.uniform(0, 1, (40, 40, 1))
+    two = Cube.from_array(a * np.linspace(0.1, 0.9, 20) + (1 - a) * np.linspace(0.8, 0.2, 20), np.arange(20.0))
+    linear = fit_autoencoder(two, 1, seed=0, epochs=5)
+    results = compare(two, 1, autoencoder=linear)
+    assert results["autoencoder"].rmse <= results["PCA"].rmse + 1e-12
+    assert min(linear.validation_curve_) == pytest.approx(linear.validation_curve_[linear.epoch_])
+
+
+def test_autoencoder_parameters_decode_in_a_notebook_by_the_stated_formula():
+    cube = beer_lambert(20, 20, 30)
+    ae = fit_autoencoder(cube, 2, seed=0, epochs=3)
+    z = ae.parameters()
+    x = cube.bsq.reshape(30, -1).T.astype(np.float64)[:50]
+    p = ((x - z["mean"]) @ z["components"].T) / z["sigma"]
+    code = p[:, :2] + np.tanh(p @ z["W1"] + z["b1"]) @ z["W2"] + z["b2"]
+    q = code @ z["A"] + np.tanh(code @ z["U1"] + z["d1"]) @ z["U2"] + z["d2"]
+    np.testing.assert_allclose(code, ae.encode(x), rtol=1e-12)
+    np.testing.assert_allclose(z["mean"] + (q * z["sigma"]) @ z["components"], ae.decode(code), rtol=1e-12)
+    assert "tanh" in str(z["formula"])
 
 
 def test_training_leaves_out_nan_and_bad_bands_and_follows_the_mask():

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from spectral.algorithms.continuum import remove_continuum
 
-from cubescope import Cube, band_depth, continuum_removed
+import cubescope
+from cubescope import Cube, band_depth, continuum_removed, undefined_continuum
 
 RNG = np.random.default_rng(5)
 
@@ -82,3 +83,32 @@ def test_cube_and_band_depth():
     assert band_depth(flat[None], x, feature=(1800, 2400))[0] == pytest.approx(0.4)
     depth = band_depth(cube, x, feature=(1800, 2400))
     assert depth.shape == (6, 5) and np.isfinite(depth).all()
+
+
+def test_a_zero_on_the_hull_gives_nan_there_and_spectral_python_elsewhere():
+    """1 pixel in 50 of a real scene had reflectance 0 at a hull vertex: division by zero."""
+    wl = np.linspace(400, 2500, 60)
+    rng = np.random.default_rng(24)
+    spectra = rng.uniform(0.05, 0.6, (50, 60))
+    spectra[3, 0] = 0.0   # first band: always a hull vertex
+    spectra[7, -1] = 0.0  # last band
+    spectra[9, :] = 0.0   # a black pixel
+    removed = continuum_removed(spectra, wl)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reference = remove_continuum(spectra, wl)
+    defined = np.isfinite(reference) & (reference < 1e30)
+    np.testing.assert_allclose(removed[defined], reference[defined], rtol=1e-12)
+    assert np.isnan(removed[3, 0]) and np.isnan(removed[7, -1]) and np.isnan(removed[9]).all()
+    assert np.isfinite(removed[3, 1:]).all()
+    touched = undefined_continuum(spectra, removed)
+    assert touched.tolist() == [i in (3, 7, 9) for i in range(50)]
+
+
+def test_a_whole_cube_with_zeros_on_hulls_is_continuum_removed():
+    wl = np.linspace(400, 2500, 30)
+    data = np.random.default_rng(1).uniform(0.1, 0.5, (20, 25, 30)).astype(np.float32)
+    data[::7, ::5, 0] = 0.0
+    cube = Cube.from_array(data, wl, wavelength_units="nm")
+    removed = cubescope.continuum_removed(cube, cube.wavelengths)
+    assert removed.shape == (20, 25, 30)
+    assert np.isnan(removed[0, 0, 0]) and np.isfinite(removed[1, 1]).all()

@@ -122,3 +122,47 @@ def test_spectra_csv_carries_lon_lat_of_pins():
     lines = text.splitlines()
     assert lines[1] == "longitude,,-118.25" and lines[2] == "latitude,,34.05"
     assert lines[3].startswith("0,400.0,0.1")
+
+
+BROKEN_CSS = ('{PROJCS["UTM_Zone_10N",GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",637813.0,'
+              '298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION['
+              '"Transverse_Mercator"],PARAMETER["False_Easting",50000.0],PARAMETER["False_Northing",0.0],'
+              'PARAMETER["Central_Meridian",-123.0],PARAMETER["Scale_Factor",0.9996],PARAMETER['
+              '"Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]}')
+
+
+def test_a_broken_coordinate_system_string_falls_back_to_map_info(tmp_path):
+    """A real airborne header: a coordinate system string on an ellipsoid of 637813 m (pyproj and
+    GDAL refuse to relate it to WGS84) beside a sound map info. The cube is placed by its map
+    info, says so, and every coordinate call works."""
+    extra = ("map info = {UTM, 1.000, 1.000, 500000.000, 3800000.000, 2.0, 2.0, 10, North, WGS-84, units=Meters}\n"
+             f"coordinate system string = {BROKEN_CSS}\n")
+    write_envi(tmp_path, np.ones((6, 8, 3), np.float32), name="f140603t01p00r08", extra=extra)
+    cube = load_cube(tmp_path / "f140603t01p00r08.hdr")
+    assert cube.crs == "EPSG:32610"
+    assert cube.lonlat(0, 0) == pytest.approx(utm(500001.0, 3799999.0, "EPSG:32610"), abs=1e-10)
+    assert "coordinate system string could not be used" in cube.summary()
+    assert "placed by its map info" in cube.geo.describe()
+    assert tuple(int(v) for v in cube.geo.pixel_at(*cube.lonlat(5, 7))) == (5, 7)
+    # The note survives the store.
+    from cubescope.store import CubeStore
+
+    store = CubeStore(tmp_path / "store")
+    cube_id = store.put_path(tmp_path / "f140603t01p00r08.hdr", "0" * 32)
+    assert "placed by its map info" in store.open(cube_id).summary()
+
+
+def test_a_cube_with_nothing_usable_to_place_it_opens_without_a_place(tmp_path):
+    extra = ("map info = {UTM, 1.000, 1.000, 500000.000, 3800000.000, 2.0, 2.0, 10, North, Unknown datum}\n"
+             f"coordinate system string = {BROKEN_CSS}\n")
+    write_envi(tmp_path, np.ones((6, 8, 3), np.float32), name="scene", extra=extra)
+    cube = load_cube(tmp_path / "scene.hdr")
+    assert cube.geo is None
+    assert "not placed on the Earth" in cube.summary()
+    with pytest.raises(CubeError):
+        cube.lonlat(0, 0)
+
+
+def test_a_grid_that_lands_off_the_globe_is_refused_when_built():
+    with pytest.raises(CubeError, match="does not land on the Earth"):
+        Georef(10, 10, crs="EPSG:4326", geotransform=(500000.0, 1.0, 0.0, 4000000.0, 0.0, -1.0))

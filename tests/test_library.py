@@ -113,3 +113,20 @@ def test_envi_library_round_trip(tmp_path):
 def test_broken_csv_libraries_get_a_message(text):
     with pytest.raises(CubeError):
         library_from_csv(text)
+
+
+def test_the_angle_of_a_spectrum_with_itself_is_zero():
+    """float32 cosines rounded below 1 gave 7.7e-4 rad; near-1 cosines are redone in float64."""
+    data = np.random.default_rng(24).uniform(0.01, 0.6, (30, 40, 198)).astype(np.float32)
+    cube = Cube.from_array(data, np.linspace(400, 2500, 198))
+    refs = data[[3, 17, 29], [4, 9, 39]]
+    angles = spectral_angles(cube, refs)
+    assert angles.dtype == np.float32
+    assert max(angles[3, 4, 0], angles[17, 9, 1], angles[29, 39, 2]) < 1e-6
+    assert spectral_angles(data, refs)[3, 4, 0] < 1e-6
+    # Scaled copies have angle 0 too; other pixels agree with float64 to float32 precision.
+    assert spectral_angles(refs * 3.5, refs).diagonal().max() < 1e-6
+    wide = data.astype(np.float64).reshape(-1, 198)
+    exact = np.arccos(np.clip((wide @ refs.T.astype(np.float64)) / np.outer(
+        np.linalg.norm(wide, axis=1), np.linalg.norm(refs.astype(np.float64), axis=1)), -1, 1))
+    np.testing.assert_allclose(angles.reshape(-1, 3), exact, atol=2e-6)

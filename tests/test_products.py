@@ -144,9 +144,10 @@ def test_tanager_reads_bands_first_with_flags_fill_and_nodata_pixels(tmp_path):
 
 
 # ---------------------------------------------------------------------- NEON
-def test_neon_scale_ignore_value_water_bands_and_map_info(tmp_path):
+@pytest.mark.parametrize("windows_on", ["group", "data"])
+def test_neon_scale_ignore_value_water_bands_and_map_info(tmp_path, windows_on):
     path = tmp_path / "NEON_D02_SERC_DP1_20190612_reflectance.h5"
-    truth = write_neon(path)
+    truth = write_neon(path, windows_on=windows_on)
     cube = load_cube(path)
     assert cube.shape == (5, 4, 6)
     expected = np.where(truth["stored"] == -9999, np.nan, truth["stored"] / 10000.0)
@@ -283,3 +284,71 @@ def test_a_product_declaring_a_huge_lookup_table_is_refused_before_reading(tmp_p
             f.create_dataset(name, shape=(200_000, 200_000), dtype="i4", chunks=(4096, 4096), compression="gzip")
     with pytest.raises(CubeError, match="more than this server accepts"):
         load_cube(path)
+
+
+# ---------------------------------------------------------------------- attributes of odd types
+def _set_attribute(path, dataset, name, value):
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        f[dataset].attrs[name] = value
+
+
+@pytest.mark.parametrize("value", [np.array([2e-06], np.float32), "2e-06", np.array([b"2e-06"]),
+                                   np.array([[2e-06]])])
+def test_pace_scale_factor_as_text_or_a_one_element_array_is_applied(tmp_path, value):
+    path = tmp_path / "PACE_OCI.20240501T180000.L2.OC_AOP.V2_0.nc"
+    truth = write_pace(path)
+    _set_attribute(path, "geophysical_data/Rrs", "scale_factor", value)
+    cube = load_cube(path)
+    order = np.argsort(truth["wavelengths"], kind="stable")
+    np.testing.assert_allclose(hwb(cube), truth["physical"][..., order], rtol=1e-5)
+
+
+@pytest.mark.parametrize("writer, dataset, name, value", [
+    ("pace", "geophysical_data/Rrs", "scale_factor", "abc"),
+    ("pace", "geophysical_data/Rrs", "scale_factor", np.array([2e-6, 3e-6])),
+    ("neon", "SERC/Reflectance/Reflectance_Data", "Scale_Factor", "abc"),
+    ("neon", "SERC/Reflectance/Reflectance_Data", "Scale_Factor", 0.0),
+    ("emit", "reflectance", "_FillValue", np.array([-9999.0, -1.0])),
+])
+def test_product_attributes_that_are_no_number_are_named_never_ignored(tmp_path, writer, dataset, name, value):
+    path = tmp_path / {"pace": "PACE_OCI.L2.nc", "neon": "NEON_reflectance.h5", "emit": "EMIT_L2A_RFL.nc"}[writer]
+    {"pace": write_pace, "neon": write_neon, "emit": write_emit}[writer](path)
+    _set_attribute(path, dataset, name, value)
+    with pytest.raises(CubeError, match=name):
+        load_cube(path)
+
+
+def test_emit_fill_value_as_a_one_element_array_is_no_data(tmp_path):
+    path = tmp_path / "EMIT_L2A_RFL_001_20230123T004529_2302216_003.nc"
+    truth = write_emit(path)
+    _set_attribute(path, "reflectance", "_FillValue", np.array([-9999.0], np.float32))
+    cube = load_cube(path, dataset="reflectance:swath")
+    assert np.isnan(cube.spectrum(2, 3)).all()
+    np.testing.assert_allclose(cube.spectrum(0, 0), truth["data"][0, 0], rtol=1e-6)
+
+
+def test_radiance_without_units_says_so(tmp_path):
+    path = tmp_path / "EMIT_L1B_RAD_001_20230123T004529_2302216_003.nc"
+    write_emit(path, "radiance")
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        del f["radiance"].attrs["units"]
+    assert load_cube(path).quantity == "radiance (units not given)"
+
+
+def test_a_product_whose_grid_cannot_be_placed_opens_without_a_place_and_says_why(tmp_path):
+    path = tmp_path / "NEON_reflectance.h5"
+    write_neon(path)
+    import h5py
+
+    with h5py.File(path, "r+") as f:  # a grid in metres said to be in degrees: off the globe
+        del f["SERC/Reflectance/Metadata/Coordinate_System/EPSG Code"]
+        f["SERC/Reflectance/Metadata/Coordinate_System/EPSG Code"] = b"4326"
+    cube = load_cube(path)
+    assert cube.geo is None and cube.shape == (5, 4, 6)
+    assert "not placed on the Earth" in cube.summary() and "does not land on the Earth" in cube.summary()
+    with pytest.raises(CubeError, match="not georeferenced"):
+        cube.lonlat(0, 0)

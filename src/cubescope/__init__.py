@@ -24,7 +24,8 @@ from cubescope.unmixing import atgp, unmix
 #: Names whose modules load Numba and scipy.special: imported on first use, so that opening
 #: and storing cubes (a child process per upload) does not pay for them.
 _LAZY = {"band_depth": "continuum", "continuum_removed": "continuum", "SpectralLibrary": "library",
-         "load_library": "library", "resample_spectra": "library", "spectral_angles": "library"}
+         "load_library": "library", "resample_spectra": "library", "spectral_angles": "library",
+         "undefined_continuum": "continuum", "fit_autoencoder": "compress", "fourier_codec": "compress"}
 
 
 def __getattr__(name: str) -> Any:
@@ -33,6 +34,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'cubescope' has no attribute {name!r}")
 
 __all__ = ["INDICES", "ROI", "Cube", "CubeError", "SpectralLibrary", "atgp", "band_depth", "band_math",
-           "continuum_removed", "kmeans", "load_cube", "load_library", "mnf", "resample_spectra", "spectral_angles",
-           "unmix"]
+           "continuum_removed", "fit_autoencoder", "fourier_codec", "kmeans", "load_cube", "load_library", "mnf",
+           "resample_spectra", "spectral_angles", "undefined_continuum", "unmix"]
 __version__ = "0.1.0"

@@ -41,7 +41,8 @@ def continuum_removed(spectra: Any, wavelengths: Any, bad_bands: Any = None, *,
     -------
     ndarray, same shape as ``spectra`` (``(rows, cols, bands)`` for a Cube)
         float32 for float32 (or integer) input, float64 for float64. NaN where the input is NaN
-        or the band is bad, and outside a spectrum's first and last valid bands.
+        or the band is bad, outside a spectrum's first and last valid bands, and where the
+        continuum is zero or negative (see :func:`undefined_continuum`).
     """
     wavelengths = np.asarray(wavelengths, dtype=np.float64).ravel()
     if isinstance(spectra, Cube):
@@ -123,12 +124,38 @@ def _remove(y: np.ndarray, x: np.ndarray, bad: np.ndarray, out: np.ndarray) -> N
                 k += 1
             a = stack[k]
             if a == j or k == top - 1:
-                out[i, j] = v / y[i, a]
-                continue
-            b = stack[k + 1]
-            span = x[b] - x[a]
-            continuum = y[i, a] + (y[i, b] - y[i, a]) * (x[j] - x[a]) / span if span > 0 else y[i, a]
-            out[i, j] = v / continuum
+                continuum = y[i, a]
+            else:
+                b = stack[k + 1]
+                span = x[b] - x[a]
+                continuum = y[i, a] + (y[i, b] - y[i, a]) * (x[j] - x[a]) / span if span > 0 else y[i, a]
+            # A continuum at or below zero (a 0 reflectance on the hull) has nothing to divide by.
+            out[i, j] = v / continuum if continuum > 0 else np.nan
+
+
+def undefined_continuum(spectra: Any, removed: Any, bad_bands: Any = None) -> np.ndarray:
+    """Which spectra lost samples to a continuum at or below zero.
+
+    Parameters
+    ----------
+    spectra : array_like, shape (..., bands)
+        The input of :func:`continuum_removed`.
+    removed : array_like, shape (..., bands)
+        Its output.
+    bad_bands : array_like of bool, shape (bands,), optional
+
+    Returns
+    -------
+    ndarray of bool, shape (...)
+        True for a spectrum with a valid sample whose continuum-removed value is NaN.
+    """
+    spectra, removed = np.asarray(spectra), np.asarray(removed)
+    valid = np.isfinite(spectra)
+    if bad_bands is not None:
+        valid &= ~np.asarray(bad_bands, bool)
+    # Samples outside the first and last valid band are NaN by design, never undefined: the
+    # hull's ends are valid samples, so only a non-positive continuum leaves a valid sample NaN.
+    return np.any(valid & np.isnan(removed), axis=-1)
 
 
 def band_depth(spectra: Any, wavelengths: Any, *, at: float | None = None,

@@ -486,6 +486,10 @@ class Cube:
                 text += f" (wavelengths {order})"
         if self.is_scaled or self.quantity:
             text += f"; {self.scaling_note()}"
+        if self.geo is not None and self.geo.note:
+            text += f"; georeferencing: {self.geo.note}"
+        elif self.geo is None and str(self.metadata.get("georeferencing", "")).startswith("none: "):
+            text += f"; not placed on the Earth: {self.metadata['georeferencing'][6:]}"
         return text.rstrip()
 
     def describe(self) -> dict[str, Any]:

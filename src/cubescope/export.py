@@ -23,6 +23,7 @@ import numpy as np
 from cubescope.display import apply_colormap, normalize, rgb_composite, stretch_limits
 from cubescope.errors import CubeError
 from cubescope.geo import Georef, envi_map_info, geotiff_tags
+from cubescope.wavelengths import line_breaks, step_backs
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -303,7 +304,8 @@ def spectra_to_csv(
 ) -> bytes:
     """CSV of named spectra, one row per band: band, wavelength with its unit, one column each.
 
-    Bad bands are marked in a column of their own; NaN is written as an empty field. With
+    Bad bands are marked in a column of their own, and so are the bands before which a plotted
+    line breaks ("gap", "step back"); NaN is written as an empty field. With
     ``locations`` (name -> (lon, lat) in WGS84 degrees, for a georeferenced cube) two rows
     ``longitude`` and ``latitude`` come first, in the band column's place.
     """
@@ -314,6 +316,12 @@ def spectra_to_csv(
         header.append(f"wavelength ({wavelength_units or 'unit unknown'})")
     if bad_bands is not None:
         header.append("bad band")
+    # Where a plotted line breaks (wavelengths stepping back, bands cut out of the file), so a
+    # spreadsheet chart can break there too.
+    breaks = {} if wavelengths is None else {
+        int(b): "step back" if b in set(step_backs(wavelengths).tolist()) else "gap" for b in line_breaks(wavelengths)}
+    if breaks:
+        header.append("line breaks before")
     header += names
     lines = [",".join(_csv_field(h) for h in header)]
     if locations:
@@ -328,6 +336,8 @@ def spectra_to_csv(
             row.append(repr(float(wavelengths[b])))
         if bad_bands is not None:
             row.append("1" if bad_bands[b] else "0")
+        if breaks:
+            row.append(breaks.get(b, ""))
         row += ["" if not np.isfinite(v) else repr(float(v)) for v in (spectra[name][b] for name in names)]
         lines.append(",".join(row))
     return ("\n".join(lines) + "\n").encode()

@@ -41,16 +41,36 @@ def _crs(text: str):
 
 @lru_cache(maxsize=32)
 def _to_wgs84(crs: str):
-    from pyproj import Transformer
-
-    return Transformer.from_crs(_crs(crs), WGS84, always_xy=True)
+    return _transformer(crs, forward=True)
 
 
 @lru_cache(maxsize=32)
 def _from_wgs84(crs: str):
-    from pyproj import Transformer
+    return _transformer(crs, forward=False)
 
-    return Transformer.from_crs(WGS84, _crs(crs), always_xy=True)
+
+def _transformer(crs: str, forward: bool):
+    """A pyproj transformer between ``crs`` and WGS84; a CRS pyproj parses but cannot relate to
+    WGS84 (an ellipsoid of another size, a broken datum) is a :class:`CubeError` here, once."""
+    from pyproj import Transformer
+    from pyproj.exceptions import ProjError
+
+    source, target = (_crs(crs), WGS84) if forward else (WGS84, _crs(crs))
+    try:
+        return Transformer.from_crs(source, target, always_xy=True)
+    except ProjError as exc:
+        raise CubeError(f"The coordinate reference system cannot be related to longitude/latitude ({exc}).") from exc
+
+
+def _transform(transformer: Any, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``transformer.transform`` whose failures are :class:`CubeError`."""
+    from pyproj.exceptions import ProjError
+
+    try:
+        u, v = transformer.transform(x, y)
+    except ProjError as exc:
+        raise CubeError(f"The coordinates could not be transformed ({exc}).") from exc
+    return np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64)
 
 
 def crs_wkt(text: str) -> str:
@@ -85,12 +105,19 @@ class Georef:
         Longitude and latitude (WGS84 degrees) of every pixel centre, for swath products.
         NaN where the product has none.
 
-    Exactly one of ``geotransform`` and ``lonlat`` is given.
+    note : str, optional
+        What a reader had to decide to place the image (a CRS string it could not use and what
+        it used instead); shown with :meth:`describe`.
+
+    Exactly one of ``geotransform`` and ``lonlat`` is given. A grid's CRS is checked here, once,
+    by placing the image's centre: a CRS that cannot be related to WGS84 is a
+    :class:`~cubescope.errors.CubeError` now, never at a later click.
     """
 
     def __init__(self, rows: int, cols: int, *, crs: str | None = None, geotransform: Any = None,
-                 lonlat: np.ndarray | None = None) -> None:
+                 lonlat: np.ndarray | None = None, note: str | None = None) -> None:
         self.rows, self.cols = int(rows), int(cols)
+        self.note = str(note) if note else None
         if (geotransform is None) == (lonlat is None):
             raise CubeError("Georeferencing needs either a CRS with a geotransform or per-pixel lon/lat arrays.")
         if geotransform is not None:
@@ -101,10 +128,14 @@ class Georef:
                 raise CubeError(f"The geotransform {gt} maps the image onto a line (zero pixel size).")
             if not crs:
                 raise CubeError("A geotransform without a coordinate reference system cannot be placed on the Earth.")
-            crs_wkt(crs)  # refuse an unreadable CRS now, not at the first click
             self.geotransform: tuple[float, ...] | None = gt
             self.crs: str | None = str(crs)
             self.lonlat_arrays: np.ndarray | None = None
+            # Refuse an unusable CRS now, not at the first click: place the centre and the corners.
+            lon, lat = self.lonlat_at([0.0, self.rows / 2, self.rows], [0.0, self.cols / 2, self.cols])
+            if not (np.isfinite(lon).all() and np.isfinite(lat).all() and np.all(np.abs(lat) <= 90.0)):
+                raise CubeError(f"The grid in {crs_name(self.crs)} does not land on the Earth "
+                                f"(its corners give longitude {lon.tolist()}, latitude {lat.tolist()}).")
         else:
             arrays = np.asarray(lonlat, dtype=np.float64)
             if arrays.shape != (2, self.rows, self.cols):
@@ -133,13 +164,14 @@ class Georef:
 
     def describe(self) -> str:
         """One line for the page: what the georeferencing is and its pixel size."""
+        note = f" ({self.note})" if self.note else ""
         if self.geotransform is None:
-            return "swath: longitude/latitude of every pixel from the product"
+            return "swath: longitude/latitude of every pixel from the product" + note
         gt = self.geotransform
         size = math.hypot(gt[1], gt[4]), math.hypot(gt[2], gt[5])
         unit = "°" if _crs(self.crs).is_geographic else " m"
         rotated = " (rotated grid)" if gt[2] or gt[4] else ""
-        return f"{crs_name(self.crs)}, pixel {size[0]:.6g} x {size[1]:.6g}{unit}{rotated}"
+        return f"{crs_name(self.crs)}, pixel {size[0]:.6g} x {size[1]:.6g}{unit}{rotated}{note}"
 
     def __repr__(self) -> str:
         return f"Georef({self.rows} x {self.cols}, {self.describe()})"
@@ -180,9 +212,7 @@ class Georef:
             raise CubeError(f"Pixel outside the {self.rows} x {self.cols} image.")
         if self.lonlat_arrays is not None:
             return self.lonlat_arrays[0][r, c], self.lonlat_arrays[1][r, c]
-        x, y = self.xy(r + 0.5, c + 0.5)
-        lon, lat = _to_wgs84(self.crs).transform(x, y)
-        return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+        return _transform(_to_wgs84(self.crs), *self.xy(r + 0.5, c + 0.5))
 
     def lonlat_grid(self, rows: tuple[int, int], cols: tuple[int, int], n: int = 17
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -201,15 +231,14 @@ class Georef:
     def lonlat_at(self, rows: Any, cols: Any) -> tuple[np.ndarray, np.ndarray]:
         """Longitude/latitude of fractional pixel positions on a map grid (``(0, 0)`` the outer
         corner of the first pixel): where ROI vertices lie."""
-        lon, lat = _to_wgs84(self.crs).transform(*self.xy(rows, cols))
-        return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+        return _transform(_to_wgs84(self.crs), *self.xy(rows, cols))
 
     def position_of(self, lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
         """Fractional pixel positions ``(rows, cols)`` of longitude/latitude on a map grid (the
         inverse of :meth:`lonlat_at`)."""
         if self.geotransform is None:
             raise CubeError("A swath has no map grid to place coordinates on.")
-        x, y = _from_wgs84(self.crs).transform(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
+        x, y = _transform(_from_wgs84(self.crs), np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
         gt = self.geotransform
         det = gt[1] * gt[5] - gt[2] * gt[4]
         dx, dy = np.asarray(x) - gt[0], np.asarray(y) - gt[3]
@@ -221,8 +250,7 @@ class Georef:
         if self.lonlat_arrays is None:
             r = np.array([0, 0, self.rows, self.rows], dtype=np.float64)
             c = np.array([0, self.cols, self.cols, 0], dtype=np.float64)
-            lon, lat = _to_wgs84(self.crs).transform(*self.xy(r, c))
-            return np.column_stack([lon, lat])
+            return np.column_stack(_transform(_to_wgs84(self.crs), *self.xy(r, c)))
         rr = [0, 0, self.rows - 1, self.rows - 1]
         cc = [0, self.cols - 1, self.cols - 1, 0]
         return np.column_stack([self.lonlat_arrays[0][rr, cc], self.lonlat_arrays[1][rr, cc]])
@@ -236,7 +264,7 @@ class Georef:
         t = np.linspace(0.0, 1.0, 33)
         r = np.concatenate([np.zeros_like(t), t * self.rows, np.full_like(t, self.rows), (1 - t) * self.rows])
         c = np.concatenate([t * self.cols, np.full_like(t, self.cols), (1 - t) * self.cols, np.zeros_like(t)])
-        lon, lat = _to_wgs84(self.crs).transform(*self.xy(r, c))
+        lon, lat = _transform(_to_wgs84(self.crs), *self.xy(r, c))
         return float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))
 
     # ------------------------------------------------------------------ Earth -> pixel
@@ -292,17 +320,20 @@ class Georef:
     # ------------------------------------------------------------------ keeping
     def to_meta(self) -> dict[str, Any]:
         """A JSON-friendly description; swath arrays are kept apart (see :meth:`from_meta`)."""
-        if self.geotransform is not None:
-            return {"kind": "grid", "crs": self.crs, "geotransform": list(self.geotransform)}
-        return {"kind": "swath"}
+        meta: dict[str, Any] = {"kind": "grid", "crs": self.crs, "geotransform": list(self.geotransform)} \
+            if self.geotransform is not None else {"kind": "swath"}
+        if self.note:
+            meta["note"] = self.note
+        return meta
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any], rows: int, cols: int, lonlat: np.ndarray | None = None) -> Georef:
+        note = meta.get("note")
         if meta.get("kind") == "grid":
-            return cls(rows, cols, crs=meta["crs"], geotransform=meta["geotransform"])
+            return cls(rows, cols, crs=meta["crs"], geotransform=meta["geotransform"], note=note)
         if lonlat is None:
             raise CubeError("The stored swath georeferencing has lost its longitude/latitude arrays.")
-        return cls(rows, cols, lonlat=lonlat)
+        return cls(rows, cols, lonlat=lonlat, note=note)
 
     def window(self, rows: slice, cols: slice) -> Georef:
         """The georeferencing of the sub-image ``[rows, cols]`` (steps of 1)."""
@@ -312,8 +343,8 @@ class Georef:
             gt = self.geotransform
             x0, y0 = self.xy(r0, c0)
             shifted = (float(x0), gt[1], gt[2], float(y0), gt[4], gt[5])
-            return Georef(r1 - r0, c1 - c0, crs=self.crs, geotransform=shifted)
-        return Georef(r1 - r0, c1 - c0, lonlat=self.lonlat_arrays[:, r0:r1, c0:c1])
+            return Georef(r1 - r0, c1 - c0, crs=self.crs, geotransform=shifted, note=self.note)
+        return Georef(r1 - r0, c1 - c0, lonlat=self.lonlat_arrays[:, r0:r1, c0:c1], note=self.note)
 
 
 def _unit_vectors(lon: Any, lat: Any) -> np.ndarray:
@@ -330,22 +361,32 @@ _ENVI_DATUMS = {"wgs-84": "WGS84", "wgs84": "WGS84", "north america 1983": "NAD8
 
 
 def from_envi(header: Mapping[str, Any], rows: int, cols: int) -> Georef | None:
-    """Georeferencing from an ENVI header's ``map info`` and ``coordinate system string``.
+    """Georeferencing from an ENVI header's ``map info`` and ``coordinate system string``;
+    None when nothing in it places the image (see :func:`envi_georef`)."""
+    return envi_georef(header, rows, cols)[0]
+
+
+def envi_georef(header: Mapping[str, Any], rows: int, cols: int) -> tuple[Georef | None, str | None]:
+    """Georeferencing from an ENVI header, and why it is missing when ``map info`` is there but
+    could not be used.
 
     Follows GDAL's ENVI driver: ``rotation=`` turns the grid counter-clockwise by that many
     degrees; the reference pixel is 1-based with (1, 1) the outer corner of the first pixel.
     (GDAL leaves the rotation out of the offset for a reference pixel other than (1, 1); here
     it is applied, which agrees with GDAL at (1, 1), the only reference products use.)
-    None when the header has no usable ``map info`` ("Arbitrary" grids and pixel-only files).
+    The CRS is the ``coordinate system string`` when pyproj can relate it to WGS84; when it
+    cannot (a broken ellipsoid, say), the projection ``map info`` names (UTM zone, hemisphere
+    and datum; geographic) is used instead and the Georef's ``note`` says so. "Arbitrary" grids
+    and pixel-only files give ``(None, None)``.
     """
     info = header.get("map info")
     if not isinstance(info, list) or len(info) < 7:
-        return None
+        return None, None
     fields = [str(v).strip() for v in info]
     try:
         x_ref, y_ref, easting, northing, x_size, y_size = (float(v) for v in fields[1:7])
     except ValueError:
-        return None
+        return None, "its map info holds no numbers where the reference pixel and pixel size belong"
     rotation = 0.0
     units = None
     for field in fields[7:]:
@@ -354,36 +395,46 @@ def from_envi(header: Mapping[str, Any], rows: int, cols: int) -> Georef | None:
             try:
                 rotation = float(value)
             except ValueError:
-                return None
+                return None, f"its map info has a rotation that is not a number ({value.strip()!r})"
         elif key.strip().lower() == "units":
             units = value.strip().lower()
-    crs = _envi_crs(fields, header.get("coordinate system string"))
-    if crs is None:
-        return None
     theta = -math.radians(rotation)
     gt1, gt2 = math.cos(theta) * x_size, -math.sin(theta) * x_size
     gt4, gt5 = -math.sin(theta) * y_size, -math.cos(theta) * y_size
     if abs(rotation) == 180.0:
         gt1, gt2, gt4, gt5 = x_size, 0.0, 0.0, y_size
-    if units in ("feet", "km") and _crs(crs).is_projected:
-        return None  # a unit the CRS does not state; placing it would be a guess
     gt0 = easting - (x_ref - 1) * gt1 - (y_ref - 1) * gt2
     gt3 = northing - (x_ref - 1) * gt4 - (y_ref - 1) * gt5
-    try:
-        return Georef(rows, cols, crs=crs, geotransform=(gt0, gt1, gt2, gt3, gt4, gt5))
-    except CubeError:
-        return None
+    geotransform = (gt0, gt1, gt2, gt3, gt4, gt5)
 
-
-def _envi_crs(fields: list[str], css: Any) -> str | None:
+    css = header.get("coordinate system string")
     if isinstance(css, list):
         css = ",".join(str(v) for v in css)
-    if isinstance(css, str) and css.strip():
-        text = css.strip().strip("{}")
+    css = css.strip().strip("{}") if isinstance(css, str) else ""
+    named = _map_info_crs(fields)
+    problem = None
+    for crs, note in ((css, None), (named, "placed by its map info")):
+        if not crs:
+            continue
         try:
-            return crs_wkt(text)
-        except CubeError:
-            pass
+            if units in ("feet", "km") and _crs(crs).is_projected:
+                return None, f"its map info gives the grid in {units}, which its projection does not state"
+            if note and problem:
+                note = f"its coordinate system string could not be used: {problem[0].lower()}{problem[1:]}; {note}"
+            return Georef(rows, cols, crs=crs, geotransform=geotransform, note=note), None
+        except CubeError as exc:
+            problem = problem or _first_sentence(str(exc))
+    if problem:
+        return None, f"its coordinate system could not be used ({problem})"
+    return None, None
+
+
+def _first_sentence(text: str) -> str:
+    return text.split(" (")[0].rstrip(".")
+
+
+def _map_info_crs(fields: list[str]) -> str | None:
+    """The CRS a ``map info`` names by itself: UTM zone + hemisphere + datum, or geographic."""
     name = fields[0].lower()
     if name.startswith("utm") and len(fields) >= 9:
         try:

@@ -17,7 +17,7 @@ import plotly.io as pio
 
 from cubescope.display import MARKER_COLOURS
 from cubescope.spectra import with_gaps
-from cubescope.wavelengths import step_backs
+from cubescope.wavelengths import line_breaks
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,8 @@ def spectra_spec(
     drawn as :func:`spectra_figure` draws them.
 
     Returns a dict: ``x`` (one position per band: wavelength, or band number), ``x_unit``,
-    ``breaks`` (band indices where a second spectrometer begins and the line breaks),
+    ``breaks`` (band indices where the line breaks: a second spectrometer begins, or bands
+    were cut out of the file, see :func:`~cubescope.wavelengths.line_breaks`),
     ``x_title``, ``y_title``, ``height`` (px) and ``marks`` (``{"x", "colour"}``), and
     ``traces``, each ``{"name", "colour", "dash", "y", "spread", "markers"}`` with ``None``
     where a value is missing or a band is bad, and ``markers`` the samples no line can show.
@@ -71,6 +72,7 @@ def spectra_spec(
     """
     n = traces[0].values.size if traces else (len(wavelengths) if wavelengths is not None else 1)
     x, x_title = x_axis(wavelengths, units, n, markup=False)
+    breaks = line_breaks(x).tolist() if wavelengths is not None and x.size > 1 else []
     out = []
     for i, trace in enumerate(traces):
         y = with_gaps(trace.values, bad_bands)
@@ -78,11 +80,11 @@ def spectra_spec(
         out.append({
             "name": trace.name, "dash": trace.dash or "solid", "y": _json_values(y), "spread": spread,
             "colour": trace.colour_at(i),
-            "markers": np.flatnonzero(marker_sizes(y)).tolist(),
+            "markers": np.flatnonzero(marker_sizes(y, breaks=breaks)).tolist(),
         })
     return {
         "x": x.tolist(), "x_unit": "band" if wavelengths is None else (units or ""), "x_title": x_title,
-        "breaks": step_backs(x).tolist() if wavelengths is not None and x.size > 1 else [],
+        "breaks": breaks,
         "y_title": y_title, "height": height, "traces": out,
         "marks": [{"x": float(x[b]), "colour": colour} for b, colour in marks],
     }
@@ -121,11 +123,11 @@ def spectra_figure(
                 "mode": "lines", "fill": "toself", "fillcolor": colour, "opacity": 0.2, "line": {"width": 0},
                 "hoverinfo": "skip", "showlegend": False, "name": f"{escape(trace.name)} ±1σ",
             })
-        sizes = marker_sizes(y)
-        if wavelengths is not None and x.size > 1:
-            # Where the wavelengths step back (a second spectrometer), the line breaks instead of
-            # running back across the overlap: each detector is drawn as its own run.
-            breaks = step_backs(x)
+        breaks = line_breaks(x) if wavelengths is not None and x.size > 1 else np.array([], dtype=np.int64)
+        sizes = marker_sizes(y, breaks=breaks)
+        if breaks.size:
+            # Where the wavelengths step back (a second spectrometer) or jump across bands cut
+            # out of the file, the line breaks instead of bridging: each run is drawn on its own.
             x, y, sizes = np.insert(x, breaks, np.nan), np.insert(y, breaks, np.nan), np.insert(sizes, breaks, 0)
         line = {"color": colour, "width": 1.6, "dash": trace.dash}
         scatter = {"type": "scatter", "x": x, "y": y, "name": escape(trace.name), "connectgaps": False, "line": line}
@@ -163,14 +165,17 @@ def _white_layout() -> dict:
     return pio.templates["plotly_white"].layout.to_plotly_json()
 
 
-def marker_sizes(values: np.ndarray, few: int = 24) -> np.ndarray:
+def marker_sizes(values: np.ndarray, few: int = 24, breaks: Sequence[int] = ()) -> np.ndarray:
     """Marker size per sample: every sample of a spectrum with at most ``few`` bands, else only
-    samples a line cannot show (a finite value between gaps, or a one-band spectrum)."""
+    samples a line cannot show (a finite value between gaps or line ``breaks``, or a one-band
+    spectrum)."""
     finite = np.isfinite(np.asarray(values, dtype=float))
     if finite.size <= few:
         return np.where(finite, 6, 0)
-    before = np.r_[False, finite[:-1]]
-    after = np.r_[finite[1:], False]
+    joined = np.ones(finite.size, dtype=bool)  # joined[i]: a line may run from band i - 1 to i
+    joined[np.asarray(breaks, dtype=np.int64)] = False
+    before = np.r_[False, finite[:-1] & joined[1:]]
+    after = np.r_[finite[1:] & joined[1:], False]
     return np.where(finite & ~before & ~after, 6, 0)
 
 

@@ -132,6 +132,42 @@ def step_backs(wavelengths: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~(steps * direction > 0)) + 1
 
 
+#: A step this many times the local spacing is a gap in the spectrum (bands removed from the file).
+GAP_FACTOR = 3.0
+#: Steps on each side of a step that give its local spacing.
+_GAP_NEIGHBOURS = 4
+#: Fewer bands than this are a multispectral set: its spacing varies by design, no gap is read.
+_GAP_MIN_BANDS = 30
+
+
+def wide_gaps(wavelengths: np.ndarray) -> np.ndarray:
+    """Indices ``i`` where the step from band ``i - 1`` to band ``i`` is well beyond the local
+    spacing: more than :data:`GAP_FACTOR` times the median of the steps around it (up to four on
+    each side). A cube whose water-vapour bands were cut out of the file (1354 -> 1414 nm amid
+    10 nm steps) has its gaps here; spectra lines break there instead of bridging them."""
+    w = np.asarray(wavelengths, dtype=float)
+    if w.size < _GAP_MIN_BANDS or not np.isfinite(w).all():
+        return np.array([], dtype=np.int64)
+    steps = np.abs(np.diff(w))
+    found = []
+    for i, step in enumerate(steps):
+        around = np.concatenate([steps[max(0, i - _GAP_NEIGHBOURS):i], steps[i + 1:i + 1 + _GAP_NEIGHBOURS]])
+        around = around[around > 0]
+        if around.size and step > GAP_FACTOR * np.median(around):
+            found.append(i + 1)
+    return np.array(found, dtype=np.int64)
+
+
+def line_breaks(wavelengths: np.ndarray) -> np.ndarray:
+    """Where a spectrum's line breaks, as sorted band indices ``i`` (between bands ``i - 1`` and
+    ``i``): where the wavelengths step back (:func:`step_backs`) or jump across a gap
+    (:func:`wide_gaps`)."""
+    w = np.asarray(wavelengths, dtype=float)
+    if w.size < 2:
+        return np.array([], dtype=np.int64)
+    return np.union1d(step_backs(w), wide_gaps(w)).astype(np.int64)
+
+
 def wavelength_order(wavelengths: np.ndarray, units: str | None = None) -> str | None:
     """A warning about the order of the wavelengths, or None when they increase.
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from cubescope.cube import Cube, to_band_sequential
 from cubescope.errors import CubeError
-from cubescope.geo import from_envi
+from cubescope.geo import envi_georef
 from cubescope.io.limits import Limits, check_cube_shape, check_declared
 from cubescope.io.listing import ArrayInfo
 
@@ -221,8 +221,11 @@ def load_envi(
     mapped = np.memmap(data_path, dtype=dtype, mode="r", offset=offset, shape=file_shape)
     band_axis = {"bsq": 0, "bil": 1, "bip": 2}[interleave]
     bsq = to_band_sequential(mapped, band_axis, copy=None if lazy is None else not lazy)
-    geo = from_envi(header, lines, samples)
-    return Cube(bsq, name=name or header_path.stem, geo=geo, **_cube_fields(header, bands))
+    geo, unplaced = envi_georef(header, lines, samples)
+    fields = _cube_fields(header, bands)
+    if unplaced:
+        fields["metadata"]["georeferencing"] = f"none: {unplaced}"
+    return Cube(bsq, name=name or header_path.stem, geo=geo, **fields)
 
 
 #: A wavelength inside a band name: "376.44 Nanometers", "Band 12 (550.0 nm)", "B4 0.665um".

@@ -20,7 +20,16 @@ from cubescope.geo import Georef
 from cubescope.io.hdf5 import checked_dataset
 from cubescope.io.limits import Limits
 from cubescope.io.listing import ArrayInfo
-from cubescope.io.products.common import attr, check_size, copy_bands, number, quantity_from_units, scratch, values
+from cubescope.io.products.common import (
+    attr,
+    check_size,
+    copy_bands,
+    number,
+    placed,
+    quantity_from_units,
+    scratch,
+    values,
+)
 
 NAME = "AVIRIS-3"
 _VARIABLES = ("reflectance", "radiance")
@@ -71,16 +80,16 @@ def load(path: Path, handle, limits: Limits, choice: str | None, name: str) -> C
     northing = values(handle, _coordinate(handle, prefix, "northing"), path.name).ravel()
     geo = None
     crs = _crs(handle, data)
+    metadata = {"product": f"AVIRIS {variable} (orthorectified)", "format": "netCDF4", "variable": prefix + variable}
     if crs and easting.size == cols and northing.size == rows and cols > 1 and rows > 1:
         dx, dy = (easting[-1] - easting[0]) / (cols - 1), (northing[-1] - northing[0]) / (rows - 1)
-        geo = Georef(rows, cols, crs=crs, geotransform=(easting[0] - dx / 2, dx, 0.0, northing[0] - dy / 2, 0.0, dy))
+        gt = (easting[0] - dx / 2, dx, 0.0, northing[0] - dy / 2, 0.0, dy)
+        geo = placed(lambda: Georef(rows, cols, crs=crs, geotransform=gt), metadata)
     kind = "reflectance" if variable == "reflectance" else quantity_from_units("radiance", attr(data, "units"))
     return Cube(
         out, name=name, wavelengths=wavelengths[order], wavelength_units="nm",
         fwhm=None if fwhm is None or fwhm.size != bands else fwhm[order],
-        nodata=number(data, "_FillValue", -9999.0), quantity=kind,
-        metadata={"product": f"AVIRIS {variable} (orthorectified)", "format": "netCDF4", "variable": prefix + variable},
-        geo=geo,
+        nodata=number(data, "_FillValue", -9999.0), quantity=kind, metadata=metadata, geo=geo,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from cubescope.cube import in_memory_budget
 from cubescope.errors import CubeError
+from cubescope.geo import Georef
 from cubescope.io.hdf5 import checked_dataset
 from cubescope.io.limits import Limits, check_cube_shape, check_declared
 
@@ -36,12 +37,39 @@ def attr(obj: Any, name: str, default: Any = None) -> Any:
 
 
 def number(obj: Any, name: str, default: float | None = None) -> float | None:
-    """A numeric attribute, or ``default`` when absent or not a number."""
+    """A numeric attribute as a float, or ``default`` when absent.
+
+    A one-element array is its scalar, and text holding a number is that number. Anything else
+    (several values, text that is no number) is a :class:`CubeError` naming the attribute: a
+    scale factor or fill value silently ignored shows raw counts as physical values.
+    """
     value = attr(obj, name)
-    try:
-        return float(np.asarray(value, dtype=float).ravel()[0]) if value is not None else default
-    except (TypeError, ValueError, IndexError):
+    if value is None:
         return default
+    owner = getattr(obj, "name", None)
+    where = f"'{name}' of '{owner}'" if owner and owner != "/" else f"'{name}'"
+    items = np.asarray(value, dtype=object).ravel()
+    if items.size != 1:
+        raise CubeError(f"The attribute {where} holds {items.size} values where one number belongs; "
+                        "the product's values cannot be read safely.")
+    item = items[0]
+    if isinstance(item, bytes):
+        item = item.decode("utf-8", "replace")
+    try:
+        return float(str(item).strip("\x00 ") if isinstance(item, str) else item)
+    except (TypeError, ValueError):
+        raise CubeError(f"The attribute {where} is {str(item)[:40]!r}, not a number; the product's values "
+                        "cannot be read safely.") from None
+
+
+def placed(build: Callable[[], Georef | None], metadata: dict[str, Any]) -> Georef | None:
+    """The georeferencing ``build`` makes, or None with the reason in ``metadata`` when the
+    product's coordinates cannot be used: a product opens without a place rather than not at all."""
+    try:
+        return build()
+    except CubeError as exc:
+        metadata["georeferencing"] = f"none: {exc}"
+        return None
 
 
 def text(value: Any) -> str:
@@ -133,6 +161,8 @@ def ascending(wavelengths: np.ndarray) -> np.ndarray:
 def quantity_from_units(kind: str, units: Any) -> str:
     """A page label for values of ``kind`` ("reflectance", "radiance") with the product's units."""
     units = text(units) if units is not None else ""
+    if not units and "radiance" in kind.lower():
+        return f"{kind} (units not given)"  # radiance always has units: say they are missing
     if not units or units.lower() in ("unitless", "1", "none", "dimensionless"):
         return kind
     return f"{kind} ({units})"

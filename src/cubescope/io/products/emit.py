@@ -30,6 +30,7 @@ from cubescope.io.products.common import (
     check_size,
     copy_bands,
     number,
+    placed,
     quantity_from_units,
     scratch,
     values,
@@ -86,7 +87,7 @@ def load(path: Path, handle, limits: Limits, choice: str | None, name: str) -> C
         out = scratch((bands, down, cross), np.float32)
         copy_bands(data, 2, range(bands), out)
         lonlat = np.stack([values(handle, "location/lon", path.name), values(handle, "location/lat", path.name)])
-        geo = Georef(down, cross, lonlat=lonlat)
+        geo = placed(lambda: Georef(down, cross, lonlat=lonlat), metadata)
         metadata["geometry"] = "swath (as acquired)"
     else:
         declared = handle["location/glt_x"].shape, handle["location/glt_y"].shape
@@ -109,8 +110,9 @@ def load(path: Path, handle, limits: Limits, choice: str | None, name: str) -> C
                 image = np.full((rows, cols), np.nan, dtype=np.float32)
                 image[valid] = block[src_r, src_c, k]
                 out[start + k] = image
-        geo = Georef(rows, cols, crs=str(attr(handle, "spatial_ref") or "EPSG:4326"),
-                     geotransform=np.asarray(attr(handle, "geotransform"), dtype=float).ravel())
+        geo = placed(lambda: Georef(rows, cols, crs=str(attr(handle, "spatial_ref") or "EPSG:4326"),
+                                    geotransform=np.asarray(attr(handle, "geotransform"), dtype=float).ravel()),
+                     metadata)
         metadata["geometry"] = "orthorectified through the product's GLT (no swath pixel: NaN)"
     return Cube(
         out, name=name, wavelengths=wavelengths, wavelength_units="nm", fwhm=fwhm,

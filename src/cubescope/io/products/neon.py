@@ -21,7 +21,7 @@ from cubescope.geo import Georef
 from cubescope.io.hdf5 import checked_dataset
 from cubescope.io.limits import Limits
 from cubescope.io.listing import ArrayInfo
-from cubescope.io.products.common import attr, check_size, copy_bands, number, scratch, text, values
+from cubescope.io.products.common import attr, check_size, copy_bands, number, placed, scratch, text, values
 
 NAME = "NEON AOP"
 
@@ -56,19 +56,27 @@ def load(path: Path, handle, limits: Limits, choice: str | None, name: str) -> C
     fwhm = values(handle, fwhm_name, path.name).ravel() if fwhm_name in handle else None
     out = scratch((bands, rows, cols), data.dtype)
     copy_bands(data, 2, range(bands), out)
-    scale = number(data, "Scale_Factor", 1.0) or 1.0
+    scale = number(data, "Scale_Factor", 1.0)
+    if not scale or not np.isfinite(scale):
+        raise CubeError(f"NEON's Scale_Factor is {scale}; reflectance cannot be computed from the stored values.")
     bad = np.zeros(bands, dtype=bool)
-    for key in ("Band_Window_1_Nanometers", "Band_Window_2_Nanometers"):
-        window = attr(data, key)
-        if window is not None and np.size(window) == 2:
-            low, high = sorted(float(v) for v in np.ravel(window))
-            bad |= (wavelengths >= low) & (wavelengths <= high)
+    # NEON writes the water-vapour windows on the Reflectance group (NEON's reader and
+    # HyperCoast read them there); some files carry them on the dataset too.
+    for holder in (handle[base], data):
+        for key in ("Band_Window_1_Nanometers", "Band_Window_2_Nanometers"):
+            window = attr(holder, key)
+            if window is not None and np.size(window) == 2:
+                try:
+                    low, high = sorted(float(v) for v in np.ravel(window))
+                except (TypeError, ValueError):
+                    raise CubeError(f"NEON's {key} is {window!r}, not two wavelengths in nm.") from None
+                bad |= (wavelengths >= low) & (wavelengths <= high)
+    metadata = {"product": "NEON AOP reflectance", "format": "HDF5", "site": site}
     return Cube(
         out, name=name, wavelengths=wavelengths, wavelength_units="nm", fwhm=fwhm,
         bad_bands=bad if bad.any() else None, nodata=number(data, "Data_Ignore_Value"),
-        gain=1.0 / scale, quantity="reflectance",
-        metadata={"product": "NEON AOP reflectance", "format": "HDF5", "site": site},
-        geo=_georef(handle, base, rows, cols),
+        gain=1.0 / scale, quantity="reflectance", metadata=metadata,
+        geo=placed(lambda: _georef(handle, base, rows, cols), metadata),
     )
 
 

@@ -19,7 +19,16 @@ from cubescope.geo import Georef
 from cubescope.io.hdf5 import checked_dataset
 from cubescope.io.limits import Limits
 from cubescope.io.listing import ArrayInfo
-from cubescope.io.products.common import attr, check_size, copy_bands, number, quantity_from_units, scratch, values
+from cubescope.io.products.common import (
+    attr,
+    check_size,
+    copy_bands,
+    number,
+    placed,
+    quantity_from_units,
+    scratch,
+    values,
+)
 
 NAME = "PACE OCI"
 _WAVELENGTHS = ("sensor_band_parameters/wavelength_3d", "sensor_band_parameters/wavelength")
@@ -70,5 +79,5 @@ def load(path: Path, handle, limits: Limits, choice: str | None, name: str) -> C
     return Cube(
         out, name=name, wavelengths=wavelengths[order], wavelength_units="nm",
         nodata=fill, gain=scale, offset=offset, quantity=quantity_from_units(kind, attr(data, "units")),
-        metadata=metadata, geo=Georef(rows, cols, lonlat=lonlat),
+        metadata=metadata, geo=placed(lambda: Georef(rows, cols, lonlat=lonlat), metadata),
     )

@@ -28,7 +28,7 @@ from cubescope.geo import Georef
 from cubescope.io.hdf5 import checked_dataset
 from cubescope.io.limits import Limits
 from cubescope.io.listing import ArrayInfo
-from cubescope.io.products.common import attr, check_size, copy_bands, number, scratch, values
+from cubescope.io.products.common import attr, check_size, copy_bands, number, placed, scratch, values
 
 NAME = "PRISMA"
 _DN_MAX = 65535.0
@@ -100,10 +100,10 @@ def load(path: Path, handle, limits: Limits, choice: str | None, name: str) -> C
             out[k] = staged[i]
         g, o = _scaling(handle, level, det)
         gain[positions], offset[positions] = g, o
-    geo = _georef(handle, swath, level, rows, cols, path.name)
     kind = "radiance" if level in ("L1", "L2B") else "reflectance"
     units = "" if kind == "reflectance" else " (W/(m² sr µm))"
     metadata = {"product": f"PRISMA {level}", "format": "HDF5-EOS", "detectors": "VNIR + SWIR, sorted by wavelength"}
+    geo = placed(lambda: _georef(handle, swath, level, rows, cols, path.name), metadata)
     for key in ("Product_ID", "Processing_Level", "Product_StartTime"):
         if key in handle.attrs:
             metadata[key] = str(attr(handle, key))

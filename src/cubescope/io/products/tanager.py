@@ -26,6 +26,7 @@ from cubescope.io.products.common import (
     check_size,
     copy_bands,
     number,
+    placed,
     quantity_from_units,
     scratch,
     values,
@@ -93,15 +94,16 @@ def load(path: Path, handle, limits: Limits, choice: str | None, name: str) -> C
                 out[k][mask] = np.nan
     geo = None
     geofields = f"{root}/Geolocation Fields"
-    if f"{geofields}/Latitude" in handle and f"{geofields}/Longitude" in handle:
-        geo = Georef(rows, cols, lonlat=np.stack([values(handle, f"{geofields}/Longitude", path.name),
-                                                  values(handle, f"{geofields}/Latitude", path.name)]))
     leaf = variable.rsplit("/", 1)[-1]
+    metadata = {"product": f"Tanager {leaf}", "format": "HDF5 (HDF-EOS)", "variable": variable}
+    if f"{geofields}/Latitude" in handle and f"{geofields}/Longitude" in handle:
+        lonlat = np.stack([values(handle, f"{geofields}/Longitude", path.name),
+                           values(handle, f"{geofields}/Latitude", path.name)])
+        geo = placed(lambda: Georef(rows, cols, lonlat=lonlat), metadata)
     kind = "reflectance" if "reflectance" in leaf else "radiance"
     units = attr(data, "units")
     return Cube(
         out, name=name, wavelengths=wavelengths[order], wavelength_units="nm",
         fwhm=None if fwhm is None else fwhm[order], bad_bands=None if good is None else good[order] == 0,
-        quantity=kind if kind == "reflectance" else quantity_from_units(kind, units),
-        metadata={"product": f"Tanager {leaf}", "format": "HDF5 (HDF-EOS)", "variable": variable}, geo=geo,
+        quantity=kind if kind == "reflectance" else quantity_from_units(kind, units), metadata=metadata, geo=geo,
     )

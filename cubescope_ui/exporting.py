@@ -104,7 +104,10 @@ def cube_panel(label: str, cube: Callable[[], np.ndarray], name: str, key: str, 
     left.download_button(
         f"{label} (.tif)",
         lambda: export.to_tiff(cube(), wavelengths=envi.get("wavelengths"),
-                               wavelength_units=envi.get("wavelength_units"), metadata=metadata, geo=geo),
+                               wavelength_units=envi.get("wavelength_units"), fwhm=envi.get("fwhm"),
+                               bad_bands=envi.get("bad_bands"),
+                               band_names=envi.get("band_names"), scales=envi.get("gains"),
+                               offsets=envi.get("offsets"), metadata=metadata, geo=geo),
         file_name=export.safe_filename(name, extension="tif"), mime="image/tiff", key=f"{key}_tif",
         on_click="ignore", width="stretch",
     )
@@ -131,14 +134,28 @@ def rgb_panel(channels: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]],
             def build() -> bytes:
                 return export.rgb_to_png(channels(), limits, metadata)
         else:
-            st.caption("The real values of the red, green and blue bands, as three 32-bit float pages"
-                       + _placed(geo) + ".")
+            st.caption("The real values of the red, green and blue bands, as one GeoTIFF of three 32-bit float "
+                       "bands" + _placed(geo) + ".")
             extension, mime = "tif", "image/tiff"
 
             def build() -> bytes:
-                return export.to_tiff(np.stack(channels()), metadata=metadata, geo=geo)
+                labels = metadata.get("band_labels") or ("", "", "")
+                names = [f"{colour} {label}".strip() for colour, label in zip(("red", "green", "blue"), labels,
+                                                                               strict=False)]
+                return export.to_tiff(np.stack(channels()), metadata=metadata, geo=geo, band_names=names)
         st.download_button(f"Download .{extension}", build, file_name=export.safe_filename(
             *name_parts, extension=extension), mime=mime, key=f"{key}_download", on_click="ignore")
+
+
+def class_map_download(labels: Callable[[], np.ndarray], names: list[str], colours: list[str], name_parts: tuple,
+                       key: str, geo: Georef | None = None) -> None:
+    """A class map (``labels`` (rows, cols), -1 no class) as a GeoTIFF with a colour table and
+    the class names, so QGIS shows the legend: value 0 is no class, value i + 1 class i."""
+    st.download_button(
+        "Class map (.tif, with its legend)",
+        lambda: export.to_tiff(labels() + 1, class_names=names, class_colours=colours, geo=geo,
+                               metadata={"product": "class map", "classes": names}),
+        file_name=export.safe_filename(*name_parts, extension="tif"), mime="image/tiff", key=key, on_click="ignore")
 
 
 def _placed(geo: Georef | None) -> str:

@@ -155,7 +155,8 @@ def downloads(cube: Cube, key: tuple, results: dict, autoencoder) -> None:
         exporting.cube_panel(f"{method} codes", lambda: np.ascontiguousarray(np.moveaxis(results[method].codes, 2, 0)),
                              f"{cube.name} {method} k{k}", key="cz_export_codes",
                              nbytes=cube.rows * cube.cols * k * 4, geo=cube.geo,
-                             metadata=export.image_metadata(cube, product=f"{method} codes, k = {k}"))
+                             metadata=export.image_metadata(cube, product=f"{method} codes, k = {k}"),
+                             band_names=[f"{method} code {i + 1}" for i in range(k)])
 
         def parameters() -> bytes:
             buffer = io.BytesIO()
@@ -165,9 +166,8 @@ def downloads(cube: Cube, key: tuple, results: dict, autoencoder) -> None:
         st.download_button("Autoencoder parameters (.npz)", parameters, file_name=f"{export.safe_filename(cube.name)}"
                            f"_autoencoder_k{k}.npz", mime="application/octet-stream", key="cz_params",
                            on_click="ignore")
-        st.caption("The .npz holds the bands used, the standardization (mean, scale) and each layer's weights and "
-                   "bias; codes = tanh layers 0..encoder_layers-1 of (x - mean) / scale; decoding runs the rest "
-                   "(the last layer linear) and multiplies by scale, adding mean.")
+        st.caption("The .npz holds the bands used, the principal axes (mean, components, sigma) and the weights; "
+                   "its 'formula' entry says how codes and reconstructions are computed from them.")
 
 
 def standardized(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
@@ -175,9 +175,9 @@ def standardized(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     with st.expander("Standardized cube (per-band z-score or min-max)"):
         method = widgets.kept(st.radio, "cz_std", context, "Standardization", options=["z-score", "min-max"],
                               index=0, horizontal=True)
-        st.caption("Float values (negatives kept), the parameters written into the file: the TIFF's description "
-                   "holds offset and scale per band; the ENVI header holds them as data gain and offset values, "
-                   "so ENVI, GDAL and Cubescope read the original values back.")
+        st.caption("Float values (negatives kept), the parameters written into the file: the GeoTIFF holds them as "
+                   "GDAL's per-band scale and offset, the ENVI header as data gain and offset values, so ENVI, GDAL, "
+                   "QGIS and Cubescope read the original values back.")
 
         def values() -> np.ndarray:
             return standardize(cube, method)[0]

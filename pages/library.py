@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from cubescope import Cube, CubeError, export, state
+from cubescope.demo import demo_library
 from cubescope.display import class_colours
 from cubescope.library import (
     SpectralLibrary,
@@ -83,6 +84,8 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     if st.session_state.get("library_error"):
         st.warning(plain(st.session_state["library_error"]))
     library = st.session_state.get("library")
+    if library is None and cube_id == data.DEMO_ID:
+        library = demo_library()  # the demo's own materials: the page means something at once
     if library is None:
         st.info("Load a library or pin pixels and use them: every pixel is then matched against its spectra by the "
                 "spectral angle (SAM).")
@@ -111,6 +114,10 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
             image_viewer("image_sam", cube, tile, label="best match", channel_names=("class", "angle"),
                          quantity="rad", name=f"classes-{key}-{threshold}", value_names=on_cube.names)
             legend(cube_id, key, threshold, on_cube.names)
+            exporting.class_map_download(lambda: data.class_map(cube_id, key, threshold)[0], list(on_cube.names),
+                                         [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in class_colours(len(on_cube.names))],
+                                         (cube.name, "best match", f"{threshold:g} rad"), key="sam_export_map",
+                                         geo=cube.geo)
         else:
             count = len(on_cube.names)
             reference = widgets.kept(st.selectbox, "sam_ref", context, "Reference", options=list(range(count)),

@@ -120,7 +120,8 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         st.caption("Band-sequential scores, one band per component, as 32-bit floats; NaN where a pixel has no data.")
         exporting.cube_panel(f"{k} PC images", lambda: np.moveaxis(data.pca_scores(cube_id, k, fit_region), 2, 0),
                              f"{cube.name} PCA {k}", key="export_pca_cube", nbytes=cube.rows * cube.cols * k * 4,
-                             metadata=export.image_metadata(cube, product=f"{k} PC scores"), geo=cube.geo)
+                             metadata=export.image_metadata(cube, product=f"{k} PC scores"), geo=cube.geo,
+                             band_names=[f"PC {i + 1}" for i in range(k)])
 
 
 page("The PCA page", lambda cube: f"Principal components · {cube.name}", body)

@@ -64,6 +64,8 @@ def classes(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                      hide_index=True, width="stretch")
         exporting.spectra_panel({f"class {i}": m for i, m in enumerate(result.centers)}, cube.wavelengths,
                                 cube.wavelength_units, cube.bad_bands, (cube.name, f"kmeans {n}"), key="um_export")
+        exporting.class_map_download(lambda: result.labels, names, hexes, (cube.name, f"kmeans {n} seed {seed}"),
+                                     key="um_export_map", geo=cube.geo)
         st.button("Add the classes as ROIs", key="um_to_rois", on_click=_classes_to_rois,
                   args=(result.labels, hexes, f"k-means {n} (seed {seed})"),
                   help="Each class becomes an ROI (its exact pixels, traced along their edges), shown on every page.")

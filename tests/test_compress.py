@@ -148,12 +148,18 @@ def test_standardization_round_trips_exactly_and_exports_keep_the_parameters(tmp
                                equal_nan=True)
     assert "data gain values" in header.read_text()
     tiff = tmp_path / "z.tif"
-    tiff.write_bytes(export.to_tiff(values.astype(np.float32), metadata=params.metadata()))
-    import tifffile
+    tiff.write_bytes(export.to_tiff(values.astype(np.float32), metadata=params.metadata(), scales=params.scale,
+                                    offsets=params.offset))
+    import json
 
-    with tifffile.TiffFile(tiff) as handle:
-        described = handle.shaped_metadata[0]
-    assert described["standardization"] == method and np.allclose(described["scale"], params.scale)
+    import rasterio
+
+    with rasterio.open(tiff) as ds:
+        assert ds.tags()["standardization"] == method and np.allclose(json.loads(ds.tags()["scale"]), params.scale)
+        assert np.allclose(ds.scales, params.scale) and np.allclose(ds.offsets, params.offset)
+    # GDAL's SCALE and OFFSET: the TIFF reads back as the original values too.
+    np.testing.assert_allclose(np.stack([load_cube(tiff).band(b) for b in range(6)]), cube.bsq, rtol=1e-5,
+                               atol=1e-5, equal_nan=True)
 
 
 def test_standardization_refuses_an_unknown_method():

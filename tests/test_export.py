@@ -5,7 +5,6 @@ import io
 import numpy as np
 import pytest
 import spectral
-import tifffile
 from PIL import Image
 
 from cubescope import CubeError, load_cube
@@ -97,7 +96,7 @@ def test_float_tiff_round_trip_bit_exact_with_wavelengths(tmp_path):
     cube = rng.normal(size=(5, 6, 7)).astype(np.float32) * 1000
     cube[0, 0, 0], cube[1, 1, 1], cube[2, 2, 2] = np.nan, -np.inf, -0.0
     data = to_tiff(cube, wavelengths=[400, 500, 600, 700, 800], wavelength_units="nm", metadata={"cube": "x"})
-    back = tifffile.imread(io.BytesIO(data))
+    back = gdal_read(data)
     assert back.dtype == np.float32
     np.testing.assert_array_equal(back.view(np.uint32), cube.view(np.uint32))  # bit for bit
     path = tmp_path / "pc.tif"
@@ -106,8 +105,21 @@ def test_float_tiff_round_trip_bit_exact_with_wavelengths(tmp_path):
     assert loaded.shape == (6, 7, 5)
     np.testing.assert_array_equal(loaded.wavelengths, [400, 500, 600, 700, 800])
     assert loaded.wavelength_units == "nm"
-    single = tifffile.imread(io.BytesIO(to_tiff(cube[3], wavelengths=[700], wavelength_units="nm")))
-    np.testing.assert_array_equal(single.view(np.uint32), cube[3].view(np.uint32))
+    single = gdal_read(to_tiff(cube[3], wavelengths=[700], wavelength_units="nm"))
+    np.testing.assert_array_equal(single[0].view(np.uint32), cube[3].view(np.uint32))
+
+
+def gdal_read(data: bytes) -> np.ndarray:
+    """The raster as GDAL (and so QGIS) reads it, all bands."""
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.io import MemoryFile
+
+    with warnings.catch_warnings(), MemoryFile(data) as memory:
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with memory.open() as ds:
+            return ds.read()
 
 
 @pytest.mark.parametrize("dtype", ["f4", "f8", "i2", "u2"])

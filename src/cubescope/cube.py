@@ -281,7 +281,7 @@ class Cube:
     def scaling_note(self) -> str:
         """How values relate to the stored samples, in words (for captions and exports)."""
         if not self.is_scaled:
-            return "values as stored in the file"
+            return f"{self.quantity}, as stored in the file" if self.quantity else "values as stored in the file"
         gain = np.ones(self.n_bands) if self.gain is None else self.gain
         offset = np.zeros(self.n_bands) if self.offset is None else self.offset
         if np.all(gain == gain[0]) and np.all(offset == offset[0]):

@@ -3,18 +3,26 @@
 The scene is 200 x 240 pixels and 128 bands from 400 to 2500 nm: a field of vegetation
 (red edge at ~720 nm, chlorophyll well at 670 nm, water bands at 1450 and 1940 nm), a bare
 soil patch, a lake with a shallow margin, a road, and a roof, mixed at their borders, with
-a little sensor noise. Reflectance is in 0..1 as float32. It needs no files and takes about
-a tenth of a second to build.
+a little sensor noise. Reflectance is in 0..1 as float32. It lies on a 5 m UTM grid in the
+farmland of California's Central Valley (zone 10 North), so the map means something, and
+:func:`demo_library` holds its materials, so library matching does too. It needs no files and
+takes about a tenth of a second to build.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from cubescope.cube import Cube
+from cubescope.geo import Georef
 
 DEMO_SHAPE = (200, 240, 128)  # rows, cols, bands
 DEMO_WAVELENGTHS_NM = np.linspace(400.0, 2500.0, DEMO_SHAPE[2])
+#: Where the demo lies: WGS 84 / UTM zone 10N, 5 m pixels, the top left corner near Davis, CA.
+DEMO_CRS = "EPSG:32610"
+DEMO_GEOTRANSFORM = (609_000.0, 5.0, 0.0, 4_269_000.0, 0.0, -5.0)
 
 
 def _gauss(w: np.ndarray, centre: float, width: float) -> np.ndarray:
@@ -97,5 +105,25 @@ def demo_cube(seed: int = 7, noise: float = 0.004) -> Cube:
         wavelengths=DEMO_WAVELENGTHS_NM,
         wavelength_units="nm",
         fwhm=np.full(bands, 16.5),
-        metadata={"description": "Synthetic scene: vegetation, soil, lake, road and a roof."},
+        quantity="reflectance",
+        metadata={"description": "Synthetic scene: vegetation, soil, lake, road and a roof.",
+                  "place": "made up: a plausible 5 m UTM grid (zone 10N) for the map"},
+        geo=Georef(rows, cols, crs=DEMO_CRS, geotransform=DEMO_GEOTRANSFORM),
     )
+
+
+def demo_library() -> Any:
+    """The demo's materials as a spectral library at 2 nm (a lab spectrometer's sampling), so the
+    Library page opens on a class map: resampled to the demo's bands like any library.
+
+    Returns
+    -------
+    SpectralLibrary
+        Six spectra (vegetation, soil, water, shallow water, asphalt, roof) on 1051 wavelengths.
+    """
+    from cubescope.library import SpectralLibrary
+
+    wavelengths = np.arange(400.0, 2500.1, 2.0)
+    spectra = material_spectra(wavelengths)
+    return SpectralLibrary(list(spectra), np.array(list(spectra.values())), wavelengths, np.full(wavelengths.size, 2.0),
+                           {"source": "the demo scene's own materials"})

@@ -22,7 +22,7 @@ import numpy as np
 
 from cubescope.display import apply_colormap, normalize, rgb_composite, stretch_limits
 from cubescope.errors import CubeError
-from cubescope.geo import Georef, envi_map_info, geotiff_tags
+from cubescope.geo import Georef, envi_map_info
 from cubescope.wavelengths import line_breaks, step_backs
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -238,6 +238,13 @@ def read_png_scaling(data: bytes) -> dict[str, Any]:
         return json.loads(picture.text["cubescope"])
 
 
+#: Images at least this many pixels on a side are written as Cloud-Optimized GeoTIFF: tiled,
+#: compressed, with overviews, so GDAL and QGIS open them at any zoom without reading them whole.
+COG_SIDE = 1024
+_UNIT_WORDS = {"nm": "Nanometers", "µm": "Micrometers"}
+_TO_MICROMETRES = {"nm": 1e-3, "µm": 1.0}
+
+
 def to_tiff(
     array: np.ndarray,
     *,
@@ -245,44 +252,171 @@ def to_tiff(
     wavelength_units: str | None = None,
     metadata: Mapping[str, Any] | None = None,
     geo: Georef | None = None,
+    fwhm: Sequence[float] | None = None,
+    bad_bands: Sequence[bool] | None = None,
+    band_names: Sequence[str] | None = None,
+    scales: Sequence[float] | None = None,
+    offsets: Sequence[float] | None = None,
+    class_names: Sequence[str] | None = None,
+    class_colours: Sequence[str] | None = None,
 ) -> bytes:
-    """A 32-bit float TIFF keeping the real values (negatives, NaN, infinities).
+    """A GeoTIFF as GDAL writes it (through rasterio): one raster of N bands, keeping the real
+    values (negatives, NaN, infinities) and describing itself the way GDAL, QGIS, ENVI and
+    EnMAP-Box read.
 
     Parameters
     ----------
     array : ndarray, (rows, cols) or (bands, rows, cols)
-        One image, or a band-sequential stack (a PC cube, a smoothed cube) written one page
-        per band. float64 stays float64.
-    wavelengths : sequence of float, optional
-        One per band (or one for a single image): stored, with everything in ``metadata``, as
-        JSON in the TIFF's description, which :func:`cubescope.load_cube` reads back.
+        One image or a band-sequential stack (a PC cube, a smoothed cube): written as one
+        raster of that many bands. Floats are written as float32 (float64 stays float64) with
+        NaN as the no-data value; integers only for a class map (``class_names``).
+    wavelengths, fwhm : sequence of float, optional
+        One per band, in ``wavelength_units``: written per band as the ENVI-style items
+        ``wavelength``, ``fwhm``, ``wavelength_units`` (GDAL's ENVI and GTiff drivers), and, for
+        a length unit, in the ``IMAGERY`` domain as ``CENTRAL_WAVELENGTH_UM`` and ``FWHM_UM``
+        (GDAL >= 3.10); the band descriptions read ``band 1 (418.24 Nanometers)``.
+    bad_bands : sequence of bool, optional
+        Written per band as ``bbl`` (1 good, 0 bad).
+    band_names : sequence of str, optional
+        Band descriptions (e.g. "PC 1"), instead of the wavelength ones.
+    metadata : mapping, optional
+        Dataset-level items (product, cube, standardization...), and a JSON image description.
     geo : Georef, optional
-        The image's place on the Earth, written as GeoTIFF tags (CRS by EPSG code and the
-        affine transform) that GDAL, QGIS and rasterio read. A swath has no such tags: its
-        corner coordinates go into the description instead.
+        A map grid's CRS and geotransform; a swath's corner coordinates go into the items.
+    scales, offsets : sequence of float, optional
+        Per-band ``SCALE`` and ``OFFSET``: ``value = stored x scale + offset`` (a standardized
+        product reads back as the original values).
+    class_names, class_colours : sequences of str, optional
+        For a class map (integers, 0 = no class): a colour table (``#rrggbb`` per class, class
+        ``i`` at value ``i + 1``) and the class names, so QGIS shows the legend.
+
+    Returns
+    -------
+    bytes
+        The file. At least :data:`COG_SIDE` pixels on a side, a Cloud-Optimized GeoTIFF (tiled,
+        DEFLATE, overviews); else a tiled (when large enough) DEFLATE-compressed GeoTIFF.
     """
-    import tifffile
+    import rasterio
+    from rasterio.io import MemoryFile
+    from rasterio.transform import Affine
 
     data = np.asarray(array)
     if data.ndim not in (2, 3):
         raise CubeError(f"A TIFF export needs a 2D image or a (bands, rows, cols) stack, not shape {data.shape}.")
-    if data.dtype != np.float64:
+    data = data[None] if data.ndim == 2 else data
+    bands, rows, cols = data.shape
+    if class_names is not None:
+        data = data.astype(np.uint8 if len(class_names) < 255 else np.uint16)
+    elif data.dtype != np.float64:
         data = data.astype(np.float32)
-    description = {k: _plain(v) for k, v in (metadata or {}).items()}
-    if wavelengths is not None:
-        description["wavelengths"] = [float(w) for w in np.atleast_1d(wavelengths)]
-        description["wavelength_units"] = wavelength_units
-    extratags = []
+    per_band = {"wavelengths": wavelengths, "fwhm": fwhm, "bad_bands": bad_bands, "band_names": band_names,
+                "scales": scales, "offsets": offsets}
+    for what, values in per_band.items():
+        if values is not None and len(np.atleast_1d(values)) != bands:
+            raise CubeError(f"{len(np.atleast_1d(values))} {what.replace('_', ' ')} for {bands} bands.")
+    floats = data.dtype.kind == "f"
+    profile: dict[str, Any] = {"width": cols, "height": rows, "count": bands, "dtype": data.dtype.name,
+                               "compress": "DEFLATE", "predictor": 3 if floats else 2}
+    if floats:
+        profile["nodata"] = float("nan")
+    elif class_names is not None:
+        profile["nodata"] = 0  # no class: a TIFF palette has no transparency, GDAL's no-data does
+    if max(rows, cols) >= COG_SIDE:
+        profile.update(driver="COG", blocksize=512, overview_resampling="average" if floats else "nearest")
+    else:
+        profile.update(driver="GTiff", interleave="band")
+        if min(rows, cols) >= 256:
+            profile.update(tiled=True, blockxsize=256, blockysize=256)
+    items = {k: _plain(v) for k, v in (metadata or {}).items()}
     if geo is not None:
-        if (geo.rows, geo.cols) != data.shape[-2:]:
-            raise CubeError(f"The georeferencing is for {geo.rows} x {geo.cols} pixels, not {data.shape[-2:]}.")
-        extratags = geotiff_tags(geo)
-        if not extratags:
-            description["corner_lonlat"] = geo.corners().tolist()
-            description["georeferencing"] = geo.describe()
-    buffer = io.BytesIO()
-    tifffile.imwrite(buffer, data, metadata=description, photometric="minisblack", extratags=extratags)
-    return buffer.getvalue()
+        if (geo.rows, geo.cols) != (rows, cols):
+            raise CubeError(f"The georeferencing is for {geo.rows} x {geo.cols} pixels, not {(rows, cols)}.")
+        if geo.geotransform is not None:
+            profile["crs"], profile["transform"] = geo.crs, Affine.from_gdal(*geo.geotransform)
+        else:
+            items["corner_lonlat"] = geo.corners().tolist()
+            items["georeferencing"] = geo.describe()
+    described = dict(items)
+    if wavelengths is not None:
+        described["wavelengths"] = [float(w) for w in np.atleast_1d(wavelengths)]
+        described["wavelength_units"] = wavelength_units
+    unit = _UNIT_WORDS.get(wavelength_units or "", wavelength_units or "")
+    with MemoryFile() as memory, rasterio.Env(CPL_LOG="/dev/null"):
+        with _no_georeference_warning(), memory.open(**profile) as ds:
+            ds.write(data)
+            ds.update_tags(TIFFTAG_IMAGEDESCRIPTION=json.dumps(described, allow_nan=False, default=str),
+                           **{k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in items.items()})
+            if wavelength_units:
+                ds.update_tags(wavelength_units=unit)
+            for b in range(bands):
+                ds.update_tags(b + 1, **_band_items(b, per_band, unit, wavelength_units))
+                imagery = _imagery_items(b, per_band, wavelength_units)
+                if imagery:
+                    ds.update_tags(b + 1, ns="IMAGERY", **imagery)
+                description = _band_description(b, per_band, unit)
+                if description:
+                    ds.set_band_description(b + 1, description)
+            if scales is not None or offsets is not None:
+                ds.scales = [float(v) for v in (scales if scales is not None else np.ones(bands))]
+                ds.offsets = [float(v) for v in (offsets if offsets is not None else np.zeros(bands))]
+            if class_names is not None:
+                colours = list(class_colours or [])
+                table = {0: (0, 0, 0, 0)}
+                for i, _ in enumerate(class_names):
+                    colour = colours[i] if i < len(colours) else "#808080"
+                    table[i + 1] = (*(int(colour[k:k + 2], 16) for k in (1, 3, 5)), 255)
+                ds.write_colormap(1, table)
+                ds.update_tags(1, class_names=json.dumps(["no class", *class_names]))
+                ds.set_band_description(1, "class")
+        return memory.read()
+
+
+def _band_items(b: int, per_band: Mapping[str, Any], unit: str, wavelength_units: str | None) -> dict[str, str]:
+    items = {}
+    if per_band["wavelengths"] is not None:
+        items["wavelength"] = repr(float(np.atleast_1d(per_band["wavelengths"])[b]))
+        if wavelength_units:
+            items["wavelength_units"] = unit
+    if per_band["fwhm"] is not None:
+        items["fwhm"] = repr(float(np.atleast_1d(per_band["fwhm"])[b]))
+    if per_band["bad_bands"] is not None:
+        items["bbl"] = "0" if bool(np.atleast_1d(per_band["bad_bands"])[b]) else "1"
+    return items
+
+
+def _imagery_items(b: int, per_band: Mapping[str, Any], wavelength_units: str | None) -> dict[str, str]:
+    factor = _TO_MICROMETRES.get(wavelength_units or "")
+    if factor is None or per_band["wavelengths"] is None:
+        return {}
+    items = {"CENTRAL_WAVELENGTH_UM": repr(float(np.atleast_1d(per_band["wavelengths"])[b]) * factor)}
+    if per_band["fwhm"] is not None:
+        items["FWHM_UM"] = repr(float(np.atleast_1d(per_band["fwhm"])[b]) * factor)
+    return items
+
+
+def _band_description(b: int, per_band: Mapping[str, Any], unit: str) -> str | None:
+    if per_band["band_names"] is not None:
+        return str(per_band["band_names"][b])
+    if per_band["wavelengths"] is not None:
+        return f"band {b + 1} ({float(np.atleast_1d(per_band['wavelengths'])[b]):g}{' ' + unit if unit else ''})"
+    return None
+
+
+class _no_georeference_warning:
+    """rasterio warns about every raster without a place (a lab scan, a PC image of one)."""
+
+    def __enter__(self):
+        import warnings
+
+        import rasterio
+
+        self._caught = warnings.catch_warnings()
+        self._caught.__enter__()
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._caught.__exit__(*exc)
 
 
 def to_npy(array: np.ndarray) -> bytes:

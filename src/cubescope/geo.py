@@ -180,7 +180,7 @@ class Georef:
         if not isinstance(other, Georef) or (self.rows, self.cols, self.kind) != (other.rows, other.cols, other.kind):
             return False
         if self.geotransform is not None:
-            return self.geotransform == other.geotransform and crs_wkt(self.crs) == crs_wkt(other.crs)
+            return self.geotransform == other.geotransform and _crs(self.crs) == _crs(other.crs)
         return np.array_equal(self.lonlat_arrays, other.lonlat_arrays, equal_nan=True)
 
     __hash__ = None  # type: ignore[assignment]
@@ -529,27 +529,3 @@ def _geo_keys(tag: Any) -> dict[int, Any]:
         if location == 0:
             keys[key] = value
     return keys
-
-
-def geotiff_tags(georef: Georef) -> list[tuple[int, str, int, Any, bool]]:
-    """tifffile ``extratags`` placing an image on the Earth: ModelTransformation (or tie point +
-    pixel scale for a north-up grid) and a GeoKey directory naming the EPSG code. Empty when the
-    CRS has no EPSG code or the cube is a swath."""
-    if georef.geotransform is None:
-        return []
-    crs = _crs(georef.crs)
-    code = crs.to_epsg()
-    if code is None:
-        return []
-    gt = georef.geotransform
-    projected = crs.is_projected
-    model = 1 if projected else 2
-    keys = [1, 1, 0, 3, 1024, 0, 1, model, 1025, 0, 1, 1, 3072 if projected else 2048, 0, 1, code]
-    tags: list[tuple[int, str, int, Any, bool]] = [(_GEO_KEYS, "H", len(keys), keys, True)]
-    if gt[2] == 0 and gt[4] == 0:
-        tags.append((_MODEL_PIXEL_SCALE, "d", 3, (gt[1], -gt[5], 0.0), True))
-        tags.append((_MODEL_TIEPOINT, "d", 6, (0.0, 0.0, 0.0, gt[0], gt[3], 0.0), True))
-    else:
-        matrix = (gt[1], gt[2], 0.0, gt[0], gt[4], gt[5], 0.0, gt[3], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
-        tags.append((_MODEL_TRANSFORMATION, "d", 16, matrix, True))
-    return tags

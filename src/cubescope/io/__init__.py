@@ -8,6 +8,7 @@ from cubescope.cube import Cube
 from cubescope.errors import CubeError
 from cubescope.io.arrays import list_npz, load_npy, load_npz
 from cubescope.io.envi import find_header, load_envi, load_lan
+from cubescope.io.gdal import gdal_errors, is_gdal_stack, load_geotiff
 from cubescope.io.hdf5 import hdf5_arrays, load_hdf5
 from cubescope.io.limits import DEFAULT_LIMITS, Limits
 from cubescope.io.listing import ArrayInfo
@@ -24,7 +25,7 @@ FORMATS = {
     "npy": "NumPy .npy",
     "npz": "NumPy .npz",
     "mat": "MATLAB .mat (v5, v7, v7.3)",
-    "tiff": "multi-band (Geo)TIFF",
+    "tiff": "multi-band GeoTIFF and Cloud-Optimized GeoTIFF (any compression, read by GDAL), multi-page TIFF",
     "hdf5": "HDF5 and netCDF4 (.h5, .hdf5, .he5, .nc), with EMIT, PACE, PRISMA, Tanager, NEON and AVIRIS-3 "
             "products read as their agencies lay them out",
     "product": "EnMAP or DESIS product: its METADATA.XML, its folder or its delivered .zip",
@@ -184,7 +185,11 @@ def load_cube(
             return load_npy(path, limits, band_axis=band_axis, name=name, lazy=lazy)
         if fmt == "tiff":
             product = load_tiff_product(path, limits, name)
-            return product if product is not None else load_tiff(path, limits, band_axis=band_axis, name=name)
+            if product is not None:
+                return product
+            if band_axis is None and is_gdal_stack(path):
+                return load_geotiff(path, limits, name=name)
+            return load_tiff(path, limits, band_axis=band_axis, name=name)
         if fmt == "product":
             return load_product(path, limits, name=name)
         if fmt == "hdf5":
@@ -214,4 +219,5 @@ def _parser_errors() -> tuple[type[BaseException], ...]:
     from scipy.io.matlab import MatReadError
 
     return (OSError, ValueError, TypeError, KeyError, IndexError, ArithmeticError, EOFError, RuntimeError,
-            UnicodeDecodeError, zipfile.BadZipFile, zlib.error, struct.error, MatReadError, tifffile.TiffFileError)
+            UnicodeDecodeError, zipfile.BadZipFile, zlib.error, struct.error, MatReadError, tifffile.TiffFileError,
+            *gdal_errors())

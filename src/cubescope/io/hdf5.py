@@ -119,8 +119,17 @@ def load_hdf5(path: Path, limits: Limits, *, dataset: str | None = None,
     wl_info = find_wavelengths([i for i in infos if i.name != chosen.name])
     wavelengths = None if wl_info is None else read_dataset(path, wl_info.name).ravel().astype(float)
     units = _units(path, wl_info.name) if wl_info else None
-    return cube_from_bare_array(
+    cube = cube_from_bare_array(
         array, limits=limits, name=name or path.stem, band_axis=band_axis, default_axis=2,
         wavelengths=wavelengths, wavelength_units=units,
         metadata={"format": "HDF5", "dataset": chosen.name},
     )
+    from cubescope.io.cf import cf_georef
+
+    with open_hdf5(path) as handle:
+        geo, unplaced = cf_georef(handle, chosen.name, int(cube.metadata["band axis index"]))
+    if geo is not None and (geo.rows, geo.cols) == (cube.rows, cube.cols):
+        cube.geo = geo
+    elif unplaced:
+        cube.metadata["georeferencing"] = f"none: {unplaced}"
+    return cube

@@ -169,31 +169,9 @@ def quantity_from_units(kind: str, units: Any) -> str:
 
 
 def read_geotiff(path: Path, limits: Limits, what: str) -> tuple[np.ndarray, Any, float | None]:
-    """A product's multi-band GeoTIFF as ``(bands, rows, cols)`` (memory-mapped when stored
-    plainly), with its georeferencing and its GDAL no-data value."""
-    import tifffile
+    """A product's multi-band GeoTIFF as ``(bands, rows, cols)`` (read by GDAL: any compression
+    and tiling), with its georeferencing and its no-data value."""
+    from cubescope.io.gdal import read_stack
 
-    from cubescope.geo import from_geotiff
-    from cubescope.io.tiff import gdal_nodata, read_series
-
-    try:
-        with tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
-            axes, shape = series.axes, tuple(int(n) for n in series.shape)
-            page = tif.pages[0]
-            rows, cols = int(page.imagelength), int(page.imagewidth)
-            geo = from_geotiff(page, rows, cols)
-            nodata = gdal_nodata(tif)
-            if len(shape) == 2:
-                shape, axes = (1, *shape), "I" + axes
-            if len(shape) != 3 or "Y" not in axes or "X" not in axes:
-                raise CubeError(f"{what} '{path.name}' holds an image of shape {shape}, not a band stack.")
-            band_axis = next(i for i, a in enumerate(axes) if a not in "YX")
-            bands = shape[band_axis]
-            check_size(rows, cols, bands, np.dtype(series.dtype).itemsize, limits, path.stat().st_size, what)
-            array = read_series(path, series).reshape(shape)
-    except CubeError:
-        raise
-    except Exception as exc:
-        raise CubeError(f"{what} '{path.name}' is not a readable GeoTIFF ({type(exc).__name__}: {exc}).") from exc
-    return np.moveaxis(array, band_axis, 0), geo, nodata
+    array, info = read_stack(path, limits, f"{what} '{path.name}'")
+    return array, info["geo"], info["nodata"]

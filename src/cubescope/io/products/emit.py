@@ -21,6 +21,7 @@ import numpy as np
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
 from cubescope.geo import Georef
+from cubescope.io.cf import cf_georef
 from cubescope.io.hdf5 import checked_dataset
 from cubescope.io.limits import Limits
 from cubescope.io.listing import ArrayInfo
@@ -42,8 +43,9 @@ _SWATH = ":swath"
 
 
 def matches(handle) -> bool:
-    return ("sensor_band_parameters/wavelengths" in handle and "location" in handle
-            and any(v in handle for v in _VARIABLES))
+    # A crop or orthorectified subset may have lost its location group (its root geotransform
+    # and spatial_ref place it): the band parameters and the variable make it EMIT.
+    return "sensor_band_parameters/wavelengths" in handle and any(v in handle for v in _VARIABLES)
 
 
 def _variable(handle) -> str:
@@ -86,9 +88,15 @@ def load(path: Path, handle, limits: Limits, choice: str | None, name: str) -> C
         check_size(down, cross, bands, 4, limits, path.stat().st_size, f"EMIT '{variable}'")
         out = scratch((bands, down, cross), np.float32)
         copy_bands(data, 2, range(bands), out)
-        lonlat = np.stack([values(handle, "location/lon", path.name), values(handle, "location/lat", path.name)])
-        geo = placed(lambda: Georef(down, cross, lonlat=lonlat), metadata)
-        metadata["geometry"] = "swath (as acquired)"
+        if "location/lon" in handle and "location/lat" in handle:
+            lonlat = np.stack([values(handle, "location/lon", path.name), values(handle, "location/lat", path.name)])
+            geo = placed(lambda: Georef(down, cross, lonlat=lonlat), metadata)
+            metadata["geometry"] = "swath (as acquired)"
+        else:
+            geo, unplaced = cf_georef(handle, variable, band_axis=2)
+            if unplaced:
+                metadata["georeferencing"] = f"none: {unplaced}"
+            metadata["geometry"] = "a crop placed by its root geotransform" if geo else "no location in the file"
     else:
         declared = handle["location/glt_x"].shape, handle["location/glt_y"].shape
         if declared[0] != declared[1] or len(declared[0]) != 2:

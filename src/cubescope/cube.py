@@ -192,6 +192,21 @@ class Cube:
             )
         return cls(to_band_sequential(array, band_axis % 3, copy=copy), wavelengths=wavelengths, **kwargs)
 
+    @classmethod
+    def from_xarray(cls, array: Any, **kwargs: Any) -> Cube:
+        """A cube from a 3D ``xarray.DataArray`` (band, y, x in any order), with its wavelength,
+        fwhm and place: see :func:`cubescope.xr.from_xarray`."""
+        from cubescope.xr import from_xarray
+
+        return from_xarray(array, **kwargs)
+
+    def to_xarray(self, chunks: Any = None) -> Any:
+        """The cube as a lazy ``xarray.DataArray`` (band, y, x) with its wavelength coordinate,
+        fwhm, bad bands and CRS in rioxarray's convention: see :func:`cubescope.xr.to_xarray`."""
+        from cubescope.xr import to_xarray
+
+        return to_xarray(self, chunks)
+
     # ------------------------------------------------------------------ shape and layout
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -586,7 +586,16 @@ def test_map_page_places_the_band_and_the_pins_of_a_georeferenced_cube():
 
 
 def test_map_page_says_when_a_cube_has_no_place():
-    at = open_page("pages/map.py")
+    from cubescope.store import CubeStore
+
+    demo = demo_cube()
+    cube_id = "d" * 32
+    CubeStore(os.environ["CUBESCOPE_STORE"]).put(Cube(demo.bsq, name="lab scan", wavelengths=demo.wavelengths), cube_id)
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["cube"] = cube_id
+    at.run()
+    at.switch_page("pages/map.py").run()
     assert not at.exception
     assert any("no georeferencing" in i.value for i in at.info)
 

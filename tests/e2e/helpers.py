@@ -98,8 +98,13 @@ def pixel_centre(page, row: int, col: int, key: str = "image") -> tuple[float, f
     return left + (col - c0 + 0.5) * scale, top + (row - r0 + 0.5) * scale
 
 
-def share_link(page) -> str:
-    """The link the sidebar shows for sharing."""
+def share_link(page, *needed: str) -> str:
+    """The link the sidebar shows for sharing, once it holds every text in ``needed`` (the link
+    is rewritten after a run settles: a condition, never a fixed wait)."""
+    if needed:
+        page.wait_for_function(
+            "(needed) => { const e = document.querySelector(\"[data-testid='stSidebar'] .cs-url\"); "
+            "return e && needed.every(n => e.innerText.includes(n)); }", arg=list(needed))
     return page.locator("[data-testid='stSidebar'] .cs-url").inner_text().strip()
 
 
@@ -176,6 +181,10 @@ def url_cube_id(page, previous: str | None = None, timeout: float = 60_000) -> s
             arg=[previous], timeout=timeout,
         )
     except Exception as exc:
-        shown = page.evaluate("() => [location.href, [...document.querySelectorAll('h3')].map(h => h.innerText)]")
+        shown = page.evaluate(
+            "() => [location.href, [...document.querySelectorAll('h3')].map(h => h.innerText), "
+            "[...document.querySelectorAll('.cs-url')].map(e => e.textContent), "
+            "!!document.querySelector('[data-testid=\"stStatusWidget\"]'), "
+            "document.querySelector('[data-testid=\"stSidebarUserContent\"]')?.innerText.slice(0, 600)]")
         raise AssertionError(f"the address bar kept cube {previous!r}: {shown}") from exc
     return page.evaluate("() => new URLSearchParams(location.search).get('cube')")

@@ -21,7 +21,14 @@ def upload(page, paths) -> None:
     # The sidebar's cube uploader (pages have uploaders of their own: ROIs, libraries).
     page.get_by_test_id("stSidebarUserContent").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
         [str(p) for p in paths])
-    page.wait_for_timeout(500)
+    # The upload is under way once the uploader lists the files (by the start of their names: long
+    # names are shortened), a run has begun, or the run has replaced the uploader.
+    page.wait_for_function(
+        "(names) => { const box = document.querySelector('[data-testid=\"stSidebarUserContent\"]'); "
+        "return !box || names.some(n => box.innerText.includes(n)) || "
+        "document.querySelector('[data-testid=\"stStatusWidget\"]') || "
+        "box.querySelectorAll('[data-testid=\"stFileUploaderDropzoneInput\"]').length !== 1; }",
+        arg=[p.name[:12] for p in paths])
     wait_ready(page)
 
 

@@ -195,7 +195,7 @@ def test_a_band_step_paints_the_prefetched_neighbour(page, server, browser):
     wait_viewer(page, "d.sharp === 'true' && d.window !== arg", arg=state["window"])
     zoomed = viewer_state(page)["window"]
     wait_ready(page)
-    page.wait_for_timeout(300)
+    page.wait_for_function("() => location.search.includes('zoom=')")  # the server holds the zoom window
     slider.focus()
     slider.press("ArrowRight")
     wait_viewer(page, "d.tile.startsWith('band-22-')")
@@ -217,8 +217,10 @@ def test_one_history_entry_per_page_switch_and_back_keeps_state(page, server):
         page.get_by_role("link", name=link).click()
         page.wait_for_function("([p]) => location.pathname === p", arg=[path])
         wait_ready(page)
-    page.wait_for_timeout(300)
-    assert page.evaluate("history.length") == start + 2  # one entry per switch
+    # One entry per switch: wait for it, then check no more came while the last page settled.
+    page.wait_for_function("([n]) => history.length >= n", arg=[start + 2])
+    wait_ready(page)
+    assert page.evaluate("history.length") == start + 2
     page.go_back()
     page.wait_for_function("() => location.pathname === '/smoothing'")
     wait_ready(page)

@@ -18,6 +18,7 @@ import numpy as np
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
 from cubescope.geo import WGS84, Georef
+from cubescope.io.cf import centres_grid
 
 #: Names a band dimension goes by.
 BAND_DIMS = ("band", "bands", "wavelength", "wavelengths", "wl")
@@ -45,13 +46,12 @@ def to_xarray(cube: Cube, chunks: Any = None) -> Any:
     import xarray as xr
 
     samples = da.from_array(cube.bsq, chunks=chunks or (1, cube.rows, cube.cols), asarray=False)
-    values = samples.astype(cube.float_dtype)
-    if cube.nodata is not None:
-        values = da.where(samples == cube.nodata, np.nan, values)
-    if cube.gain is not None:
-        values = values * cube.gain.astype(cube.float_dtype)[:, None, None]
-    if cube.offset is not None:
-        values = values + cube.offset.astype(cube.float_dtype)[:, None, None]
+
+    def to_float(block: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+        first, last = block_info[0]["array-location"][0]  # the block's bands: their gains and offsets
+        return cube._to_float(block, slice(first, last))
+
+    values = samples.map_blocks(to_float, dtype=cube.float_dtype)
     coords: dict[str, Any] = {"band": np.arange(cube.n_bands)}
     if cube.wavelengths is not None:
         coords["wavelength"] = ("band", cube.wavelengths, {"units": cube.wavelength_units or ""})
@@ -158,11 +158,10 @@ def _georef(array: Any, rows_dim: str, cols_dim: str, rows: int, cols: int) -> G
     names = {str(rows_dim).lower(), str(cols_dim).lower()}
     if crs is None and names & {"lat", "latitude"} and names & {"lon", "longitude"}:
         crs = WGS84
-    if crs and rows_dim in coords and cols_dim in coords and rows > 1 and cols > 1:
-        cy, cx = np.asarray(coords[rows_dim].values, float), np.asarray(coords[cols_dim].values, float)
-        dy, dx = (cy[-1] - cy[0]) / (rows - 1), (cx[-1] - cx[0]) / (cols - 1)
-        if dx and dy and np.allclose(np.diff(cy), dy, rtol=1e-6) and np.allclose(np.diff(cx), dx, rtol=1e-6):
-            return Georef(rows, cols, crs=crs, geotransform=(cx[0] - dx / 2, dx, 0.0, cy[0] - dy / 2, 0.0, dy))
+    if crs and rows_dim in coords and cols_dim in coords:
+        grid = centres_grid(coords[rows_dim].values, coords[cols_dim].values, rows, cols, crs)
+        if grid is not None:
+            return grid
     if "longitude" in coords and "latitude" in coords and coords["longitude"].ndim == 2:
         lon = np.asarray(coords["longitude"].transpose(rows_dim, cols_dim).values, float)
         lat = np.asarray(coords["latitude"].transpose(rows_dim, cols_dim).values, float)

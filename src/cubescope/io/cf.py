@@ -78,7 +78,7 @@ def _axis_coordinate(data: Any, axis: int) -> Any:
         return None
 
 
-def _centres_grid(y: Any, x: Any, rows: int, cols: int, crs: str) -> Georef | None:
+def centres_grid(y: Any, x: Any, rows: int, cols: int, crs: str) -> Georef | None:
     """A grid from 1D pixel-centre coordinates, when they are regular."""
     if y is None or x is None or rows < 2 or cols < 2:
         return None
@@ -108,7 +108,7 @@ def _grid_mapping(handle: Any, data: Any, row_axis: int, col_axis: int, rows: in
         gt = _numbers(variable.attrs["GeoTransform"])
         if gt is not None and gt.size == 6:
             return Georef(rows, cols, crs=crs, geotransform=gt)
-    return _centres_grid(_axis_coordinate(data, row_axis), _axis_coordinate(data, col_axis), rows, cols, crs)
+    return centres_grid(_axis_coordinate(data, row_axis), _axis_coordinate(data, col_axis), rows, cols, crs)
 
 
 def _lat_lon(handle: Any, data: Any, row_axis: int, col_axis: int, rows: int, cols: int) -> Georef | None:
@@ -116,7 +116,7 @@ def _lat_lon(handle: Any, data: Any, row_axis: int, col_axis: int, rows: int, co
     if y is not None and x is not None:
         names = y.name.rsplit("/", 1)[-1].lower(), x.name.rsplit("/", 1)[-1].lower()
         if names[0].startswith("lat") and names[1].startswith("lon"):
-            return _centres_grid(y, x, rows, cols, WGS84)
+            return centres_grid(y, x, rows, cols, WGS84)
     named = _text(data.attrs.get("coordinates", "")).split()
     lat = next((n for n in named if n.lower().startswith("lat")), None)
     lon = next((n for n in named if n.lower().startswith("lon")), None)

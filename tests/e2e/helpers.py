@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from playwright.sync_api import expect
+
 #: JavaScript: the canvas of the image viewer with Streamlit key ``key`` (inside the
 #: component's shadow root), or null.
 VIEWER_CANVAS = """(key) => {
@@ -100,12 +102,13 @@ def pixel_centre(page, row: int, col: int, key: str = "image") -> tuple[float, f
 
 def share_link(page, *needed: str) -> str:
     """The link the sidebar shows for sharing, once it holds every text in ``needed`` (the link
-    is rewritten after a run settles: a condition, never a fixed wait)."""
-    if needed:
-        page.wait_for_function(
-            "(needed) => { const e = document.querySelector(\"[data-testid='stSidebar'] .cs-url\"); "
-            "return e && needed.every(n => e.innerText.includes(n)); }", arg=list(needed))
-    return page.locator("[data-testid='stSidebar'] .cs-url").inner_text().strip()
+    is rewritten after a run settles: a condition, never a fixed wait). The link is a component
+    drawn in a shadow root, which Playwright's locators reach and ``document.querySelector`` does
+    not."""
+    link = page.locator("[data-testid='stSidebar'] .cs-url")
+    for text in needed:
+        expect(link).to_contain_text(text, timeout=30_000)
+    return link.inner_text().strip()
 
 
 #: JavaScript: name, y values (NaN where missing) and colour of every spectrum drawn under the
@@ -183,8 +186,9 @@ def url_cube_id(page, previous: str | None = None, timeout: float = 60_000) -> s
     except Exception as exc:
         shown = page.evaluate(
             "() => [location.href, [...document.querySelectorAll('h3')].map(h => h.innerText), "
-            "[...document.querySelectorAll('.cs-url')].map(e => e.textContent), "
             "!!document.querySelector('[data-testid=\"stStatusWidget\"]'), "
             "document.querySelector('[data-testid=\"stSidebarUserContent\"]')?.innerText.slice(0, 600)]")
+        link = page.locator("[data-testid='stSidebar'] .cs-url")
+        shown.append(link.inner_text() if link.count() else None)
         raise AssertionError(f"the address bar kept cube {previous!r}: {shown}") from exc
     return page.evaluate("() => new URLSearchParams(location.search).get('cube')")

@@ -47,18 +47,20 @@ def pack(grid: MercatorGrid, values: np.ndarray, rgba: np.ndarray, cube: Cube, *
          image: str, pins: Sequence[dict], channel_names: Sequence[str], quantity: str,
          tiles: dict[str, Any] | None, opacity: float) -> bytes:
     """The map's payload: uint32 header length, JSON header (padded to 4 bytes), RGBA, values
-    ``(channels, h, w)`` float32, and each cell's cube pixel (int32 ``row * cols + col``, -1)."""
+    ``(channels, h, w)`` float32, each cell's cube pixel (int32 ``row * cols + col``, -1), and
+    the lon/lat of that pixel's centre (float32 ``(2, h, w)``, degrees from ``origin``)."""
     h, w = grid.shape
     header = {"key": key, "scene": scene, "image": image, "bounds": list(grid.bounds), "w": w, "h": h,
               "rows": cube.rows, "cols": cube.cols, "channels": int(values.shape[0]),
               "channel_names": list(channel_names), "quantity": quantity, "pins": list(pins), "basemap": tiles,
-              "opacity": opacity}
+              "opacity": opacity, "origin": list(grid.origin)}
     text = json.dumps(header, allow_nan=False).encode()
     text += b" " * (-(4 + len(text)) % 4)
     index = np.where(grid.inside, grid.rows.astype(np.int64) * cube.cols + grid.cols, -1).astype("<i4")
     return b"".join([np.uint32(len(text)).astype("<u4").tobytes(), text,
                      np.ascontiguousarray(rgba, dtype=np.uint8).tobytes(),
-                     np.ascontiguousarray(values, dtype="<f4").tobytes(), index.tobytes()])
+                     np.ascontiguousarray(values, dtype="<f4").tobytes(), index.tobytes(),
+                     np.ascontiguousarray(grid.centres, dtype="<f4").tobytes()])
 
 
 def pins_on_map(cube: Cube) -> list[dict[str, Any]]:

@@ -55,3 +55,18 @@ def test_polar_and_antimeridian_scenes_are_refused_with_a_reason():
     lon, lat = np.meshgrid(np.linspace(179.9, 180.1, 5), np.linspace(10, 9.9, 4))
     with pytest.raises(CubeError, match="antimeridian"):
         mercator_grid(Georef(4, 5, lonlat=np.stack([lon, lat])))
+
+
+@pytest.mark.parametrize("geo", [
+    Georef(40, 60, crs="EPSG:32633", geotransform=(380000.0, 30.0, 0.0, 5810000.0, 0.0, -30.0)),
+    # A bent swath (issue 24: the readout named row 18 but gave a place 0.31 px from row 17's centre).
+    Georef(30, 40, lonlat=np.stack(np.meshgrid(np.linspace(-118.3, -118.0, 40), np.linspace(34.2, 34.0, 30)))
+           + np.array([0.02, 0.0])[:, None, None] * np.sin(np.linspace(0, 3, 30))[None, :, None]),
+])
+def test_each_cell_carries_the_centre_of_the_pixel_it_shows(geo):
+    grid = mercator_grid(geo, max_side=128)
+    inside = grid.inside
+    lon, lat = geo.lonlat(grid.rows[inside], grid.cols[inside])
+    np.testing.assert_allclose(grid.origin[0] + grid.centres[0][inside].astype(np.float64), lon, rtol=0, atol=2e-7)
+    np.testing.assert_allclose(grid.origin[1] + grid.centres[1][inside].astype(np.float64), lat, rtol=0, atol=2e-7)
+    assert np.isnan(grid.centres[:, ~inside]).all()

@@ -19,7 +19,9 @@ function parse(bytes) {
   const values = new Float32Array(bytes.slice(offset, offset + 4 * cells * header.channels).buffer);
   offset += 4 * cells * header.channels;
   const index = new Int32Array(bytes.slice(offset, offset + 4 * cells).buffer);
-  return { header, rgba, values, index };
+  offset += 4 * cells;
+  const centres = new Float32Array(bytes.slice(offset, offset + 8 * cells).buffer);
+  return { header, rgba, values, index, centres };
 }
 
 const toLonLat = (x, y) => [x / R * 180 / Math.PI, (2 * Math.atan(Math.exp(y / R)) - Math.PI / 2) * 180 / Math.PI];
@@ -65,9 +67,9 @@ class MapView {
     this.api = api;
     if (bytes === this.bytes) return;
     this.bytes = bytes;
-    const { header, rgba, values, index } = parse(bytes);
+    const { header, rgba, values, index, centres } = parse(bytes);
     const fresh = !this.header || this.header.scene !== header.scene;
-    this.header = header; this.values = values; this.index = index;
+    this.header = header; this.values = values; this.index = index; this.centres = centres;
     const image = document.createElement("canvas");
     image.width = header.w; image.height = header.h;
     image.getContext("2d").putImageData(new ImageData(rgba, header.w, header.h), 0, 0);
@@ -185,17 +187,24 @@ class MapView {
       this.draw();
       return;
     }
-    const [lon, lat] = toLonLat(...this.mercator(sx, sy));
-    const parts = [`lon ${lon.toFixed(6)}°, lat ${lat.toFixed(6)}°`];
     const k = this.cell(sx, sy);
+    const cells = this.header.w * this.header.h;
+    const place = (lon, lat) => `lon ${lon.toFixed(6)}°, lat ${lat.toFixed(6)}°`;
+    let parts;
     if (k >= 0 && this.index[k] >= 0) {
+      // The pixel named and its centre's place: the pointer's own place may lie nearer another
+      // pixel's centre than the named pixel's.
       const row = Math.floor(this.index[k] / this.header.cols), col = this.index[k] % this.header.cols;
-      const cells = this.header.w * this.header.h;
       const shown = this.header.channel_names.map((name, c) => {
         const text = formatValue(this.values[c * cells + k]);
         return name ? `${name} ${text}` : text;
       });
-      parts.push(`≈ row ${row}, column ${col}`, shown.join(", ") + (this.header.quantity ? ` ${this.header.quantity}` : ""));
+      const lon = this.header.origin[0] + this.centres[k], lat = this.header.origin[1] + this.centres[cells + k];
+      parts = [`row ${row}, column ${col}`];
+      if (Number.isFinite(lon) && Number.isFinite(lat)) parts.push(`centre ${place(lon, lat)}`);
+      parts.push(shown.join(", ") + (this.header.quantity ? ` ${this.header.quantity}` : ""));
+    } else {
+      parts = [place(...toLonLat(...this.mercator(sx, sy)))];
     }
     this.readout.textContent = parts.join(" · ");
   }

@@ -49,11 +49,19 @@ class MercatorGrid:
     rows, cols : ndarray of int, shape (h, w)
         The cube pixel at each cell centre (top row first); -1 where the cell lies outside
         the cube.
+    origin : tuple of float
+        ``(lon, lat)`` in degrees that ``centres`` are counted from.
+    centres : ndarray of float32, shape (2, h, w)
+        Longitude and latitude of the centre of the pixel each cell shows, in degrees from
+        ``origin`` (float32 offsets keep about 1e-6 degrees, a tenth of a metre, at half the
+        cost of float64); NaN outside the cube. What a readout names when it names a pixel.
     """
 
     bounds: tuple[float, float, float, float]
     rows: np.ndarray
     cols: np.ndarray
+    origin: tuple[float, float] = (0.0, 0.0)
+    centres: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -104,5 +112,13 @@ def mercator_grid(geo: Georef, max_side: int = 1024) -> MercatorGrid:
     ys = y0 + h * size - (np.arange(h) + 0.5) * size  # top row first
     lon, lat = from_mercator(*np.meshgrid(xs, ys))
     rows, cols = geo.pixel_at(lon.ravel(), lat.ravel())
-    return MercatorGrid((float(x0), float(y0), float(x0 + w * size), float(y0 + h * size)),
-                        rows.reshape(h, w), cols.reshape(h, w))
+    rows, cols = rows.reshape(h, w), cols.reshape(h, w)
+    origin = (float((west + east) / 2), float((south + north) / 2))
+    centres = np.full((2, h, w), np.nan, dtype=np.float32)
+    inside = rows >= 0
+    if inside.any():
+        lon_c, lat_c = geo.lonlat(rows[inside], cols[inside])
+        centres[0][inside] = np.asarray(lon_c, dtype=np.float64) - origin[0]
+        centres[1][inside] = np.asarray(lat_c, dtype=np.float64) - origin[1]
+    return MercatorGrid((float(x0), float(y0), float(x0 + w * size), float(y0 + h * size)), rows, cols,
+                        origin, centres)

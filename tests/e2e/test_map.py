@@ -59,8 +59,12 @@ def test_map_draws_a_product_offline_and_a_click_pins_the_pixel_there(browser, t
         page.mouse.move(box["x"] + x, box["y"] + y)
         readout = page.locator(".cs-map-readout")
         page.wait_for_function("(e) => e.textContent.includes('row')", arg=readout.element_handle())
-        assert f"row {row}, column {col}" in readout.text_content()
-        assert f"lat {lat:.4f}" in readout.text_content()[:40] or f"lat {lat:.5f}" in readout.text_content()
+        text = readout.text_content()
+        assert text.startswith(f"row {row}, column {col} · centre lon "), text
+        # The named pixel's centre, from the product's own arrays (to the six decimals shown).
+        shown_lon, shown_lat = (float(part.split()[-1].rstrip("°")) for part in
+                                text.split(" · ")[1].removeprefix("centre ").split(", "))
+        assert abs(shown_lon - lon) <= 1.5e-6 and abs(shown_lat - lat) <= 1.5e-6, text
         assert canvas.bounding_box() == box
         page.mouse.click(box["x"] + x, box["y"] + y)
         wait_ready(page)

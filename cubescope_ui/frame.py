@@ -4,7 +4,9 @@ share link. The top of the glue: pages import it; it imports the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
@@ -12,8 +14,10 @@ import streamlit as st
 from cubescope import Cube, CubeError, state
 from cubescope_ui import data, session
 from cubescope_ui.guard import page_guard
+from cubescope_ui.layout import page_style
 from cubescope_ui.picker import cube_picker, upload_panel
 from cubescope_ui.text import error, plain
+from cubescope_ui.warm import import_page_modules
 from cubescope_ui.widgets import kept
 
 _ASSETS = Path(__file__).parent / "assets"
@@ -22,10 +26,60 @@ _LINK = st.components.v2.component(
 )
 
 
+#: The app's pages: script, title in the page list, icon, and address (the first page is at "/").
+#: The addresses are the scripts' names, so that a link made while Streamlit reads ``pages/`` on
+#: its own (see :func:`require_navigation`) names the same pages.
+PAGES = (
+    ("pages/bands.py", "Bands", ":material/layers:", "bands"),
+    ("pages/smoothing.py", "Smoothing", ":material/show_chart:", "smoothing"),
+    ("pages/pca.py", "PCA", ":material/scatter_plot:", "pca"),
+    ("pages/bandmath.py", "Band math", ":material/calculate:", "bandmath"),
+    ("pages/continuum.py", "Continuum", ":material/area_chart:", "continuum"),
+    ("pages/library.py", "Library", ":material/library_books:", "library"),
+    ("pages/unmixing.py", "Classes", ":material/category:", "unmixing"),
+    ("pages/compress.py", "Compression", ":material/compress:", "compress"),
+    ("pages/map.py", "Map", ":material/public:", "map"),
+)
+
+
+def navigation() -> st.Page:
+    """The page this run shows, from the navigation over :data:`PAGES` (whose list is drawn by
+    :func:`page_links`).
+
+    Streamlit's own list is off (``client.showSidebarNavigation``): it showed the raw file
+    names of ``pages/`` until the first run after a server restart ended.
+    """
+    pages = [st.Page(path, title=title, icon=icon, url_path=address, default=k == 0)
+             for k, (path, title, icon, address) in enumerate(PAGES)]
+    return st.navigation(pages, position="hidden")
+
+
+def page_links() -> None:
+    """The page list at the top of the sidebar."""
+    with st.sidebar.container(key="page_links"):
+        for path, title, icon, _ in PAGES:
+            st.page_link(path, label=title, icon=icon)
+
+
 def frame() -> None:
     """What surrounds every page: page settings and the sidebar's cube picker."""
     st.set_page_config(page_title="Cubescope", page_icon=":material/satellite_alt:", layout="wide")
+    page_style()
     cube_picker(max_upload_mb=st.get_option("server.maxUploadSize"))
+
+
+_RUN = threading.local()
+
+
+@contextmanager
+def app_run() -> Iterator[None]:
+    """Marks a run that went through ``app.py`` (the frame is drawn there), for
+    :func:`require_navigation`. Runs of one session share a thread, one at a time."""
+    _RUN.through_app = True
+    try:
+        yield
+    finally:
+        _RUN.through_app = False
 
 
 def require_navigation() -> None:
@@ -35,13 +89,21 @@ def require_navigation() -> None:
     means the legacy multipage mode: until some session has called ``st.navigation``, it does.
     So when the first request a new server gets is a link to a page (``/smoothing?...``), that
     page's script runs on its own, without ``app.py``. Drawing the frame here gives the user the
-    same page; marking the app as an ``st.navigation`` app makes every later run normal.
+    same page; marking the app as an ``st.navigation`` app makes every later run normal. Whether
+    this run is such a run is asked of the run itself, not of the flag: sessions arriving
+    together at a fresh server all start in legacy mode while the first of them flips it.
     (Streamlit's AppTest starts every run this way, so its tests see the same page too.)
+    Such a run has not passed through ``app.py``'s imports either: sessions arriving together
+    at a fresh server must still not import pandas side by side (plotly then takes a partially
+    initialised module: "partially initialized module 'pandas' has no attribute 'Series'").
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    import_page_modules()
+
+    if not getattr(_RUN, "through_app", False):
         PagesManager.uses_pages_directory = False
+        page_links()
         frame()
 
 

@@ -23,6 +23,11 @@ def traces(cube_id: str, cube: Cube) -> list[Trace]:
     return out
 
 
+#: Largest GeoJSON of ROIs taken, in MB: the most ROIs and corners an ROI list holds (32 x 20,000
+#: corners) written out take about 25 MB.
+MAX_GEOJSON_MB = 32
+
+
 def panel(cube_id: str, cube: Cube, band: int) -> None:
     """A table of the ROIs (pixels, mean and std at the band), renaming and classes, removal,
     GeoJSON out and in."""
@@ -52,13 +57,13 @@ def panel(cube_id: str, cube: Cube, band: int) -> None:
                              "Export them as GeoJSON to keep them."))
     else:
         st.caption("Draw polygon ROIs with the viewer's Polygon tool: click the corners, double-click to close.")
-    left, right = st.columns(2)
-    left.download_button("ROIs (GeoJSON)", lambda: roi_module.to_geojson(session.rois(), cube).encode(),
-                         file_name=f"{cube.name}_rois.geojson", mime="application/geo+json", key="roi_export",
-                         disabled=not areas, on_click="ignore", width="stretch",
-                         help="Map coordinates (longitude/latitude) for a georeferenced cube, else pixel corners.")
-    right.file_uploader("Import ROIs", type=["geojson", "json"], key="roi_import", on_change=_import,
-                        args=(cube,), label_visibility="collapsed")
+    # One above the other: side by side, a narrow panel cut the uploader's text.
+    st.download_button("Export ROIs (GeoJSON)", lambda: roi_module.to_geojson(session.rois(), cube).encode(),
+                       file_name=f"{cube.name}_rois.geojson", mime="application/geo+json", key="roi_export",
+                       disabled=not areas, on_click="ignore", width="stretch",
+                       help="Map coordinates (longitude/latitude) for a georeferenced cube, else pixel corners.")
+    st.file_uploader("Import ROIs (GeoJSON)", type=["geojson", "json"], key="roi_import", on_change=_import,
+                     args=(cube,), max_upload_size=MAX_GEOJSON_MB)
     if st.session_state.get("roi_error"):
         st.warning(plain(st.session_state["roi_error"]))
 

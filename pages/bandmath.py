@@ -7,6 +7,7 @@ from cubescope.plots import Trace
 from cubescope.words import number_text
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer
@@ -44,7 +45,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     except CubeError as exc:
         st.warning(plain(exc))
         return
-    image_col, side_col = st.columns([3, 2], gap="large")
+    image_col, side_col = two_columns("bandmath")
     with image_col:
         stretch = widgets.stretch_controls(context, "bm_", value_range=value_range)
         tile = band_tile("image_bm", cube_id, cube, product, stretch)

@@ -9,6 +9,7 @@ from cubescope.words import number_text
 from cubescope_ui import data, exporting, rois, session, widgets
 from cubescope_ui.frame import current_cube, share_link
 from cubescope_ui.guard import page_guard
+from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_image, band_tile, image_viewer, prefetch_band, rgb_tile
@@ -20,7 +21,7 @@ RGB_MARKS = ("#d62728", "#2ca02c", "#1f77b4")
 def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     """The image and the spectra: a change of view reruns only this part."""
     with page_guard("The Bands page"):
-        image_col, spectra_col = st.columns([3, 2], gap="large")
+        image_col, spectra_col = two_columns("bands")
         spectra_box = spectra_col.container()
         with image_col:
             mode = widgets.kept(st.segmented_control, "view", context, "View",

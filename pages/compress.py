@@ -11,6 +11,7 @@ from cubescope.compress import fourier_codec, standardize
 from cubescope.plots import Trace
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer, rgb_tile
@@ -57,7 +58,7 @@ def summary(cube: Cube, results: dict, autoencoder) -> None:
     st.dataframe([{"method": name, "RMSE": f"{r.rmse:.5g}", "mean spectral angle (rad)": f"{np.nanmean(r.angle):.4g}",
                    "median pixel RMSE": f"{np.nanmedian(r.pixel_rmse):.4g}"} for name, r in results.items()],
                  hide_index=True, width="stretch")
-    left, right = st.columns([3, 2], gap="large")
+    left, right = two_columns("compress_errors")
     with left:
         spectra_chart("cz_rmse", [Trace(name, r.band_rmse, colour=COLOURS[name]) for name, r in results.items()],
                       cube.wavelengths, cube.wavelength_units, cube.bad_bands,
@@ -102,7 +103,7 @@ def codes(cube_id: str, cube: Cube, context: state.LinkContext, key: tuple, k: i
     """The codes of one method as an image (an RGB of its first three)."""
     method = widgets.kept(st.segmented_control, "cz_codes", context, "Codes of", options=list(state.COMPRESSIONS),
                           default=state.COMPRESSIONS[1])
-    image_col, _ = st.columns([3, 2])
+    image_col, _ = two_columns("compress_codes")
     with image_col:
         if k >= 3:
             products = tuple(("cz_code", key, method, j) for j in range(3))

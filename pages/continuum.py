@@ -9,6 +9,7 @@ from cubescope.plots import Trace
 from cubescope.words import number_text, plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer
@@ -32,7 +33,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                          "to hold at least three."))
         return
     product = ("depth", *feature)
-    image_col, side_col = st.columns([3, 2], gap="large")
+    image_col, side_col = two_columns("continuum")
     with image_col:
         stretch = widgets.stretch_controls(context, "cr_", value_range=data.value_range(cube_id, product))
         tile = band_tile("image_cr", cube_id, cube, product, stretch)

@@ -23,6 +23,7 @@ from cubescope.plots import Trace
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, class_tile, image_viewer
@@ -103,7 +104,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     key = data.keep_library(on_cube)
     st.caption(plain(f"{plural(len(library.names), 'reference')} from {library.metadata.get('source', 'the library')}, "
                      f"resampled to the cube's bands ({int(usable.sum())} of {cube.n_bands} bands shared)."))
-    image_col, side_col = st.columns([3, 2], gap="large")
+    image_col, side_col = two_columns("library")
     with image_col:
         view = widgets.kept(st.segmented_control, "sam_view", context, "Show", options=list(state.LIBRARY_VIEWS),
                             default=state.LIBRARY_VIEWS[0])

@@ -9,6 +9,7 @@ from cubescope.wavelengths import band_label
 from cubescope.words import plural
 from cubescope_ui import data, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.layout import two_columns
 from cubescope_ui.mapview import map_view
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
@@ -25,7 +26,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     except CubeError as exc:
         st.warning(plain(exc))
         return
-    map_col, side_col = st.columns([3, 2], gap="large")
+    map_col, side_col = two_columns("map")
     with map_col:
         # Radio buttons, which wrap: four layers as a segmented control were cut off at 1024 px.
         shown = widgets.kept(st.radio, "map_show", context, "Show", options=list(state.MAP_LAYERS), index=0,

@@ -8,6 +8,7 @@ from cubescope.plots import loadings_figure, scree_figure
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.layout import two_columns
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer, rgb_tile
 
@@ -38,7 +39,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         + (" (bad bands left out)" if cube.bad_bands is not None else "")
         + f"; the {k} components explain {100 * result.cumulative_variance_ratio_[-1]:.2f}% of the variance."
     ))
-    scree_col, loadings_col = st.columns(2, gap="large")
+    scree_col, loadings_col = two_columns("pca_plots", (1, 1))
     with scree_col:
         st.plotly_chart(scree_figure(result.all_variance_ratio_, k), key="scree")
     with loadings_col:
@@ -61,7 +62,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
 
     view = widgets.kept(st.segmented_control, "pca_view", context, "Show", options=list(state.PCA_VIEWS),
                         default="PC image")
-    image_col, _ = st.columns([3, 2])
+    image_col, _ = two_columns("pca")
     if view == "RGB of PCs" and k >= 3:
         picks = []
         for column, name, default in zip(st.columns(3), ("red", "green", "blue"), range(3), strict=True):

@@ -11,6 +11,7 @@ from cubescope.plots import Trace
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer, kmeans_tile
@@ -40,7 +41,7 @@ def classes(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     except CubeError as exc:
         st.warning(plain(exc))
         return
-    image_col, side_col = st.columns([3, 2], gap="large")
+    image_col, side_col = two_columns("unmixing")
     with image_col:
         tile = kmeans_tile("image_um", cube_id, cube, n, seed)
         names = [f"class {i}" for i in range(n)]
@@ -166,7 +167,7 @@ def abundance_maps(cube_id: str, cube: Cube, context: state.LinkContext) -> None
                          format_func=lambda i: chosen.names[i] if i < len(chosen.names) else "residual error (RMS)",
                          allowed=lambda v: v in options)
     product = ("abundance", key, sum_to_one, shown) if shown < len(chosen.names) else ("residual", key, sum_to_one)
-    image_col, side_col = st.columns([3, 2], gap="large")
+    image_col, side_col = two_columns("unmixing_abundance")
     with image_col:
         stretch = widgets.stretch_controls(context, "um_", value_range=data.value_range(cube_id, product))
         tile = band_tile("image_um", cube_id, cube, product, stretch)

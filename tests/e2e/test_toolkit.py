@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from cubescope import band_math
 from cubescope.demo import demo_cube
@@ -116,3 +117,10 @@ def test_compression_page_trains_and_compares(page, server, artifacts):
     pins = [t["name"] for t in traces(page, "cz_pins")]
     assert "(40, 60)" in pins and "(40, 60) autoencoder" in pins
     page.screenshot(path=str(artifacts / "issue18-compression.png"), full_page=True)
+    # Issue 24: at 1400 px the three viewers' tools (Select ... Fit) stay on one line.
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    for method in ("PCA", "autoencoder", "Fourier"):
+        buttons = page.locator(f".st-key-image_cz_{method} .cs-bar button:visible")
+        expect(buttons.last).to_have_text("Fit")
+        tops = {round(box["y"]) for box in (b.bounding_box() for b in buttons.all())}
+        assert len(tops) == 1, (method, tops)

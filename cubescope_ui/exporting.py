@@ -149,13 +149,17 @@ def rgb_panel(channels: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]],
 
 def class_map_download(labels: Callable[[], np.ndarray], names: list[str], colours: list[str], name_parts: tuple,
                        key: str, geo: Georef | None = None) -> None:
-    """A class map (``labels`` (rows, cols), -1 no class) as a GeoTIFF with a colour table and
-    the class names, so QGIS shows the legend: value 0 is no class, value i + 1 class i."""
+    """A class map (``labels`` (rows, cols), -1 no class) as a GeoTIFF with a colour table, in
+    a .zip with GDAL's sidecar naming the classes, so QGIS shows the legend: value 0 is no
+    class, value i + 1 class i."""
+    stem = export.safe_filename(*name_parts)
     st.download_button(
-        "Class map (.tif, with its legend)",
-        lambda: export.to_tiff(labels() + 1, class_names=names, class_colours=colours, geo=geo,
-                               metadata={"product": "class map", "classes": names}),
-        file_name=export.safe_filename(*name_parts, extension="tif"), mime="image/tiff", key=key, on_click="ignore")
+        "Class map (GeoTIFF and its legend, .zip)",
+        lambda: export.class_map_archive(labels(), names, colours, name=stem, geo=geo,
+                                         metadata={"product": "class map", "classes": names}),
+        file_name=f"{stem}.zip", mime="application/zip", key=key, on_click="ignore",
+        help="Unzip the two files side by side: GDAL, QGIS and EnMAP-Box read the class names from the "
+             ".tif.aux.xml beside the .tif.")
 
 
 def _placed(geo: Georef | None) -> str:

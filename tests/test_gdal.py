@@ -178,6 +178,58 @@ def test_a_class_map_carries_its_colours_and_class_names():
         np.testing.assert_array_equal(ds.read(1), labels + 1)
 
 
+def _gdal_category_names(path) -> list[str]:
+    """Band 1's category names as GDAL's own C API reads them (the libgdal rasterio carries):
+    what QGIS asks GDAL for when it draws a legend."""
+    import ctypes
+    from pathlib import Path
+
+    libs = sorted((Path(rasterio.__file__).parent.parent / "rasterio.libs").glob("libgdal*.so*"))
+    if not libs:
+        pytest.skip("rasterio's wheel libgdal not found")
+    gdal = ctypes.CDLL(str(libs[0]))
+    gdal.GDALOpen.restype = ctypes.c_void_p
+    gdal.GDALOpen.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    gdal.GDALGetRasterBand.restype = ctypes.c_void_p
+    gdal.GDALGetRasterBand.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    gdal.GDALGetRasterCategoryNames.restype = ctypes.POINTER(ctypes.c_char_p)
+    gdal.GDALGetRasterCategoryNames.argtypes = [ctypes.c_void_p]
+    gdal.GDALClose.argtypes = [ctypes.c_void_p]
+    gdal.GDALGetDescription.restype = ctypes.c_char_p
+    gdal.GDALGetDescription.argtypes = [ctypes.c_void_p]
+    gdal.GDALAllRegister()
+    ds = gdal.GDALOpen(str(path).encode(), 0)
+    assert ds, "GDAL could not open the class map"
+    try:
+        band = gdal.GDALGetRasterBand(ds, 1)
+        # GDAL's GTiff driver loads the sidecar on the first question about the band's own
+        # metadata, as QGIS asks before the categories; its category-names call alone does not.
+        assert gdal.GDALGetDescription(band) == b"class"
+        names = gdal.GDALGetRasterCategoryNames(band)
+        out = []
+        while names and names[len(out)] is not None:
+            out.append(names[len(out)].decode())
+        return out
+    finally:
+        gdal.GDALClose(ds)
+
+
+def test_a_class_map_archive_names_its_classes_for_gdal_and_qgis(tmp_path):
+    import io
+    import zipfile
+
+    labels = np.array([[-1, 0, 1], [2, 2, 0]])
+    names = ["water", "soil & rock", "<grass>"]
+    archive = export.class_map_archive(labels, names, ["#1f77b4", "#8c564b", "#2ca02c"], name="scene_classes")
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        assert sorted(z.namelist()) == ["scene_classes.tif", "scene_classes.tif.aux.xml"]
+        z.extractall(tmp_path)
+    assert _gdal_category_names(tmp_path / "scene_classes.tif") == ["no class", *names]
+    with rasterio.open(tmp_path / "scene_classes.tif") as ds:
+        np.testing.assert_array_equal(ds.read(1), labels + 1)
+        assert ds.colormap(1)[2][:3] == (0x8C, 0x56, 0x4B)
+
+
 def test_a_standardized_export_reads_back_as_the_original_values(tmp_path):
     original = RNG.normal(5, 3, (3, 6, 7))
     scale, offset = original.std(axis=(1, 2)), original.mean(axis=(1, 2))

@@ -599,3 +599,42 @@ def _envi_text(text: str) -> str:
 def _envi_units(units: str | None) -> str:
     return {"nm": "Nanometers", "µm": "Micrometers", "mm": "Millimeters", "cm⁻¹": "Wavenumber",
             "GHz": "GHz", "MHz": "MHz", "index": "Index"}.get(units or "", "Unknown")
+
+
+def category_sidecar(class_names: Sequence[str], description: str = "class") -> bytes:
+    """GDAL's ``.aux.xml`` (PAM) for a class map written by :func:`to_tiff` with
+    ``class_names``: the category names of band 1 (value 0 "no class", value i + 1 class i).
+
+    A GeoTIFF cannot hold category names itself; GDAL, QGIS and EnMAP-Box read them from this
+    file beside it (``<name>.tif.aux.xml``), and name the colour table's entries with them.
+    """
+    from xml.sax.saxutils import escape
+
+    categories = "".join(f"      <Category>{escape(str(n))}</Category>\n" for n in ["no class", *class_names])
+    return ("<PAMDataset>\n  <PAMRasterBand band=\"1\">\n"
+            f"    <Description>{escape(description)}</Description>\n"
+            f"    <CategoryNames>\n{categories}    </CategoryNames>\n"
+            "  </PAMRasterBand>\n</PAMDataset>\n").encode()
+
+
+def class_map_archive(labels: np.ndarray, class_names: Sequence[str], class_colours: Sequence[str] | None = None, *,
+                      name: str = "class_map", geo: Georef | None = None,
+                      metadata: Mapping[str, Any] | None = None) -> bytes:
+    """A class map as a .zip of ``<name>.tif`` (colour table, place on the Earth) and its
+    ``<name>.tif.aux.xml`` (category names): unpacked side by side, QGIS shows the legend
+    with the classes' names and colours.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (rows, cols)
+        Class index per pixel, -1 where no class.
+    class_names, class_colours : sequences of str
+        One per class; colours as ``#rrggbb``.
+    """
+    tiff = to_tiff(np.asarray(labels) + 1, class_names=class_names, class_colours=class_colours, geo=geo,
+                   metadata=metadata)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{name}.tif", tiff)
+        archive.writestr(f"{name}.tif.aux.xml", category_sidecar(class_names))
+    return buffer.getvalue()

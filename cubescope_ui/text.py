@@ -14,6 +14,14 @@ def plain(text: object) -> str:
     return _MARKDOWN.sub(r"\\\1", str(text))
 
 
+def html_text(text: object) -> str:
+    """Text from a file inside markdown that also allows HTML: neither markup nor an image
+    address (``![t](http://host/t.png)``) nor KaTeX (``$x^2$``) is interpreted."""
+    import html
+
+    return plain(html.escape(str(text), quote=False))
+
+
 def error(message: object) -> None:
     st.error(plain(message), icon="⚠️")
 

@@ -1,6 +1,5 @@
 """Library matching: load a spectral library or make one from the pins, and match every pixel (SAM)."""
 
-import html
 import io
 import zipfile
 
@@ -25,11 +24,16 @@ from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
 from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
-from cubescope_ui.text import plain
+from cubescope_ui.text import html_text, plain
 from cubescope_ui.viewer import band_tile, class_tile, image_viewer
 
 #: Largest library file read from an upload.
 MAX_LIBRARY_BYTES = 64 * 2**20
+
+
+#: Largest library file taken, in MB: 10,000 spectra of 425 bands as ENVI float32 take 17 MB
+#: (a CSV is held to its own, smaller limit when read).
+LIBRARY_UPLOAD_MB = 64
 
 
 def _load_upload() -> None:
@@ -77,7 +81,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     source_col, use_col = st.columns([3, 1], vertical_alignment="bottom")
     source_col.file_uploader("Spectral library: CSV (wavelength column, one column per spectrum) or ENVI .sli + .hdr",
                              type=["csv", "txt", "sli", "hdr"], accept_multiple_files=True, key="lib_upload",
-                             on_change=_load_upload)
+                             on_change=_load_upload, max_upload_size=LIBRARY_UPLOAD_MB)
     use_col.button("Use the pins", on_click=_from_pins, args=(cube_id, cube),
                    disabled=not session.pins_in(cube) and session.region() is None, width="stretch",
                    help="The pinned pixels' spectra (and the selected region's mean) become the library.",
@@ -154,7 +158,7 @@ def legend(cube_id: str, key: str, threshold: float, names: list[str]) -> None:
     rows = [{"class": i, "reference": n, "pixels": int(counts[i])} for i, n in enumerate(names)]
     rows.append({"class": -1, "reference": f"no match within {threshold:g} rad", "pixels": int((classes < 0).sum())})
     swatches = (f"<span style='background:#{c[0]:02x}{c[1]:02x}{c[2]:02x};padding:0 0.6em;border-radius:3px'>"
-                f"&nbsp;</span> {i} {html.escape(n)}" for i, (n, c) in enumerate(zip(names, colours, strict=True)))
+                f"&nbsp;</span> {i} {html_text(n)}" for i, (n, c) in enumerate(zip(names, colours, strict=True)))
     st.markdown(" &nbsp; ".join(swatches), unsafe_allow_html=True)
     st.dataframe(rows, hide_index=True, width="stretch")
 

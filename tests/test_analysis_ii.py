@@ -241,3 +241,27 @@ def test_classes_become_rois_with_their_exact_pixels():
         stats = roi_stats(cube, roi)
         assert stats.count == int((labels == k).sum())
         np.testing.assert_allclose(stats.mean, data[labels == k].mean(axis=0))
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("[" * 100_000 + "]" * 100_000, "nests more than"),
+    ('{"name": "' + "]" * 200 + '", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "not JSON|nests"),
+    ('{"type": "FeatureCollection", "features": 5}', "not a list"),
+    ('{"type": "FeatureCollection", "features": "abc"}', "not a list"),
+    ("{" * 3, "not JSON"),
+    ("", "not JSON"),
+    (b"\xff\xfe\x00", "not JSON"),
+])
+def test_hostile_geojson_gets_a_message(text, problem):
+    """Issue 26 #3-5: deep nesting, features that are not a list: a message, never a traceback."""
+    with pytest.raises(CubeError, match=problem):
+        from_geojson(text)
+
+
+@pytest.mark.parametrize("properties", ["[1]", '"x"', "5", "null"])
+def test_odd_properties_are_ignored_not_fatal(properties):
+    square = "[[[1, 1], [5, 1], [5, 5], [1, 5], [1, 1]]]"
+    text = ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": ' + properties
+            + ', "geometry": {"type": "Polygon", "coordinates": ' + square + "}}]}")
+    areas = from_geojson(text)
+    assert len(areas) == 1 and areas[0].name == "ROI 1"

@@ -11,6 +11,7 @@ from cubescope.library import (
     best_match,
     feature_fit,
     library_from_csv,
+    library_from_envi,
     library_to_csv,
     library_to_envi,
 )
@@ -130,3 +131,37 @@ def test_the_angle_of_a_spectrum_with_itself_is_zero():
     exact = np.arccos(np.clip((wide @ refs.T.astype(np.float64)) / np.outer(
         np.linalg.norm(wide, axis=1), np.linalg.norm(refs.astype(np.float64), axis=1)), -1, 1))
     np.testing.assert_allclose(angles.reshape(-1, 3), exact, atol=2e-6)
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("reflectance scale factor = abc", "not a number"),
+    ("reflectance scale factor = -5", "positive"),
+    ("header offset = -8", "0 or more"),
+])
+def test_hostile_sli_headers_get_a_message(line, problem):
+    """Issue 26 #6-7: a ValueError box once; now a message naming the header item."""
+    library = SpectralLibrary(["a", "b"], RNG.random((2, 5)), [400, 500, 600, 700, 800])
+    header, data = library_to_envi(library)
+    text = header.decode().replace("header offset = 0", "") + line + "\n"
+    with pytest.raises(CubeError, match=problem):
+        library_from_envi(text.encode(), data)
+
+
+def test_a_huge_csv_is_refused_before_its_values_are_parsed():
+    """Issue 26 #10: 10,000 columns x 1,677 rows once cost 1.9 GB; the header row and the line
+    count say so first."""
+    row = ",".join(["0.5"] * 10_001)
+    text = ("wavelength," + ",".join(f"s{i}" for i in range(10_001)) + "\n" + ("400," + row + "\n") * 400).encode()
+    with pytest.raises(CubeError, match="at most"):
+        library_from_csv(text)
+
+
+def test_csv_export_neutralizes_formulas():
+    """Issue 26 #9: names opened in a spreadsheet are text, never formulas."""
+    import csv
+    import io
+
+    names = ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-2", "@SUM(A1)", "water"]
+    library = SpectralLibrary(names, RNG.random((5, 3)), [400, 500, 600])
+    header = next(csv.reader(io.StringIO(library_to_csv(library).decode())))
+    assert header[1:] == ["'" + n for n in names[:4]] + ["water"]

@@ -215,3 +215,18 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array)
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize("prefix", ["s3://bucket", "s3://bucket/"])
+def test_prefixes_match_whole_path_segments(prefix):
+    """Issue 26 #1: a prefix without a trailing slash once let s3://bucket-evil/ through."""
+    assert check_url("s3://bucket/x.npy", [prefix]) == "s3://bucket/x.npy"
+    for other in ("s3://bucket-evil/x.npy", "s3://bucket.private/x.npy", "s3://bucketx"):
+        with pytest.raises(CubeError, match="only"):
+            check_url(other, [prefix])
+
+
+def test_a_folder_prefix_allows_that_folder_only():
+    assert check_url("s3://cubes/flights/a.hdr", ["s3://cubes/flights"])
+    with pytest.raises(CubeError, match="only"):
+        check_url("s3://cubes/flights2/a.hdr", ["s3://cubes/flights"])

@@ -24,6 +24,7 @@ from cubescope.display import apply_colormap, normalize, rgb_composite, stretch_
 from cubescope.errors import CubeError
 from cubescope.geo import Georef, envi_map_info
 from cubescope.wavelengths import line_breaks, step_backs
+from cubescope.words import spreadsheet_safe
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -478,11 +479,10 @@ def spectra_to_csv(
 
 
 def _csv_field(text: str) -> str:
-    text = str(text)
-    if any(c in text for c in ',"\n'):
+    text = spreadsheet_safe(text)
+    if any(c in text for c in ',"\n\r'):
         text = '"' + text.replace('"', '""') + '"'
-    # A leading =, +, - or @ would be run as a formula by spreadsheet programs.
-    return "'" + text if text[:1] in "=+-@" else text
+    return text
 
 
 def to_envi(

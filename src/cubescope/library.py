@@ -26,9 +26,13 @@ from scipy.special import erf
 from cubescope.cube import Cube, band_mask
 from cubescope.errors import CubeError
 from cubescope.wavelengths import normalize_units, to_nanometres
+from cubescope.words import spreadsheet_safe
 
 #: Most spectra and bands a library file may hold.
 MAX_SPECTRA, MAX_BANDS = 10_000, 100_000
+#: A library CSV's largest size and number of values, checked before its values are parsed
+#: (each parsed value costs about 60 bytes of Python objects on the way).
+MAX_CSV_BYTES, MAX_CSV_CELLS = 32 * 10**6, 4_000_000
 _SQRT_8LOG2 = 2.3548200450309493
 
 
@@ -112,8 +116,10 @@ def library_from_envi(header_bytes: bytes, data_bytes: bytes, name: str = "libra
     try:
         bands, count = int(header["samples"]), int(header["lines"])
         offset = int(header.get("header offset", 0) or 0)
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, TypeError) as exc:
         raise CubeError(f"The library header lacks a valid samples/lines count ({exc}).") from exc
+    if offset < 0:
+        raise CubeError(f"The library header's 'header offset' is {offset}; it must be 0 or more bytes.")
     if not (0 < bands <= MAX_BANDS and 0 < count <= MAX_SPECTRA):
         raise CubeError(f"A library of {count} spectra x {bands} bands is outside what is read "
                         f"(at most {MAX_SPECTRA} spectra of {MAX_BANDS} bands).")
@@ -131,8 +137,15 @@ def library_from_envi(header_bytes: bytes, data_bytes: bytes, name: str = "libra
     names = header.get("spectra names")
     names = [str(n) for n in names] if isinstance(names, list) and len(names) == count else [
         f"spectrum {i + 1}" for i in range(count)]
-    scale = float(header.get("reflectance scale factor", 1) or 1)
-    values = spectra.astype(np.float64) / (scale if scale not in (0.0,) else 1.0)
+    try:
+        scale = float(header.get("reflectance scale factor", 1) or 1)
+    except (TypeError, ValueError):
+        raise CubeError(f"The library header's 'reflectance scale factor' "
+                        f"({str(header.get('reflectance scale factor'))[:40]!r}) is not a number.") from None
+    if not np.isfinite(scale) or scale <= 0:
+        raise CubeError(f"The library header's 'reflectance scale factor' is {scale:g}; it must be a positive "
+                        "number (the stored value of reflectance 1).")
+    values = spectra.astype(np.float64) / scale
     return SpectralLibrary(names, values, nm, None if fwhm is None else fwhm * (nm[0] / wavelengths[0]),
                            {"source": name, "format": "ENVI spectral library"})
 
@@ -145,10 +158,19 @@ def library_from_csv(data: bytes, name: str = "library") -> SpectralLibrary:
     (nm)", "Wavelength_um"; guessed from the values otherwise), one column per spectrum named by
     its header. Rows whose wavelength is empty (a longitude/latitude row Cubescope writes) are
     skipped; empty cells are NaN."""
+    if len(data) > MAX_CSV_BYTES:
+        raise CubeError(f"The CSV is {len(data) / 1e6:.0f} MB; a library CSV of at most {MAX_CSV_BYTES // 10**6} MB "
+                        "is read (save large libraries as ENVI .sli).")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
+    # The size is checked from the header row and the line count before any value is parsed.
+    first_line = next(csv.reader(io.StringIO(text[:1_000_000])), [])
+    lines = text.count("\n") + 1
+    if len(first_line) - 1 > MAX_SPECTRA or len(first_line) * lines > MAX_CSV_CELLS:
+        raise CubeError(f"The CSV holds {len(first_line) - 1:,} columns x {lines:,} lines; a library CSV of at most "
+                        f"{MAX_SPECTRA:,} spectra and {MAX_CSV_CELLS:,} values is read.")
     rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
     if len(rows) < 3:
         raise CubeError("A CSV library needs a header row and at least two rows of wavelengths and values.")
@@ -182,7 +204,7 @@ def library_to_csv(library: SpectralLibrary) -> bytes:
     """The library as CSV: ``wavelength (nm)`` then one column per spectrum."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["wavelength (nm)", *library.names])
+    writer.writerow(["wavelength (nm)", *(spreadsheet_safe(n) for n in library.names)])
     for b, w in enumerate(library.wavelengths):
         writer.writerow([repr(float(w)), *("" if not np.isfinite(v) else repr(float(v))
                                           for v in library.spectra[:, b])])

@@ -260,14 +260,38 @@ def to_geojson(rois: list[ROI], cube: Cube | None = None) -> str:
     return json.dumps({"type": "FeatureCollection", "features": features}, indent=1)
 
 
+#: Largest GeoJSON read, in bytes (the most ROIs and corners written out take about 25 MB), and
+#: deepest nesting of brackets (a MultiPolygon in a FeatureCollection needs 6).
+MAX_GEOJSON_BYTES, MAX_JSON_DEPTH = 32 * 10**6, 64
+
+
+def _nesting(text: str | bytes) -> int:
+    """The deepest nesting of JSON brackets in ``text``, counted without recursion and without
+    parsing strings out (brackets inside names can skew the count either way; the parser's own
+    RecursionError is caught as well)."""
+    data = text.encode("utf-8", "replace") if isinstance(text, str) else bytes(text)
+    opens = np.frombuffer(data, dtype=np.uint8)
+    step = np.zeros(opens.shape, dtype=np.int32)
+    step[(opens == ord("[")) | (opens == ord("{"))] = 1
+    step[(opens == ord("]")) | (opens == ord("}"))] = -1
+    return int(np.cumsum(step).max(initial=0))
+
+
 def from_geojson(text: str | bytes, cube: Cube | None = None) -> list[ROI]:
     """ROIs from GeoJSON Polygon and MultiPolygon features (holes kept): pixel coordinates, or
     longitude/latitude turned into pixel corners with ``cube``'s georeferencing."""
+    if len(text) > MAX_GEOJSON_BYTES:
+        raise CubeError(f"The ROI file is {len(text) / 1e6:.0f} MB; at most {MAX_GEOJSON_BYTES // 10**6} MB "
+                        "of GeoJSON is read.")
+    if _nesting(text) > MAX_JSON_DEPTH:
+        raise CubeError(f"The ROI file nests more than {MAX_JSON_DEPTH} levels deep; GeoJSON polygons need 6.")
     try:
         document = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CubeError(f"The ROI file is not JSON ({exc}).") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise CubeError(f"The ROI file is not JSON ({str(exc)[:200]}).") from exc
     features = document.get("features", [document]) if isinstance(document, dict) else []
+    if not isinstance(features, list):
+        raise CubeError("The ROI file's 'features' is not a list of GeoJSON features.")
     rois = []
     for k, feature in enumerate(features[:MAX_ROIS]):
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
@@ -280,7 +304,9 @@ def from_geojson(text: str | bytes, cube: Cube | None = None) -> list[ROI]:
                 raise ValueError("not a list of (x, y) rings")
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise CubeError(f"Feature {k + 1} has no polygon ring ({exc}).") from exc
-        properties = feature.get("properties") or {}
+        properties = feature.get("properties")
+        if not isinstance(properties, dict):
+            properties = {}  # GeoJSON allows null; anything else says nothing we can use
         on_earth = "pixel" not in str(properties.get("coordinates", "pixel"))
         if on_earth:
             if cube is None or cube.geo is None or cube.geo.kind != "grid":

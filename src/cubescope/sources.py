@@ -130,9 +130,22 @@ def check_url(url: object, prefixes: Sequence[str]) -> str:
         raise CubeError("The URL must not carry a query or fragment ('?...' or '#...').")
     if ".." in PurePosixPath(parts.path).parts:
         raise CubeError("The URL must not contain '..' segments.")
-    if not any(url.startswith(prefix) for prefix in prefixes):
+    if not any(_under(url, prefix) for prefix in prefixes):
         raise CubeError("This server opens URLs under " + ", ".join(prefixes) + " only.")
     return url
+
+
+def _under(url: str, prefix: str) -> bool:
+    """Whether ``url`` lies under ``prefix`` by whole path segments: ``s3://bucket`` allows
+    ``s3://bucket/...`` and not ``s3://bucket-evil/...`` (a plain ``startswith`` would). A prefix
+    ending in ``/`` is a folder; the scheme and host compare without letter case."""
+    u, p = urlsplit(url), urlsplit(prefix)
+    if (u.scheme.lower(), u.netloc.lower()) != (p.scheme.lower(), p.netloc.lower()):
+        return False
+    folder = p.path.rstrip("/")
+    if not folder:
+        return True
+    return u.path == folder or u.path.startswith(folder + "/")
 
 
 def _filesystem(url: str):

@@ -18,3 +18,15 @@ def number_text(value: float) -> str:
     """A sample value for a table: 6 significant digits, "no data" for NaN."""
     value = float(value)
     return "no data" if value != value else f"{value:.6g}"
+
+
+def spreadsheet_safe(text: object) -> str:
+    """``text`` as a CSV cell a spreadsheet shows as text: one starting with ``=``, ``+``, ``-``,
+    ``@``, a tab or a carriage return gets a leading ``'`` (OWASP's advice against formula
+    injection, e.g. a spectrum named ``=HYPERLINK(...)``).
+
+    >>> spreadsheet_safe("=HYPERLINK(1)"), spreadsheet_safe("water")
+    ("'=HYPERLINK(1)", 'water')
+    """
+    text = str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

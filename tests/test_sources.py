@@ -40,6 +40,16 @@ def test_paths_leading_outside_the_folder_are_refused(data_root, name):
         resolve_in_folder(data_root, name)
 
 
+def test_a_header_whose_data_file_links_outside_is_refused(data_root, tmp_path):
+    """Issue 26 #2: the header lies inside the folder, its data file is a link to a file outside."""
+    header, raw = write_envi(tmp_path, sample_cube(dtype="i2"), name="secret_scene", interleave="bil")
+    (data_root / "flights" / header.name).write_bytes(header.read_bytes())
+    (data_root / "flights" / raw.name).symlink_to(raw)
+    with pytest.raises(CubeError, match="links outside"):
+        resolve_in_folder(data_root, f"flights/{header.name}")
+    assert resolve_in_folder(data_root, "flights/line_01.hdr").name == "line_01.hdr"  # its neighbour still opens
+
+
 @pytest.mark.parametrize("name", ["", "  ", None, 5, "nothing.npy", "/etc/passwd", "flights"])
 def test_bad_or_missing_names(data_root, name):
     with pytest.raises(CubeError):

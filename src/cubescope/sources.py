@@ -61,7 +61,24 @@ def resolve_in_folder(root: str | os.PathLike[str], relative: object) -> Path:
         raise CubeError("That path leads outside the server's data folder; only files inside it can be opened.")
     if not candidate.is_file():
         raise CubeError(f"There is no file '{relative.strip()}' in the server's data folder.")
+    _check_companions(base, candidate)
     return candidate
+
+
+def _check_companions(base: Path, path: Path, limit: int = 10_000) -> None:
+    """Every file beside ``path`` that opening it may read (the same name's ENVI data, ``.aux.xml``,
+    overviews; a product's image files) lies inside ``base`` after following links: a header
+    inside the folder must not serve the bytes of a linked data file outside it."""
+    stem = path.name.split(".")[0].lower()
+    product = path.suffix.lower() == ".xml"
+    for k, sibling in enumerate(path.parent.iterdir()):
+        if k >= limit:
+            raise CubeError("The cube's folder holds too many files to check; move the cube to a folder of its own.")
+        name = sibling.name.lower()
+        if (name.startswith(stem) or (product and "spectral_image" in name)) and \
+                not sibling.resolve().is_relative_to(base):
+            raise CubeError(f"'{sibling.name}' beside '{path.name}' links outside the server's data folder; "
+                            "only files inside it are opened.")
 
 
 def list_folder(root: str | os.PathLike[str], limit: int = _LIST_LIMIT) -> list[str]:

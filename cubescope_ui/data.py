@@ -128,7 +128,7 @@ def derived_image(cube_id: str, product: tuple) -> np.ndarray:
         image = continuum.band_depth(cube, cube.wavelengths_nm, feature=(low, high))
     elif kind == "sam":
         library_key, reference = args
-        image = sam_angles(cube_id, library_key)[:, :, reference]
+        image = library.spectral_angles(cube, kept_library(library_key).spectra[reference:reference + 1])[:, :, 0]
     elif kind == "abundance":
         key, sum_to_one, index = args
         image = abundances(cube_id, key, sum_to_one)[:, :, index]
@@ -253,17 +253,18 @@ def kept_library(key: str) -> library.SpectralLibrary:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Matching every pixel against the library…")
-def sam_angles(cube_id: str, library_key: str) -> np.ndarray:
-    """Spectral angles ``(rows, cols, n_refs)`` of every pixel to a kept library's spectra."""
-    angles = library.spectral_angles(open_cube(cube_id), kept_library(library_key).spectra)
-    angles.flags.writeable = False
-    return angles
+def nearest_matches(cube_id: str, library_key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's nearest reference of a kept library and its angle (radians)."""
+    nearest, angle = library.nearest_reference(open_cube(cube_id), kept_library(library_key).spectra)
+    nearest.flags.writeable = angle.flags.writeable = False
+    return nearest, angle
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def class_map(cube_id: str, library_key: str, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Best-matching reference (-1: none within ``threshold`` radians) and its angle."""
-    return library.best_match(sam_angles(cube_id, library_key), threshold)
+    nearest, angle = nearest_matches(cube_id, library_key)
+    return library.within(nearest, angle, threshold), angle
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)

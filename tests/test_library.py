@@ -14,6 +14,8 @@ from cubescope.library import (
     library_from_envi,
     library_to_csv,
     library_to_envi,
+    nearest_reference,
+    within,
 )
 
 RNG = np.random.default_rng(11)
@@ -165,3 +167,22 @@ def test_csv_export_neutralizes_formulas():
     library = SpectralLibrary(names, RNG.random((5, 3)), [400, 500, 600])
     header = next(csv.reader(io.StringIO(library_to_csv(library).decode())))
     assert header[1:] == ["'" + n for n in names[:4]] + ["water"]
+
+
+def test_nearest_reference_streams_and_equals_best_match_of_all_angles():
+    """Issue 26 #11: the class map's nearest reference, block by block (here blocks of a few
+    rows), equals the argmin over every angle at once; no-data pixels get -1."""
+    data = RNG.random((12, 23, 17)).astype(np.float32)  # band-sequential
+    data[:, 3, 4] = np.nan
+    cube = Cube(data)
+    refs = RNG.random((40, 12))
+    classes, best = best_match(spectral_angles(cube, refs))
+    nearest, angle = nearest_reference(cube, refs, max_bytes=4096)
+    np.testing.assert_array_equal(nearest, classes)
+    # float32 products summed in other blocks differ in the last bits: ~1e-7 in the cosine,
+    # ~3e-7 rad at these angles (1 / sin 0.34 = 3), well inside 2e-6 rad.
+    np.testing.assert_allclose(angle, best, rtol=0, atol=2e-6, equal_nan=True)
+    assert nearest[3, 4] == -1
+    threshold = float(np.nanmedian(angle))
+    np.testing.assert_array_equal(within(nearest, angle, threshold), best_match(spectral_angles(cube, refs),
+                                                                                 threshold)[0])

@@ -363,6 +363,53 @@ def spectral_angles(data: Any, references: Any, *, bands: Any = None, max_bytes:
     return out.reshape(*array.shape[:-1], refs.shape[0])
 
 
+def nearest_reference(cube: Cube, references: Any, *, bands: Any = None, max_bytes: int = 16 * 2**20
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The reference with the smallest spectral angle to each pixel, and that angle, streamed
+    over row blocks: memory is a block of pixels x references, never pixels x references (a
+    1000 x 1000 cube against 10,000 references would need 40 GB of angles at once).
+
+    Parameters
+    ----------
+    cube : Cube
+    references : array_like, shape (n_refs, bands)
+    bands : array_like of int or bool, optional
+        Only these bands count (the cube's good bands by default).
+    max_bytes : int
+        About how many bytes of angles (and of samples) one block holds.
+
+    Returns
+    -------
+    nearest : ndarray of int, shape (rows, cols)
+        Index of the nearest reference; -1 where no angle is finite (no-data, zero spectra).
+    angle : ndarray, shape (rows, cols), radians
+        Its angle; NaN where ``nearest`` is -1. Equal to :func:`best_match` of
+        :func:`spectral_angles` without a threshold.
+    """
+    refs = np.atleast_2d(np.asarray(references, dtype=np.float64))
+    if refs.shape[1] != cube.n_bands:
+        raise CubeError(f"References of {refs.shape[1]} bands for a cube of {cube.n_bands}; resample them first.")
+    keep = cube.good_bands if bands is None else band_mask(bands, cube.n_bands)
+    unit = _unit(refs[:, keep]).astype(cube.float_dtype)
+    chosen = slice(None) if keep.all() else np.flatnonzero(keep)
+    nearest = np.full((cube.rows, cube.cols), -1, dtype=np.int32)
+    angle = np.full((cube.rows, cube.cols), np.nan, dtype=cube.float_dtype)
+    per_row = cube.cols * max(int(keep.sum()), refs.shape[0]) * cube.float_dtype.itemsize
+    step = max(1, max_bytes // max(per_row, 1))
+    for start in range(0, cube.rows, step):
+        rows = slice(start, min(start + step, cube.rows))
+        block = cube.row_block(rows, chosen)
+        classes, best = best_match(_angles(unit, block.reshape(block.shape[0], -1)).T)
+        nearest[rows] = classes.reshape(-1, cube.cols)
+        angle[rows] = best.reshape(-1, cube.cols)
+    return nearest, angle
+
+
+def within(nearest: np.ndarray, angle: np.ndarray, threshold: float) -> np.ndarray:
+    """``nearest`` with -1 where the angle exceeds ``threshold`` radians (a SAM class map)."""
+    return np.where(angle <= threshold, nearest, -1)
+
+
 def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 

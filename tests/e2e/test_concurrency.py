@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.e2e.helpers import band_image, traces, wait_ready
+from tests.e2e.helpers import band_image, pixel_centre, traces, wait_ready, wait_viewer
 from tests.writers import sample_cube
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +30,11 @@ def test_eight_browser_contexts_on_different_cubes(browser, server, tmp_path, ar
             str(tmp_path / f"user{user}.npy"))
     for user, page in enumerate(pages):
         page.get_by_role("heading", name=f"user{user}").wait_for()
-        band_image(page).click(position={"x": 1, "y": 1})
+        # Pixel (0, 0)'s centre once the viewer shows this cube (the image is centred in its
+        # box, so the box's corner need not be a pixel).
+        wait_viewer(page, "d.view === arg", arg=f"0-{20 + user}-0-30", timeout=60_000)
+        x, y = pixel_centre(page, 0, 0)
+        band_image(page).click(position={"x": x, "y": y})
     for user, page in enumerate(pages):
         spectrum = traces(page, "spectra")[-1]
         assert spectrum["name"] == "(0, 0)"

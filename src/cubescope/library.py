@@ -334,18 +334,8 @@ def spectral_angles(data: Any, references: Any, *, bands: Any = None, max_bytes:
     """
     refs = np.atleast_2d(np.asarray(references, dtype=np.float64))
     if isinstance(data, Cube):
-        if refs.shape[1] != data.n_bands:
-            raise CubeError(f"References of {refs.shape[1]} bands for a cube of {data.n_bands}; resample them first.")
-        keep = data.good_bands if bands is None else band_mask(bands, data.n_bands)
-        unit = _unit(refs[:, keep]).astype(data.float_dtype)
-        chosen = slice(None) if keep.all() else np.flatnonzero(keep)
         out = np.empty((data.rows, data.cols, refs.shape[0]), dtype=data.float_dtype)
-        per_row = data.cols * int(keep.sum()) * data.float_dtype.itemsize
-        step = max(1, max_bytes // max(per_row, 1))
-        for start in range(0, data.rows, step):
-            rows = slice(start, min(start + step, data.rows))
-            block = data.row_block(rows, chosen)
-            angles = _angles(unit, block.reshape(block.shape[0], -1))
+        for rows, angles in _angle_blocks(data, refs, bands, max_bytes):
             out[rows].reshape(-1, refs.shape[0])[:] = angles.T
         return out
     array = np.asarray(data)
@@ -387,22 +377,30 @@ def nearest_reference(cube: Cube, references: Any, *, bands: Any = None, max_byt
         :func:`spectral_angles` without a threshold.
     """
     refs = np.atleast_2d(np.asarray(references, dtype=np.float64))
+    nearest = np.full((cube.rows, cube.cols), -1, dtype=np.int32)
+    angle = np.full((cube.rows, cube.cols), np.nan, dtype=cube.float_dtype)
+    for rows, angles in _angle_blocks(cube, refs, bands, max_bytes):
+        classes, best = best_match(angles.T)
+        nearest[rows] = classes.reshape(-1, cube.cols)
+        angle[rows] = best.reshape(-1, cube.cols)
+    return nearest, angle
+
+
+def _angle_blocks(cube: Cube, refs: np.ndarray, bands: Any, max_bytes: int):
+    """Row blocks of ``cube`` and their angles ``(n_refs, pixels)`` to ``refs``, each block
+    holding about ``max_bytes`` of samples and of angles; bad bands (or those not in
+    ``bands``) left out."""
     if refs.shape[1] != cube.n_bands:
         raise CubeError(f"References of {refs.shape[1]} bands for a cube of {cube.n_bands}; resample them first.")
     keep = cube.good_bands if bands is None else band_mask(bands, cube.n_bands)
     unit = _unit(refs[:, keep]).astype(cube.float_dtype)
     chosen = slice(None) if keep.all() else np.flatnonzero(keep)
-    nearest = np.full((cube.rows, cube.cols), -1, dtype=np.int32)
-    angle = np.full((cube.rows, cube.cols), np.nan, dtype=cube.float_dtype)
     per_row = cube.cols * max(int(keep.sum()), refs.shape[0]) * cube.float_dtype.itemsize
     step = max(1, max_bytes // max(per_row, 1))
     for start in range(0, cube.rows, step):
         rows = slice(start, min(start + step, cube.rows))
         block = cube.row_block(rows, chosen)
-        classes, best = best_match(_angles(unit, block.reshape(block.shape[0], -1)).T)
-        nearest[rows] = classes.reshape(-1, cube.cols)
-        angle[rows] = best.reshape(-1, cube.cols)
-    return nearest, angle
+        yield rows, _angles(unit, block.reshape(block.shape[0], -1))
 
 
 def within(nearest: np.ndarray, angle: np.ndarray, threshold: float) -> np.ndarray:

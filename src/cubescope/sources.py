@@ -75,7 +75,7 @@ def _check_companions(base: Path, path: Path, limit: int = 10_000) -> None:
         if k >= limit:
             raise CubeError("The cube's folder holds too many files to check; move the cube to a folder of its own.")
         name = sibling.name.lower()
-        if (name.startswith(stem) or (product and "spectral_image" in name)) and \
+        if (name.startswith(stem) or (product and _product_image(sibling.name))) and \
                 not sibling.resolve().is_relative_to(base):
             raise CubeError(f"'{sibling.name}' beside '{path.name}' links outside the server's data folder; "
                             "only files inside it are opened.")
@@ -101,6 +101,11 @@ def list_folder(root: str | os.PathLike[str], limit: int = _LIST_LIMIT) -> list[
     return sorted(found)[:limit]
 
 
+def _product_image(name: str) -> bool:
+    """Whether a file beside a product's METADATA.XML is one of its images (EnMAP, DESIS)."""
+    return "SPECTRAL_IMAGE" in name.upper()
+
+
 def folder_source_id(path: Path) -> str:
     """Id of a data-folder file: its path, size and modification time (and its ENVI data
     file's, so rewriting the data changes the id)."""
@@ -112,7 +117,7 @@ def folder_source_id(path: Path) -> str:
         except CubeError:
             pass
     if path.suffix.lower() == ".xml":  # a product's metadata: its images are the data
-        companions += sorted(p for p in path.parent.iterdir() if "SPECTRAL_IMAGE" in p.name.upper() and p.is_file())
+        companions += sorted(p for p in path.parent.iterdir() if _product_image(p.name) and p.is_file())
     for file in companions:
         stat = file.stat()
         parts += [file.name, stat.st_size, stat.st_mtime_ns]

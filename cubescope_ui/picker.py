@@ -66,26 +66,39 @@ def _ingest(dataset: str | None = None) -> None:
     files = _uploaded_files(again=dataset is not None)
     if not files:
         return
+    bar = st.progress(0.0, text="Reading the upload…")
+    waiting = _queue_place(bar)
     try:
         if dataset is None:
-            cubes = [info for info in store().list_upload(files) if len(info.shape) == 3 and not info.alternative]
+            cubes = [info for info in store().list_upload(files, waiting=waiting)
+                     if len(info.shape) == 3 and not info.alternative]
             if len(cubes) > 1:
                 st.session_state["upload_choices"] = [info.name for info in cubes]
                 return
         st.session_state.pop("upload_choices", None)
-        bar = st.progress(0.0, text="Converting the upload…")
-        cube_id = store().put_files(files, dataset=dataset,
+        bar.progress(0.0, text="Converting the upload…")
+        cube_id = store().put_files(files, dataset=dataset, waiting=waiting,
                                     progress=lambda f: bar.progress(f, text=f"Converting the upload… {f:.0%}"))
-        bar.empty()
     except CubeError as exc:
         st.session_state["upload_error"] = str(exc)
         return
     except MemoryError:
         st.session_state["upload_error"] = "The file is too large for this server's memory."
         return
+    finally:
+        bar.empty()
     _release_uploads()
     st.session_state["cube"] = cube_id
     reset_view()
+
+
+def _queue_place(bar):
+    """Tells a waiting user their place while other files are converted (one conversion per core
+    at a time, so that pages stay quick for everyone)."""
+    def waiting(place: int) -> None:
+        ahead = "1 other file is" if place == 1 else f"{place} other files are"
+        bar.progress(0.0, text=f"Waiting for a turn to convert: {ahead} ahead in the queue…")
+    return waiting
 
 
 def _on_upload() -> None:
@@ -163,21 +176,23 @@ def _server_sources() -> None:
             choice = st.selectbox("Data folder", files, index=None, key="server_file",
                                   placeholder="choose a file" if files else "no cube files")
             if st.button("Open file", key="open_server_file", disabled=choice is None, width="stretch"):
-                _open_source(lambda progress: _put_folder_file(root, choice, progress), f"'{choice}'")
+                _open_source(lambda progress, waiting: _put_folder_file(root, choice, progress, waiting),
+                             f"'{choice}'")
         if prefixes:
             url = st.text_input("Object URL", key="server_url", placeholder=prefixes[0] + "…",
                                 help="Opens URLs under " + ", ".join(prefixes) + " with the server's credentials.")
             if st.button("Open URL", key="open_url", disabled=not url, width="stretch"):
-                _open_source(lambda progress: store().put_url(sources.check_url(url, prefixes), progress=progress),
+                _open_source(lambda progress, waiting: store().put_url(sources.check_url(url, prefixes),
+                                                                      progress=progress, waiting=waiting),
                              "The URL")
         if st.session_state.get("source_error"):
             error(st.session_state["source_error"])
 
 
-def _put_folder_file(root: str, relative: str, progress) -> str:
+def _put_folder_file(root: str, relative: str, progress, waiting) -> str:
     path = sources.resolve_in_folder(root, relative)
     return store().put_path(path, sources.folder_source_id(path), source={"data folder": relative},
-                            progress=progress)
+                            progress=progress, waiting=waiting)
 
 
 def _open_source(put, label: str) -> None:
@@ -185,7 +200,8 @@ def _open_source(put, label: str) -> None:
     st.session_state.pop("source_error", None)
     bar = st.progress(0.0, text="Reading…")
     try:
-        cube_id = put(lambda f: bar.progress(min(f, 1.0), text=f"Reading and converting… {f:.0%}"))
+        cube_id = put(lambda f: bar.progress(min(f, 1.0), text=f"Reading and converting… {f:.0%}"),
+                      _queue_place(bar))
     except CubeError as exc:
         st.session_state["source_error"] = f"{label} could not be opened. {exc}"
         st.rerun()

@@ -85,3 +85,15 @@ def write_mat73(path: Path, variables: dict[str, np.ndarray]) -> None:
             dataset.attrs["MATLAB_class"] = np.bytes_(classes[np.asarray(value).dtype.str[1:]])
     with open(path, "r+b") as handle:
         handle.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Nov 23 2026 HDF5 schema 1.00 .")
+
+
+def fill_sparse_file(path: str, nbytes: int) -> None:
+    """Create a sparse file of ``nbytes`` and write every byte of it through a memory map (on a
+    full disk this dies of SIGBUS, as a conversion without reserved blocks would)."""
+    import mmap
+
+    with open(path, "w+b") as handle:
+        handle.truncate(nbytes)
+        with mmap.mmap(handle.fileno(), nbytes) as mapped:
+            for start in range(0, nbytes, 1 << 20):
+                mapped[start:start + (1 << 20)] = b"\1" * min(1 << 20, nbytes - start)

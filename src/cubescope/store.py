@@ -25,6 +25,8 @@ and checks every band's checksum before using it. The shared store is never evic
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import hashlib
 import io
@@ -32,10 +34,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -64,6 +67,24 @@ _WRITE_CHUNK = 64 * 2**20
 _LONLAT = "lonlat.npy"
 
 Progress = Callable[[float], None]
+#: Told the place in the queue while other conversions run (see :class:`cubescope.io.isolated.Turns`).
+Waiting = Callable[[int], None]
+
+DISK_FULL = ("The cube store's disk is full: the cube could not be stored, and nothing of it was kept. Try again "
+             "later, or ask the server's administrator to free space on the store's disk (or to lower "
+             "CUBESCOPE_STORE_MAX_BYTES below the disk's size, so older cubes are evicted first).")
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextlib.contextmanager
+def _naming_full_disk() -> Iterator[None]:
+    """Turn "no space left on device" (or over quota) into :data:`DISK_FULL`."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _FULL_ERRNOS:
+            raise CubeError(DISK_FULL) from exc
+        raise
 
 
 def valid_id(cube_id: object) -> bool:
@@ -133,20 +154,9 @@ class CubeStore:
             self.publish(cube_id)
             return cube_id
         temp = self._temp("entry")
-        temp.mkdir(parents=True)
         try:
-            band_digests = _write_samples(cube.bsq, temp / "data.npy", progress)
-            meta = _meta(cube, band_digests, source)
-            if cube.geo is not None and cube.geo.lonlat_arrays is not None:
-                meta["geo"]["lonlat_blake3"] = _write_lonlat(cube.geo.lonlat_arrays, temp / _LONLAT)
-            (temp / "meta.json").write_text(json.dumps(meta, default=str))
-            _fsync_folder(temp)
-            try:
-                os.rename(temp, final)
-            except OSError:
-                # Someone stored the same content first: theirs is identical, keep it.
-                if not (final / "meta.json").is_file():
-                    raise
+            with _naming_full_disk():
+                _write_entry(cube, temp, final, source, progress)
         finally:
             shutil.rmtree(temp, ignore_errors=True)
         self.publish(cube_id)
@@ -154,10 +164,17 @@ class CubeStore:
         return cube_id
 
     def put_files(self, files: Sequence[tuple[str, Content]], *, dataset: str | None = None,
-                  band_axis: int | None = None, progress: Progress | None = None) -> str:
+                  band_axis: int | None = None, progress: Progress | None = None,
+                  waiting: Waiting | None = None) -> str:
         """Store uploaded files (an ENVI pair, a zip, or one cube file); return the cube id.
 
         The same content uploaded again costs nothing: the id is known from the bytes alone.
+        The conversion waits its turn (``waiting`` is told the place in the queue).
+
+        Raises
+        ------
+        CubeError
+            Naming what is wrong with the files, or :data:`DISK_FULL`.
         """
         options = f"dataset={dataset};band_axis={band_axis}"
         cube_id = content_id(files, options)
@@ -166,26 +183,28 @@ class CubeStore:
             return cube_id
         staging = self._temp("upload")
         try:
-            paths = stage_files(files, staging, self.limits)
+            with _naming_full_disk():
+                paths = stage_files(files, staging, self.limits)
             source = {"files": [p.name for p in paths], "dataset": dataset, "band_axis": band_axis}
             path = main_file(paths, dataset)
             if path.suffix.lower() == ".hdr":
                 dataset = None  # it named the header; an ENVI file holds one cube
-            self._convert_isolated(path, cube_id, dataset, band_axis, source, progress)
+            self._convert_isolated(path, cube_id, dataset, band_axis, source, progress, waiting)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return cube_id
 
     def put_path(self, path: Path, cube_id: str, *, dataset: str | None = None, band_axis: int | None = None,
-                 source: dict[str, Any] | None = None, progress: Progress | None = None) -> str:
+                 source: dict[str, Any] | None = None, progress: Progress | None = None,
+                 waiting: Waiting | None = None) -> str:
         """Store a file the server holds (see :mod:`cubescope.sources`), read in place and
         converted chunk by chunk; the caller names it (``cube_id``)."""
         if cube_id not in self:
-            self._convert_isolated(Path(path), cube_id, dataset, band_axis, source or {}, progress)
+            self._convert_isolated(Path(path), cube_id, dataset, band_axis, source or {}, progress, waiting)
         return cube_id
 
     def put_url(self, url: str, *, dataset: str | None = None, band_axis: int | None = None,
-                progress: Progress | None = None) -> str:
+                progress: Progress | None = None, waiting: Waiting | None = None) -> str:
         """Store the object at an fsspec URL (checked by the caller with
         :func:`cubescope.sources.check_url`): copied to local disk, then converted. The first
         half of ``progress`` is the copy, the second the conversion."""
@@ -197,27 +216,41 @@ class CubeStore:
             return cube_id
         staging = self._temp("fetch")
         try:
-            path = remote.fetch(staging, self.limits, progress and (lambda f: progress(f / 2)))
+            with _naming_full_disk():
+                path = remote.fetch(staging, self.limits, progress and (lambda f: progress(f / 2)))
             source = {"url": url, "dataset": dataset, "band_axis": band_axis}
             self._convert_isolated(path, cube_id, dataset, band_axis, source,
-                                   progress and (lambda f: progress(0.5 + f / 2)))
+                                   progress and (lambda f: progress(0.5 + f / 2)), waiting)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return cube_id
 
     def _convert_isolated(self, path: Path, cube_id: str, dataset: str | None, band_axis: int | None,
-                          source: dict[str, Any], progress: Progress | None) -> None:
+                          source: dict[str, Any], progress: Progress | None, waiting: Waiting | None) -> None:
         # Parsers of untrusted files run in a child process: a crash or a memory bomb stays there.
         # The child writes in a folder of its own, removed here however the child ends.
         workspace = self._temp("convert")
-        workspace.mkdir()
         try:
+            with _naming_full_disk():
+                workspace.mkdir()
             run_isolated(_convert, str(self.root), str(workspace), self.max_bytes, self.limits, str(path),
                          cube_id, dataset, band_axis, source, memory_limit=self._child_memory(),
-                         what=f"'{path.name}'", progress=progress)
+                         what=f"'{path.name}'", progress=progress, waiting=waiting,
+                         explain_crash=self._crash_reason)
         finally:
             shutil.rmtree(workspace, ignore_errors=True)
         self.publish(cube_id)
+
+    def _crash_reason(self, exitcode: int | None) -> str | None:
+        """Why a conversion child died, when it can be told: a SIGBUS while the store's disk is
+        (nearly) full is a write through a memory map that found no free block."""
+        if exitcode != -signal.SIGBUS:
+            return None
+        try:
+            usage = shutil.disk_usage(self.root)
+        except OSError:
+            return None
+        return DISK_FULL if usage.free < max(_WRITE_CHUNK, usage.total // 100) else None
 
     def _child_memory(self) -> int:
         """Private memory for a conversion: the largest cube plus room for the readers (formats
@@ -252,18 +285,20 @@ class CubeStore:
             wavelength_units=cube.wavelength_units, metadata=metadata, nodata=cube.nodata, limits=self.limits)
         return self.put(relaid, new_id, {"relaid from": cube_id, "band_axis": band_axis})
 
-    def list_upload(self, files: Sequence[tuple[str, Content]]) -> list[ArrayInfo]:
+    def list_upload(self, files: Sequence[tuple[str, Content]], waiting: Waiting | None = None) -> list[ArrayInfo]:
         """The arrays an uploaded container (.npz, .mat, HDF5) holds, so the user can choose."""
         staging = self._temp("inspect")
         try:
-            paths = stage_files(files, staging, self.limits)
+            with _naming_full_disk():
+                paths = stage_files(files, staging, self.limits)
             found = headers(paths)
             if len(found) > 1:
                 # Several ENVI cubes at once (a folder, a zip of a session): the user chooses one.
                 return [run_isolated(describe_envi, str(h), self.limits, memory_limit=self._child_memory(),
-                                     what=f"'{h.name}'") for h in found]
+                                     what=f"'{h.name}'", waiting=waiting) for h in found]
             path = main_file(paths)
-            return run_isolated(list_arrays, str(path), memory_limit=self._child_memory(), what=f"'{path.name}'")
+            return run_isolated(list_arrays, str(path), memory_limit=self._child_memory(), what=f"'{path.name}'",
+                                waiting=waiting)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -370,6 +405,8 @@ class CubeStore:
                 if not (self._folder(cube_id) / "meta.json").is_file():
                     raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
+            if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+                raise CubeError(DISK_FULL) from exc
             raise CubeError(
                 "The shared copy of this cube could not be used (damaged or incomplete); upload the file "
                 f"again. ({exc})"
@@ -463,6 +500,24 @@ def _convert(root: str, workspace: str, max_bytes: int, limits: Limits, path: st
     store.put(cube, cube_id, source, progress=progress)
 
 
+def _write_entry(cube: Cube, temp: Path, final: Path, source: dict[str, Any] | None,
+                 progress: Progress | None) -> None:
+    """Write a cube's entry in ``temp``, then rename it to ``final`` in one step."""
+    temp.mkdir(parents=True)
+    band_digests = _write_samples(cube.bsq, temp / "data.npy", progress)
+    meta = _meta(cube, band_digests, source)
+    if cube.geo is not None and cube.geo.lonlat_arrays is not None:
+        meta["geo"]["lonlat_blake3"] = _write_lonlat(cube.geo.lonlat_arrays, temp / _LONLAT)
+    (temp / "meta.json").write_text(json.dumps(meta, default=str))
+    _fsync_folder(temp)
+    try:
+        os.rename(temp, final)
+    except OSError:
+        # Someone stored the same content first: theirs is identical, keep it.
+        if not (final / "meta.json").is_file():
+            raise
+
+
 def _read_entry(folder: Path, verify: bool) -> tuple[dict[str, Any], np.ndarray]:
     """A store entry's meta and memory-mapped samples, after checking that they belong together
     (format, shape, type) and, with ``verify``, the band checksums (see :func:`check_samples`).
@@ -515,6 +570,7 @@ def _write_samples(samples: np.ndarray, path: Path, progress: Progress | None) -
     bands, rows = samples.shape[:2]
     dtype = samples.dtype.newbyteorder("=")
     out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=samples.shape)
+    _reserve(path)
     digests = [blake3.blake3() for _ in range(bands)]
     # A band-sequential source is read a few bands at a time; an interleaved one (a strided
     # view) a few rows at a time, each one contiguous read. Either way every band image gets
@@ -534,6 +590,19 @@ def _write_samples(samples: np.ndarray, path: Path, progress: Progress | None) -
     out.flush()
     del out
     return [d.hexdigest() for d in digests]
+
+
+def _reserve(path: Path) -> None:
+    """Give a new (sparse) file all its disk blocks now, so that a full disk is an ``ENOSPC``
+    here rather than a SIGBUS on a write through the memory map later."""
+    with open(path, "r+b") as handle:
+        try:
+            os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
+        except OSError as exc:
+            if exc.errno in _FULL_ERRNOS:
+                raise
+            # EOPNOTSUPP, EINVAL: a file system without it; a full disk then ends in SIGBUS,
+            # which the store names as well (see CubeStore._crash_reason).
 
 
 def band_digest(image: np.ndarray, algorithm: str = "blake3") -> str:

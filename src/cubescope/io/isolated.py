@@ -6,16 +6,24 @@ Cython; a damaged file can crash them outright (the fuzz tests found a MAT v5 fi
 segfaults ``scipy.io.loadmat``). :func:`run_isolated` runs a function in a child started by a
 forkserver (fast: the readers are imported once), under a private-memory limit, and turns a
 crash, a kill or a timeout into :class:`~cubescope.errors.CubeError`.
+
+Children wait their turn: at most as many run at once as the machine has cores (first come,
+first served, see :class:`Turns`), and each runs at a lower CPU priority than the server, so
+that ten people converting uploads at once leave page loads and band moves of everyone else
+interactive.
 """
 
 from __future__ import annotations
 
+import collections
 import multiprocessing
 import multiprocessing.spawn
+import os
 import resource
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from cubescope.errors import CubeError
@@ -63,8 +71,89 @@ def _start_without_main(process: Any) -> None:
             multiprocessing.spawn.get_preparation_data = original
 
 
+#: How much less CPU priority a child has than the server (``nice`` steps, 0-19).
+CHILD_NICENESS = 10
+
+
+class Turns:
+    """First come, first served turns for at most ``slots`` holders at a time.
+
+    Parameters
+    ----------
+    slots : int
+        How many may hold a turn at once.
+    """
+
+    def __init__(self, slots: int) -> None:
+        if slots < 1:
+            raise ValueError(f"Turns need at least one slot, not {slots}.")
+        self.slots = int(slots)
+        self._running = 0
+        self._waiting: collections.deque[object] = collections.deque()
+        self._changed = threading.Condition()
+
+    def queued(self) -> int:
+        """How many wait for a turn now."""
+        with self._changed:
+            return len(self._waiting)
+
+    @contextmanager
+    def turn(self, waiting: Callable[[int], None] | None = None) -> Iterator[None]:
+        """Hold a turn for the ``with`` block, after those who asked first.
+
+        ``waiting`` is called with the caller's place in the queue (1: next) whenever it
+        changes, before the turn comes; not at all when a slot is free at once. If it raises
+        (a page that is left stops its script this way) the place is given up.
+        """
+        ticket = object()
+        told = None
+        with self._changed:
+            self._waiting.append(ticket)
+        try:
+            while True:
+                with self._changed:
+                    if self._waiting[0] is ticket and self._running < self.slots:
+                        self._waiting.popleft()
+                        self._running += 1
+                        self._changed.notify_all()
+                        break
+                    place = self._waiting.index(ticket) + 1
+                    if place == told or waiting is None:
+                        self._changed.wait(1.0)
+                        continue
+                told = place
+                waiting(place)  # outside the lock: it may draw on a page
+        except BaseException:
+            with self._changed:
+                if ticket in self._waiting:
+                    self._waiting.remove(ticket)
+                self._changed.notify_all()
+            raise
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._running -= 1
+                self._changed.notify_all()
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+#: The turns of this process's children: as many at once as it may use cores.
+TURNS = Turns(_cores())
+
+
 def _child(connection: Any, function: Callable[..., Any], args: tuple, memory_limit: int | None,
            progress: bool) -> None:
+    try:
+        os.nice(CHILD_NICENESS)
+    except OSError:
+        pass
     if memory_limit:
         # RLIMIT_DATA counts private memory (heap, anonymous maps), not the file maps a
         # conversion reads and writes through, so it bounds what can exhaust the machine while a
@@ -92,8 +181,11 @@ def _child(connection: Any, function: Callable[..., Any], args: tuple, memory_li
 
 def run_isolated(function: Callable[..., Any], *args: Any, memory_limit: int | None = None,
                  timeout: float = 3600.0, what: str = "the file",
-                 progress: Callable[[float], None] | None = None) -> Any:
-    """Call ``function(*args)`` in a child process and return its (picklable) result.
+                 progress: Callable[[float], None] | None = None,
+                 waiting: Callable[[int], None] | None = None,
+                 explain_crash: Callable[[int | None], str | None] | None = None) -> Any:
+    """Call ``function(*args)`` in a child process, when its turn comes (see :data:`TURNS`), and
+    return its (picklable) result.
 
     Parameters
     ----------
@@ -108,6 +200,11 @@ def run_isolated(function: Callable[..., Any], *args: Any, memory_limit: int | N
     progress : callable, optional
         Called in this process with the fraction done, as the child reports it; ``function``
         is then called with a ``progress`` keyword argument to report through.
+    waiting : callable, optional
+        Called with the place in the queue while other children have the turns.
+    explain_crash : callable, optional
+        Given the exit code of a child that died without an answer (``-signal`` when killed by
+        one); returns a message when it knows the cause, else None for the generic one.
 
     Raises
     ------
@@ -115,6 +212,13 @@ def run_isolated(function: Callable[..., Any], *args: Any, memory_limit: int | N
         With the child's own message, or saying that reading ``what`` crashed, ran out of
         memory or took too long.
     """
+    with TURNS.turn(waiting):
+        return _run(function, args, memory_limit, timeout, what, progress, explain_crash)
+
+
+def _run(function: Callable[..., Any], args: tuple, memory_limit: int | None, timeout: float, what: str,
+         progress: Callable[[float], None] | None,
+         explain_crash: Callable[[int | None], str | None] | None) -> Any:
     context = _context()
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(sender, function, args, memory_limit, progress is not None),
@@ -143,6 +247,9 @@ def run_isolated(function: Callable[..., Any], *args: Any, memory_limit: int | N
     if status == "cube-error":
         raise CubeError(value)
     if status == "crashed":
+        known = explain_crash(process.exitcode) if explain_crash is not None else None
+        if known:
+            raise CubeError(known)
         raise CubeError(
             f"Reading {what} crashed the file reader (exit code {process.exitcode}): the file is damaged or "
             "not what its name says. Nothing was stored; the server is unaffected."

@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 import streamlit as st
 
-from cubescope import CubeError, sources, state
+from cubescope import CubeError, SeveralCubes, sources, state
 from cubescope_ui import session
 from cubescope_ui.data import DEMO_ID, open_cube, store
 from cubescope_ui.session import reset_view
@@ -63,22 +63,17 @@ def _release_uploads() -> None:
 def _ingest(dataset: str | None = None) -> None:
     """Put the uploaded files in the store and make them the session's cube."""
     st.session_state.pop("upload_error", None)
+    st.session_state.pop("upload_choices", None)
     files = _uploaded_files(again=dataset is not None)
     if not files:
         return
-    bar = st.progress(0.0, text="Reading the upload…")
-    waiting = _queue_place(bar)
+    bar = st.progress(0.0, text="Converting the upload…")
     try:
-        if dataset is None:
-            cubes = [info for info in store().list_upload(files, waiting=waiting)
-                     if len(info.shape) == 3 and not info.alternative]
-            if len(cubes) > 1:
-                st.session_state["upload_choices"] = [info.name for info in cubes]
-                return
-        st.session_state.pop("upload_choices", None)
-        bar.progress(0.0, text="Converting the upload…")
-        cube_id = store().put_files(files, dataset=dataset, waiting=waiting,
+        cube_id = store().put_files(files, dataset=dataset, waiting=_queue_place(bar),
                                     progress=lambda f: bar.progress(f, text=f"Converting the upload… {f:.0%}"))
+    except SeveralCubes as exc:
+        st.session_state["upload_choices"] = list(exc.choices)
+        return
     except CubeError as exc:
         st.session_state["upload_error"] = str(exc)
         return
@@ -96,13 +91,11 @@ def _queue_place(bar):
     """Tells a waiting user their place while other files are converted (one conversion per core
     at a time, so that pages stay quick for everyone)."""
     def waiting(place: int) -> None:
-        ahead = "1 other file is" if place == 1 else f"{place} other files are"
-        bar.progress(0.0, text=f"Waiting for a turn to convert: {ahead} ahead in the queue…")
+        bar.progress(0.0, text=f"Other uploads are being converted; yours is number {place} in the queue…")
     return waiting
 
 
 def _on_upload() -> None:
-    st.session_state.pop("upload_choices", None)
     _ingest()
 
 

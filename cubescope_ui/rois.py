@@ -90,8 +90,6 @@ def _import(cube: Cube) -> None:
     if upload is None:
         return
     try:
-        if upload.size > 8 * 2**20:
-            raise CubeError("The ROI file is larger than 8 MB.")
         imported = roi_module.from_geojson(upload.getvalue(), cube)
     except CubeError as exc:
         st.session_state["roi_error"] = str(exc)

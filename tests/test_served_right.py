@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import cubescope
-from cubescope import CubeError
+from cubescope import CubeError, SeveralCubes
 from cubescope.io.upload import content_id, safe_name
 from cubescope.store import CubeStore
 from tests.writers import sample_cube, write_envi
@@ -99,8 +99,9 @@ def test_several_headers_ask_which_cube(tmp_path):
     store = CubeStore(tmp_path / "store")
     listed = store.list_upload(files)
     assert [(info.name, info.shape) for info in listed] == [("dark.hdr", (7, 5, 6)), ("white.hdr", (9, 4, 3))]
-    with pytest.raises(CubeError, match="choose which cube"):
+    with pytest.raises(SeveralCubes, match="choose which cube") as several:
         store.put_files(files)
+    assert several.value.choices == ("dark.hdr", "white.hdr")
     cube = store.open(store.put_files(files, dataset="white.hdr"))
     np.testing.assert_array_equal(cube.spectrum(8, 3), second[8, 3])
 

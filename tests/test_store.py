@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from cubescope import Cube, CubeError
+from cubescope import Cube, CubeError, SeveralCubes
 from cubescope.store import CubeStore, valid_id
 from tests.writers import sample_cube, write_envi
 
@@ -177,8 +177,9 @@ def test_container_choice(tmp_path):
     files = [("two.npz", path.read_bytes())]
     store = CubeStore(tmp_path / "store")
     assert [info.name for info in store.list_upload(files)] == ["a", "b"]
-    with pytest.raises(CubeError, match="several cubes"):
-        store.put_files(files)
+    with pytest.raises(SeveralCubes, match="several cubes") as several:
+        store.put_files(files)  # converted in a child: the choices come back with the error
+    assert several.value.choices == ("a", "b")
     chosen = store.open(store.put_files(files, dataset="b"))
     np.testing.assert_array_equal(np.moveaxis(np.asarray(chosen.bsq), 0, 2), sample_cube(rows=9, seed=2))
     assert store.put_files(files, dataset="a") != store.put_files(files, dataset="b")

@@ -14,7 +14,7 @@ from typing import Any
 
 from cubescope.cluster import kmeans
 from cubescope.cube import Cube
-from cubescope.errors import CubeError
+from cubescope.errors import CubeError, SeveralCubes
 from cubescope.indices import INDICES, band_math
 from cubescope.io import load_cube
 from cubescope.mnf import mnf
@@ -33,7 +33,7 @@ def __getattr__(name: str) -> Any:
         return getattr(import_module(f"cubescope.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'cubescope' has no attribute {name!r}")
 
-__all__ = ["INDICES", "ROI", "Cube", "CubeError", "SpectralLibrary", "atgp", "band_depth", "band_math",
+__all__ = ["INDICES", "ROI", "Cube", "CubeError", "SeveralCubes", "SpectralLibrary", "atgp", "band_depth", "band_math",
            "continuum_removed", "fit_autoencoder", "fourier_codec", "kmeans", "load_cube", "load_library", "mnf",
            "resample_spectra", "spectral_angles", "undefined_continuum", "unmix"]
 __version__ = "0.1.0"

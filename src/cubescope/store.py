@@ -173,6 +173,8 @@ class CubeStore:
 
         Raises
         ------
+        SeveralCubes
+            When the files hold several cubes and ``dataset`` names none (its ``choices`` do).
         CubeError
             Naming what is wrong with the files, or :data:`DISK_FULL`.
         """

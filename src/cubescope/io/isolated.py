@@ -170,7 +170,7 @@ def _child(connection: Any, function: Callable[..., Any], args: tuple, memory_li
             result = function(*args)
         connection.send(("ok", result))
     except CubeError as exc:
-        connection.send(("cube-error", str(exc)))
+        connection.send(("cube-error", exc))  # its type and attributes too (SeveralCubes' choices)
     except MemoryError:
         connection.send(("cube-error", "Reading the file needs more memory than this server allows for one file."))
     except BaseException as exc:
@@ -245,7 +245,7 @@ def _run(function: Callable[..., Any], args: tuple, memory_limit: int | None, ti
     if status == "ok":
         return value
     if status == "cube-error":
-        raise CubeError(value)
+        raise value
     if status == "crashed":
         known = explain_crash(process.exitcode) if explain_crash is not None else None
         if known:

@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from cubescope.errors import CubeError
+from cubescope.errors import CubeError, SeveralCubes
 
 _WAVELENGTH_NAME = re.compile(r"wa?ve?l|^wl$|lambda|^wvl", re.IGNORECASE)
 
@@ -66,7 +66,8 @@ def choose_array(infos: list[ArrayInfo], wanted: str | None, container: str) -> 
             f"'{container}' holds no 3D array (found: {shapes}). A cube needs rows, columns and bands."
         )
     names = ", ".join(info.name for info in cubes[:20])
-    raise CubeError(f"'{container}' holds several cubes ({names}); choose which one to open.")
+    raise SeveralCubes(f"'{container}' holds several cubes ({names}); choose which one to open.",
+                       [info.name for info in cubes])
 
 
 def find_wavelengths(infos: list[ArrayInfo], n_bands: int | None = None) -> ArrayInfo | None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from cubescope.errors import CubeError
+from cubescope.errors import CubeError, SeveralCubes
 from cubescope.io.limits import Limits, check_expansion, human_bytes
 
 # Letters and digits of any script, spaces, and ._- survive; anything else (slashes, controls,
@@ -176,8 +176,8 @@ def main_file(paths: Sequence[Path], header: str | None = None) -> Path:
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
-        raise CubeError("Several ENVI headers were uploaded (" + ", ".join(p.name for p in found) + "); choose "
-                        "which cube to open.")
+        raise SeveralCubes("Several ENVI headers were uploaded (" + ", ".join(p.name for p in found) + "); "
+                           "choose which cube to open.", [p.name for p in found])
     if len(paths) == 1:
         return paths[0]
     names = ", ".join(p.name for p in paths)

@@ -165,13 +165,16 @@ def library_from_csv(data: bytes, name: str = "library") -> SpectralLibrary:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    # The size is checked from the header row and the line count before any value is parsed.
-    first_line = next(csv.reader(io.StringIO(text[:1_000_000])), [])
-    lines = text.count("\n") + 1
-    if len(first_line) - 1 > MAX_SPECTRA or len(first_line) * lines > MAX_CSV_CELLS:
-        raise CubeError(f"The CSV holds {len(first_line) - 1:,} columns x {lines:,} lines; a library CSV of at most "
-                        f"{MAX_SPECTRA:,} spectra and {MAX_CSV_CELLS:,} values is read.")
-    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    try:
+        # The size is checked from the header row and the line count before any value is parsed.
+        first_line = next(csv.reader(io.StringIO(text[:1_000_000], newline="")), [])
+        lines = text.count("\n") + 1
+        if len(first_line) - 1 > MAX_SPECTRA or len(first_line) * lines > MAX_CSV_CELLS:
+            raise CubeError(f"The CSV holds {len(first_line) - 1:,} columns x {lines:,} lines; a library CSV of at "
+                            f"most {MAX_SPECTRA:,} spectra and {MAX_CSV_CELLS:,} values is read.")
+        rows = [r for r in csv.reader(io.StringIO(text, newline="")) if r and any(c.strip() for c in r)]
+    except csv.Error as exc:  # a quote left open over a huge field, a NUL byte
+        raise CubeError(f"The CSV cannot be read as a table ({exc}).") from exc
     if len(rows) < 3:
         raise CubeError("A CSV library needs a header row and at least two rows of wavelengths and values.")
     header = [h.strip() for h in rows[0]]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bands", "smoothing", "pca", "analysis", "analysis2", "compress", "browser", "scale", "load"]
+BENCHMARKS = ["bands", "smoothing", "pca", "analysis", "analysis2", "compress", "browser", "scale", "load", "load10"]
 
 
 def main(names: list[str]) -> int:

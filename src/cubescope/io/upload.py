@@ -32,11 +32,24 @@ def _as_file(data: Content) -> BinaryIO:
     return io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
 
 
-def _pieces(data: Content) -> Iterator[bytes]:
-    handle = _as_file(data)
-    handle.seek(0)
-    while piece := handle.read(_PIECE):
-        yield piece
+def _pieces(data: Content) -> Iterator[bytes | memoryview]:
+    """The content in pieces of 16 MB: views, never copies, of bytes and of in-memory files
+    (Streamlit's ``UploadedFile`` is a ``BytesIO``: reading it would copy every upload once more
+    in the server, which with ten uploads at once was a tenth of the server's time); reads of
+    other files. A consumer must not keep a piece."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        view = memoryview(data)
+    elif isinstance(data, io.BytesIO):
+        view = data.getbuffer()
+    else:
+        data.seek(0)
+        while piece := data.read(_PIECE):
+            yield piece
+        return
+    with view:
+        for start in range(0, len(view), _PIECE):
+            with view[start:start + _PIECE] as piece:
+                yield piece
 
 
 def safe_name(name: str, fallback: str = "file") -> str:

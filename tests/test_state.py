@@ -156,6 +156,17 @@ def test_a_link_keeps_no_default_and_no_value_its_stretch_does_not_use():
     assert query == {"pct": "1-99", "pca_stretch": "min-max"}
 
 
+@pytest.mark.parametrize("prefix", state.STRETCH_PREFIXES)
+def test_every_image_s_link_drops_the_values_its_stretch_does_not_use(prefix):
+    # Band math, Continuum, Library and Unmixing carried stale low/high values in their links.
+    settings = {f"{prefix}stretch": "percentile", f"{prefix}vmin": 0.5, f"{prefix}vmax": 2.0,
+                f"{prefix}range_r_low": 0.1}
+    assert state.write_settings(settings, CONTEXT) == {}
+    settings[f"{prefix}stretch"] = "range"
+    assert set(state.write_settings(settings, CONTEXT)) == {f"{prefix}stretch", f"{prefix}vmin", f"{prefix}vmax",
+                                                             f"{prefix}range_r_low"}
+
+
 def test_cube_ids_are_read_in_any_letter_case():
     assert state.normal_cube_id(" 0123456789ABCDEF0123456789abcdef ") == "0123456789abcdef0123456789abcdef"
     assert state.valid_cube_id(state.normal_cube_id("DEMO"))

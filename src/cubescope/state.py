@@ -369,11 +369,15 @@ def read_settings(query: Mapping[str, str], context: LinkContext) -> tuple[dict[
     return values, problems
 
 
+#: Prefixes of the stretch settings of each image (the Bands page's has none).
+STRETCH_PREFIXES = tuple(key.removesuffix("stretch") for key in SETTINGS if key.endswith("stretch"))
+
+
 def write_settings(values: Mapping[str, Any], context: LinkContext) -> dict[str, str]:
     """Query entries for the settings that differ from their defaults, in :data:`SETTINGS` order;
     a stretch's parameters only while that stretch is chosen (a link keeps no unused value)."""
     unused = set()
-    for prefix in ("", "pca_"):
+    for prefix in STRETCH_PREFIXES:
         method = values.get(f"{prefix}stretch", "percentile")
         unused |= {f"{prefix}pct"} if method != "percentile" else set()
         if method != "range":

@@ -85,3 +85,18 @@ def test_demo_cube_is_deterministic_and_realistic():
     assert nir > 3 * red  # the red edge
     r, g, bl = a.rgb_bands()
     assert abs(wl[r] - 640) < 20 and abs(wl[g] - 550) < 20 and abs(wl[bl] - 460) < 20
+
+
+def test_a_cube_described_by_to_meta_is_built_again_by_from_meta():
+    import json
+
+    cube = Cube(np.arange(2 * 3 * 4, dtype="i2").reshape(4, 2, 3), name="scan", wavelengths=[1.0, 1.1, 1.2, 1.3],
+                wavelength_units="um", fwhm=[0.01] * 4, bad_bands=[0, 1, 0, 0], nodata=-9999,
+                default_bands=(3, 1, 0), gain=[2.0] * 4, offset=[0.5] * 4, quantity="radiance",
+                metadata={"sensor": "x"})
+    described = json.loads(json.dumps(cube.to_meta()))  # JSON values only
+    again = Cube.from_meta(cube.bsq, described)
+    assert again.to_meta() == cube.to_meta()
+    np.testing.assert_array_equal(again.band(2), cube.band(2))
+    stored = cube.as_stored()
+    assert stored.gain is None and stored.quantity == "stored values" and stored.default_bands == (3, 1, 0)

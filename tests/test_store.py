@@ -292,3 +292,23 @@ def test_oversized_upload_refused_before_writing(tmp_path):
     with pytest.raises(CubeError, match="more than this server accepts"):
         store.put_files(envi_files(tmp_path))
     assert not list((tmp_path / "store" / "tmp").iterdir())
+
+
+def test_relayout_keeps_what_still_holds(tmp_path):
+    from cubescope.io.axes import cube_from_bare_array
+
+    array = sample_cube(rows=6, cols=7, bands=6, dtype="f4")  # axes 0 and 2 both have 6 entries
+    read = cube_from_bare_array(array, name="scan", band_axis=2, default_axis=2, wavelengths=np.arange(6) + 500.0,
+                                wavelength_units="nm")
+    described = {**read.to_meta(), "quantity": "reflectance", "fwhm": [10.0] * 6,
+                 "bad_bands": [False, False, True, False, False, False]}
+    store = CubeStore(tmp_path / "store")
+    cube_id = store.put(Cube.from_meta(read.bsq, described), "a" * 32)
+    same_count = store.open(store.relayout(cube_id, 0))
+    assert same_count.quantity == "reflectance" and same_count.wavelengths is not None
+    np.testing.assert_array_equal(same_count.fwhm, [10.0] * 6)
+    np.testing.assert_array_equal(same_count.bad_bands, described["bad_bands"])
+    np.testing.assert_array_equal(same_count.bsq, array)  # bands on axis 0: the array as it is
+    other_count = store.open(store.relayout(cube_id, 1))
+    assert other_count.quantity == "reflectance" and other_count.n_bands == 7
+    assert other_count.fwhm is None and other_count.bad_bands is None and other_count.wavelengths is None

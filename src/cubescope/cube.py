@@ -289,9 +289,38 @@ class Cube:
         """The same samples without the file's gain and offset: the values as stored."""
         if not self.is_scaled:
             return self
-        return Cube(self._bsq, name=self.name, wavelengths=self.wavelengths, wavelength_units=self.wavelength_units,
-                    fwhm=self.fwhm, bad_bands=self.bad_bands, nodata=self.nodata, default_bands=self.default_bands,
-                    quantity="stored values", metadata=self.metadata, geo=self.geo, check=self._check)
+        described = {**self.to_meta(), "gain": None, "offset": None, "quantity": "stored values"}
+        return Cube.from_meta(self._bsq, described, geo=self.geo, check=self._check)
+
+    def to_meta(self) -> dict[str, Any]:
+        """What the cube is besides its samples and georeferencing, as JSON values (lists, not
+        arrays): the fields :meth:`from_meta` takes back."""
+        def listed(values: Any) -> Any:
+            return None if values is None else np.asarray(values).tolist()
+
+        return {
+            "name": self.name,
+            "wavelengths": listed(self.wavelengths),
+            "wavelength_units": self.wavelength_units,
+            "fwhm": listed(self.fwhm),
+            "bad_bands": listed(self.bad_bands),
+            "nodata": self.nodata,
+            "default_bands": list(self.default_bands) if self.default_bands else None,
+            "gain": listed(self.gain),
+            "offset": listed(self.offset),
+            "quantity": self.quantity,
+            "metadata": self.metadata,
+        }
+
+    @classmethod
+    def from_meta(cls, bsq: np.ndarray, meta: Mapping[str, Any], *, geo: Georef | None = None,
+                  check: Callable[[np.ndarray, int, int], None] | None = None) -> Cube:
+        """A cube of ``bsq`` ``(bands, rows, cols)`` samples described by :meth:`to_meta`'s fields
+        (missing ones take their defaults; other keys are ignored)."""
+        fields = ("wavelengths", "wavelength_units", "fwhm", "bad_bands", "nodata", "default_bands", "gain",
+                  "offset", "quantity", "metadata")
+        return cls(bsq, name=meta.get("name", "cube"), geo=geo, check=check,
+                   **{field: meta.get(field) for field in fields})
 
     def scaling_note(self) -> str:
         """How values relate to the stored samples, in words (for captions and exports)."""

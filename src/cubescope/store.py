@@ -285,7 +285,14 @@ class CubeStore:
         relaid = cube_from_bare_array(
             original, name=cube.name, band_axis=band_axis, default_axis=int(used), wavelengths=cube.wavelengths,
             wavelength_units=cube.wavelength_units, metadata=metadata, nodata=cube.nodata, limits=self.limits)
-        return self.put(relaid, new_id, {"relaid from": cube_id, "band_axis": band_axis})
+        # What the file said of the bands (widths, bad bands) holds where its wavelengths still
+        # do: the new band axis has as many bands. The quantity holds for every layout.
+        same_bands = relaid.wavelengths is not None and relaid.n_bands == cube.n_bands
+        described = {**relaid.to_meta(), "quantity": cube.quantity}
+        if same_bands:
+            before = cube.to_meta()
+            described.update(fwhm=before["fwhm"], bad_bands=before["bad_bands"])
+        return self.put(Cube.from_meta(relaid.bsq, described), new_id, {"relaid from": cube_id, "band_axis": band_axis})
 
     def list_upload(self, files: Sequence[tuple[str, Content]], waiting: Waiting | None = None) -> list[ArrayInfo]:
         """The arrays an uploaded container (.npz, .mat, HDF5) holds, so the user can choose."""
@@ -335,22 +342,7 @@ class CubeStore:
                 f"again. ({exc})"
             ) from exc
         self._touch(folder)
-        return Cube(
-            data,
-            name=meta["name"],
-            wavelengths=meta.get("wavelengths"),
-            wavelength_units=meta.get("wavelength_units"),
-            fwhm=meta.get("fwhm"),
-            bad_bands=meta.get("bad_bands"),
-            nodata=meta.get("nodata"),
-            default_bands=tuple(meta["default_bands"]) if meta.get("default_bands") else None,
-            gain=meta.get("gain"),
-            offset=meta.get("offset"),
-            quantity=meta.get("quantity"),
-            check=BandCheck(folder, meta, verify=verify),
-            metadata=meta.get("metadata", {}),
-            geo=geo,
-        )
+        return Cube.from_meta(data, meta, geo=geo, check=BandCheck(folder, meta, verify=verify))
 
     # -------------------------------------------------------------- the shared store
     @cached_property
@@ -679,25 +671,12 @@ _DAMAGED = ("The stored copy of this cube was changed or damaged on disk and has
 
 
 def _meta(cube: Cube, band_digests: list[str], source: dict[str, Any] | None) -> dict[str, Any]:
-    def listed(values: Any) -> Any:
-        return None if values is None else np.asarray(values).tolist()
-
     return {
         "format_version": _FORMAT_VERSION,
-        "name": cube.name,
+        **cube.to_meta(),
         "shape": list(cube.bsq.shape),
         "dtype": str(cube.dtype.newbyteorder("=")),
         "band_blake3": band_digests,
-        "wavelengths": listed(cube.wavelengths),
-        "wavelength_units": cube.wavelength_units,
-        "fwhm": listed(cube.fwhm),
-        "bad_bands": listed(cube.bad_bands),
-        "nodata": cube.nodata,
-        "default_bands": list(cube.default_bands) if cube.default_bands else None,
-        "gain": listed(cube.gain),
-        "offset": listed(cube.offset),
-        "quantity": cube.quantity,
-        "metadata": cube.metadata,
         "geo": None if cube.geo is None else cube.geo.to_meta(),
         "source": source or {},
     }

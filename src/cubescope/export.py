@@ -23,6 +23,7 @@ import numpy as np
 from cubescope.display import apply_colormap, normalize, rgb_composite, stretch_limits
 from cubescope.errors import CubeError
 from cubescope.geo import Georef, envi_map_info
+from cubescope.io.envi import ENVI_CODES, ENVI_UNITS, envi_text, header_text
 from cubescope.wavelengths import line_breaks, step_backs
 from cubescope.words import spreadsheet_safe
 
@@ -509,14 +510,13 @@ def to_envi(
     ``rotation=``) and ``coordinate system string`` as GDAL writes them. Returns the header
     and data paths.
     """
-    codes = {"u1": 1, "i2": 2, "i4": 3, "f4": 4, "f8": 5, "u2": 12, "u4": 13, "i8": 14, "u8": 15}
     data = np.asarray(array)
     if data.ndim == 2:
         data = data[None]
     if data.ndim != 3:
         raise CubeError(f"An ENVI export needs a (bands, rows, cols) cube, not shape {data.shape}.")
     key = data.dtype.newbyteorder("=").str[1:]
-    if key not in codes:
+    if key not in ENVI_CODES:
         data, key = data.astype(np.float32), "f4"  # float16 and the like: small, copied
     folder = Path(folder)
     base = safe_filename(name)
@@ -526,37 +526,30 @@ def to_envi(
     with open(data_path, "wb") as sink:
         for band in range(bands):  # one band image at a time: a memory-mapped cube stays on disk
             sink.write(memoryview(np.ascontiguousarray(data[band], dtype=little)).cast("B"))
-    lines = [
-        "ENVI",
-        f"description = {{{_envi_text(description or 'written by Cubescope')}}}",
-        f"samples = {cols}",
-        f"lines = {rows}",
-        f"bands = {bands}",
-        "header offset = 0",
-        "file type = ENVI Standard",
-        f"data type = {codes[key]}",
-        "interleave = bsq",
-        "byte order = 0",
-    ]
+    fields: dict[str, Any] = {
+        "description": "{" + envi_text(description or "written by Cubescope") + "}",
+        "samples": cols, "lines": rows, "bands": bands, "header offset": 0, "file type": "ENVI Standard",
+        "data type": ENVI_CODES[key], "interleave": "bsq", "byte order": 0,
+    }
     if wavelengths is not None:
-        lines.append(f"wavelength units = {_envi_units(wavelength_units)}")
-        lines.append("wavelength = {" + ", ".join(repr(float(w)) for w in wavelengths) + "}")
+        fields["wavelength units"] = ENVI_UNITS.get(wavelength_units or "", "Unknown")
+        fields["wavelength"] = [float(w) for w in wavelengths]
     if fwhm is not None and len(fwhm) == bands:
-        lines.append("fwhm = {" + ", ".join(repr(float(w)) for w in fwhm) + "}")
+        fields["fwhm"] = [float(w) for w in fwhm]
     if band_names is not None and len(band_names) == bands:
-        lines.append("band names = {" + ", ".join(_envi_text(str(n)).replace(",", ";") for n in band_names) + "}")
+        fields["band names"] = [str(n) for n in band_names]
     if bad_bands is not None:
-        lines.append("bbl = {" + ", ".join("0" if bad else "1" for bad in bad_bands) + "}")
+        fields["bbl"] = [0 if bad else 1 for bad in bad_bands]
     if gains is not None and offsets is not None:
         # ENVI's value = stored x gain + offset: a standardized product reads back as the original.
-        lines.append("data gain values = {" + ", ".join(repr(float(g)) for g in gains) + "}")
-        lines.append("data offset values = {" + ", ".join(repr(float(o)) for o in offsets) + "}")
+        fields["data gain values"] = [float(g) for g in gains]
+        fields["data offset values"] = [float(o) for o in offsets]
     if geo is not None and (geo.rows, geo.cols) == (rows, cols):
-        for key, value in envi_map_info(geo).items():
-            lines.append(f"{key} = {{" + (", ".join(value) if isinstance(value, list) else value) + "}")
+        for item, value in envi_map_info(geo).items():
+            fields[item] = "{" + (", ".join(value) if isinstance(value, list) else value) + "}"
     if nodata is not None:
-        lines.append(f"data ignore value = {nodata!r}")
-    header_path.write_text("\n".join(lines) + "\n")
+        fields["data ignore value"] = float(nodata)
+    header_path.write_text(header_text(fields))
     return header_path, data_path
 
 
@@ -590,15 +583,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     return value
-
-
-def _envi_text(text: str) -> str:
-    return str(text).replace("{", "(").replace("}", ")").replace("\n", " ")
-
-
-def _envi_units(units: str | None) -> str:
-    return {"nm": "Nanometers", "µm": "Micrometers", "mm": "Millimeters", "cm⁻¹": "Wavenumber",
-            "GHz": "GHz", "MHz": "MHz", "index": "Index"}.get(units or "", "Unknown")
 
 
 def category_sidecar(class_names: Sequence[str], description: str = "class") -> bytes:

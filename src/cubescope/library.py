@@ -216,16 +216,18 @@ def library_to_csv(library: SpectralLibrary) -> bytes:
 
 def library_to_envi(library: SpectralLibrary) -> tuple[bytes, bytes]:
     """The library as an ENVI spectral library: (header, float32 data)."""
-    names = ", ".join(n.replace(",", ";").replace("{", "(").replace("}", ")") for n in library.names)
+    from cubescope.io.envi import header_text
+
     count, bands = library.spectra.shape
-    lines = ["ENVI", "description = {written by Cubescope}", f"samples = {bands}", f"lines = {count}", "bands = 1",
-             "header offset = 0", "file type = ENVI Spectral Library", "data type = 4", "interleave = bsq",
-             "byte order = 0", "wavelength units = Nanometers",
-             "wavelength = {" + ", ".join(repr(float(w)) for w in library.wavelengths) + "}",
-             "spectra names = {" + names + "}"]
+    fields: dict[str, Any] = {
+        "description": "{written by Cubescope}", "samples": bands, "lines": count, "bands": 1, "header offset": 0,
+        "file type": "ENVI Spectral Library", "data type": 4, "interleave": "bsq", "byte order": 0,
+        "wavelength units": "Nanometers", "wavelength": [float(w) for w in library.wavelengths],
+        "spectra names": [str(n) for n in library.names],
+    }
     if library.fwhm is not None:
-        lines.append("fwhm = {" + ", ".join(repr(float(w)) for w in library.fwhm) + "}")
-    return ("\n".join(lines) + "\n").encode(), library.spectra.astype("<f4").tobytes()
+        fields["fwhm"] = [float(w) for w in library.fwhm]
+    return header_text(fields).encode(), library.spectra.astype("<f4").tobytes()
 
 
 # ---------------------------------------------------------------------- resampling

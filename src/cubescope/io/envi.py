@@ -33,6 +33,45 @@ ENVI_DTYPES = {
     15: "u8",
 }
 _COMPLEX = {6: "complex64", 9: "complex128"}
+#: The ENVI "data type" code of each sample type, the same table read the other way.
+ENVI_CODES = {dtype: code for code, dtype in ENVI_DTYPES.items()}
+#: ENVI's names of wavelength units, by Cubescope's unit (see :mod:`cubescope.wavelengths`).
+ENVI_UNITS = {"nm": "Nanometers", "µm": "Micrometers", "mm": "Millimeters", "cm⁻¹": "Wavenumber", "GHz": "GHz",
+              "MHz": "MHz", "index": "Index"}
+
+
+def envi_text(text: Any, item: bool = False) -> str:
+    """Text safe inside an ENVI header's braces: braces become parentheses and line breaks
+    spaces; with ``item`` (an entry of a list such as ``band names``) commas become ``;``."""
+    cleaned = str(text).replace("{", "(").replace("}", ")").replace("\r", " ").replace("\n", " ")
+    return cleaned.replace(",", ";") if item else cleaned
+
+
+def _header_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value  # written as given: the caller braces it (see envi_text)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        items = [envi_text(v, item=True) if isinstance(v, str)
+                 else str(int(v)) if isinstance(v, (bool, np.bool_, int, np.integer)) else repr(float(v))
+                 for v in value]
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, (bool, np.bool_, int, np.integer)):
+        return str(int(value))
+    return repr(float(value))
+
+
+def header_text(fields: dict[str, Any]) -> str:
+    """An ENVI header: ``ENVI`` then one ``key = value`` line per field, in order.
+
+    Parameters
+    ----------
+    fields : dict
+        Values: text is written as given (brace it and pass it through :func:`envi_text`
+        first where it is free text); integers as integers; other numbers as Python writes
+        them (read back exactly); lists and arrays as ``{a, b, ...}``, their text entries
+        escaped with :func:`envi_text`.
+    """
+    return "\n".join(["ENVI", *(f"{key} = {_header_value(value)}" for key, value in fields.items())]) + "\n"
 
 #: Endings a data file may carry next to its header, in the order they are tried.
 DATA_SUFFIXES = ("", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip", ".bin", ".IMG", ".DAT", ".RAW")

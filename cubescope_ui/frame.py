@@ -128,7 +128,7 @@ def current_cube() -> tuple[str, Cube, state.LinkContext] | None:
             cube = data.open_cube(cube_id)
     except CubeError as exc:
         error(exc)
-        st.button("Open the demo cube", on_click=_open_demo, key="fallback_demo")
+        st.button("Open the demo cube", on_click=session.open_demo, key="fallback_demo")
         return None
     session.adopt_link(cube)
     context = session.link_context(cube)
@@ -169,7 +169,3 @@ def share_link(cube: Cube) -> None:
         st.caption("Share link: reopens this cube, page, pixels and settings")
         _LINK(key="share_link", data={"query": session.link_query(cube)})
 
-
-def _open_demo() -> None:
-    st.session_state["cube"] = session.DEMO_ID
-    session.reset_view()

@@ -11,7 +11,6 @@ import streamlit as st
 from cubescope import CubeError, SeveralCubes, sources, state
 from cubescope_ui import session
 from cubescope_ui.data import DEMO_ID, open_cube, store
-from cubescope_ui.session import reset_view
 from cubescope_ui.text import error, plain
 
 ACCEPTED = ("ENVI (.hdr with its data file, or both in one .zip), ERDAS .lan, .npy, .npz, .mat, .tif, .h5; "
@@ -83,8 +82,7 @@ def _ingest(dataset: str | None = None) -> None:
     finally:
         bar.empty()
     _release_uploads()
-    st.session_state["cube"] = cube_id
-    reset_view()
+    session.switch_cube(cube_id)
 
 
 def _queue_place(bar):
@@ -112,13 +110,7 @@ def _on_band_axis() -> None:
     except CubeError as exc:
         st.session_state["upload_error"] = str(exc)
         return
-    st.session_state["cube"] = cube_id
-    reset_view()
-
-
-def _open_demo() -> None:
-    st.session_state["cube"] = DEMO_ID
-    reset_view()
+    session.switch_cube(cube_id)
 
 
 def cube_picker(max_upload_mb: int) -> None:
@@ -132,7 +124,7 @@ def cube_picker(max_upload_mb: int) -> None:
         help=f"{ACCEPTED}. Up to {max_upload_mb} MB per file.",
     )
     st.sidebar.caption(f"{ACCEPTED}. Up to {max_upload_mb} MB per file.")
-    st.sidebar.button("Open the demo cube", on_click=_open_demo, width="stretch")
+    st.sidebar.button("Open the demo cube", on_click=session.open_demo, width="stretch")
     session.cube_id()
     _server_sources()
     st.sidebar.text_input(
@@ -144,8 +136,7 @@ def cube_picker(max_upload_mb: int) -> None:
 
 
 def _on_cube_typed() -> None:
-    st.session_state["cube"] = state.normal_cube_id(st.session_state.get("cube")) or DEMO_ID
-    reset_view()
+    session.switch_cube(state.normal_cube_id(st.session_state.get("cube")) or DEMO_ID)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -198,8 +189,7 @@ def _open_source(put, label: str) -> None:
     except CubeError as exc:
         st.session_state["source_error"] = f"{label} could not be opened. {exc}"
         st.rerun()
-    st.session_state["cube"] = cube_id
-    reset_view()
+    session.switch_cube(cube_id)
     st.rerun()
 
 

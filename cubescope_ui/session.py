@@ -198,8 +198,14 @@ def window(cube: Cube) -> Window:
     return Window(*zoom).fitted(cube.rows, cube.cols)
 
 
-def set_window(window: Window | None, cube: Cube) -> None:
-    st.session_state["zoom"] = None if window is None or window.is_whole(cube.rows, cube.cols) else window.as_list()
+def switch_cube(new_id: str) -> None:
+    """Make ``new_id`` the session's cube, forgetting what belonged to the previous one."""
+    st.session_state["cube"] = new_id
+    reset_view()
+
+
+def open_demo() -> None:
+    switch_cube(DEMO_ID)
 
 
 def reset_view() -> None:

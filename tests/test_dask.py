@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cubescope import Cube, pca, smoothing
+from cubescope import Cube, pca, smoothing, stats
 from cubescope.store import CubeStore
 
 dask = pytest.importorskip("dask")
@@ -41,8 +41,9 @@ def test_many_small_chunks_equal_one_chunk(monkeypatch):
     cube = nodata_cube()
     whole = pca.fit_pca(cube, 4)
     whole_smooth = smoothing.savgol_cube(cube, 7, 2, 1, use_wavelengths=True)
-    monkeypatch.setattr(pca, "_CHUNK_BYTES", 1)  # one row per chunk
-    monkeypatch.setattr(pca, "_BLOCK", 5)  # five pixels per block
+    monkeypatch.setattr(stats, "_CHUNK_BYTES", 1)  # one row per chunk
+    monkeypatch.setattr(stats, "_BLOCK", 5)  # five pixels per block, in the moments' pass
+    monkeypatch.setattr(pca, "_BLOCK", 5)  # and in the projection
     chunked = pca.fit_pca(cube, 4)
     assert_same_pca(chunked, whole)
     np.testing.assert_allclose(chunked.transform(cube), whole.transform(cube), rtol=1e-9, atol=1e-9)

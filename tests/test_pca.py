@@ -5,7 +5,8 @@ import pytest
 from sklearn.decomposition import PCA
 
 from cubescope import Cube, CubeError
-from cubescope.pca import fit_pca, pixel_moments
+from cubescope.pca import fit_pca
+from cubescope.stats import pixel_moments
 
 
 def mixed_cube(rows=40, cols=30, bands=12, seed=0, offset=0.0, dtype=np.float64):
@@ -121,11 +122,13 @@ def test_explained_variance_on_other_data():
 
 def test_streaming_in_small_chunks_equals_one_pass(monkeypatch):
     import cubescope.pca as module
+    import cubescope.stats as stats
 
     data = mixed_cube(rows=64, cols=50)
     whole = fit_pca(Cube.from_array(data), 4)
-    monkeypatch.setattr(module, "_CHUNK_BYTES", 50 * 12 * 8 * 3)  # 3 rows a chunk
-    monkeypatch.setattr(module, "_BLOCK", 37)
+    monkeypatch.setattr(stats, "_CHUNK_BYTES", 50 * 12 * 8 * 3)  # 3 rows a chunk
+    monkeypatch.setattr(stats, "_BLOCK", 37)  # in the moments' pass
+    monkeypatch.setattr(module, "_BLOCK", 37)  # and in the projection
     chunked = fit_pca(Cube.from_array(data), 4)
     np.testing.assert_allclose(chunked.explained_variance_, whole.explained_variance_, rtol=1e-12)
     np.testing.assert_allclose(

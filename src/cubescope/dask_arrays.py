@@ -25,16 +25,9 @@ from cubescope import continuum, indices, library, unmixing
 from cubescope.cube import Cube, band_mask, float_dtype_for
 from cubescope.errors import CubeError
 from cubescope.mnf import mnf_from_moments, noise_gram
-from cubescope.pca import (
-    PCAResult,
-    chunk_gram,
-    moments_from_gram,
-    pca_from_moments,
-    project_chunk,
-    shift_from_sample,
-    work_dtype,
-)
+from cubescope.pca import PCAResult, pca_from_moments, project_chunk
 from cubescope.smoothing import apply_plan, savgol_plan
+from cubescope.stats import chunk_gram, moments_from_gram, shift_from_sample, work_dtype
 
 #: Bytes of samples per chunk of rows when the caller does not choose.
 CHUNK_BYTES = 64 * 2**20

@@ -16,7 +16,8 @@ import numpy as np
 
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
-from cubescope.pca import (
+from cubescope.pca import project_chunk
+from cubescope.stats import (
     MAX_FEATURES,
     Moments,
     _check_mask,
@@ -28,7 +29,6 @@ from cubescope.pca import (
     chunk_gram,
     moments_from_gram,
     pixel_moments,
-    project_chunk,
     work_dtype,
 )
 

@@ -224,6 +224,16 @@ def band_math(cube: Cube, expression: str, *, max_bytes: int = CHUNK_BYTES) -> n
         NaN where a band read is no data, where a band read is flagged bad (a bad band gives
         no number, never a wrong one) and where the result is not finite (0/0, log of a
         negative value, overflow).
+
+    Examples
+    --------
+    >>> from cubescope.demo import demo_cube
+    >>> ndvi = band_math(demo_cube(), "NDVI")
+    >>> ndvi.shape, ndvi.dtype
+    ((200, 240), dtype('float32'))
+    >>> ratio = band_math(demo_cube(), "(R860 - R650) / (R860 + R650)")
+    >>> bool(abs(ratio - ndvi).max() < 1e-6)  # NDVI is that expression at the nearest bands
+    True
     """
     parsed = parse(cube, expression)
     bad = [b for b in parsed.bands if cube.bad_bands is not None and cube.bad_bands[b]]

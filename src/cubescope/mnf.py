@@ -151,6 +151,15 @@ def mnf(cube: Cube, n_components: int, *, mask: np.ndarray | None = None,
     CubeError
         When the noise covariance is singular (a band without noise: constant, or a copy of
         another), or the parameters do not fit the cube.
+
+    Examples
+    --------
+    >>> from cubescope.demo import demo_cube
+    >>> fitted = mnf(demo_cube(), 5)
+    >>> fitted.components_.shape
+    (5, 128)
+    >>> bool(fitted.snr_[0] > fitted.snr_[-1])  # components by falling signal to noise
+    True
     """
     feature_bands = _feature_bands(cube, bands)
     if feature_bands.size > MAX_FEATURES:

@@ -185,6 +185,17 @@ def fit_pca(
     Returns
     -------
     PCAResult
+
+    Examples
+    --------
+    >>> from cubescope.demo import demo_cube
+    >>> pca = fit_pca(demo_cube(), 3)
+    >>> pca.components_.shape  # components x bands used
+    (3, 128)
+    >>> float(pca.explained_variance_ratio_[0].round(2))  # the first component: brightness
+    0.96
+    >>> pca.transform(demo_cube()).shape  # each pixel's scores
+    (200, 240, 3)
     """
     feature_bands = _feature_bands(cube, bands)
     if feature_bands.size > MAX_FEATURES:

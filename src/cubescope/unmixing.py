@@ -46,6 +46,13 @@ def unmix(data: Any, endmembers: Any, *, sum_to_one: bool = False, bands: Any = 
     -------
     ndarray, shape (..., n_endmembers) (``(rows, cols, n)`` for a Cube), float64
         NaN for a spectrum with NaN in a counted band.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ends = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    >>> unmix(0.25 * ends[0] + 0.75 * ends[1], ends).round(6)
+    array([0.25, 0.75])
     """
     ends = np.atleast_2d(np.asarray(endmembers, dtype=np.float64))
     p = ends.shape[0]

@@ -170,6 +170,19 @@ def load_cube(
     This reads in the calling process. The C readers underneath can crash on a maliciously
     damaged file (scipy's MATLAB reader segfaults on some); for files from untrusted sources use
     :meth:`cubescope.store.CubeStore.put_files`, which converts them in a child process.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> np.save(folder / "scan.npy", np.ones((20, 30, 6), dtype="float32"))
+    >>> cube = load_cube(folder / "scan.npy")
+    >>> cube.shape  # rows, columns, bands: the band axis was guessed (and said so)
+    (20, 30, 6)
+    >>> cube.metadata["band axis"].startswith("2 of shape (20, 30, 6)")
+    True
     """
     path = Path(path)
     limits = limits or DEFAULT_LIMITS

@@ -24,19 +24,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import check, large_cube
+from benchmarks.common import check, git_worktree, large_cube
 from cubescope import Cube
 from cubescope.store import CubeStore
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, running_app
 from tests.e2e.helpers import band_image, pixel_centre, viewer_state, wait_ready, wait_viewer
 
 MOVES = int(os.environ.get("BENCH_MOVES", 30))
@@ -193,17 +191,8 @@ def previous_app(folder: Path):
         print("  (previous viewer skipped: streamlit-image-coordinates is not installed)")
         yield None
         return
-    tree = folder / "previous"
-    if shutil.which("git") is None or subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), PEER_REV],
-            capture_output=True).returncode != 0:
-        print(f"  (previous viewer skipped: cannot check out {PEER_REV})")
-        yield None
-        return
-    try:
+    with git_worktree(folder, PEER_REV) as tree:
         yield tree
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
 
 
 def report(name: str, results: dict[str, list[float]]) -> None:

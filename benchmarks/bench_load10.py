@@ -29,7 +29,6 @@ import contextlib
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import check, large_cube
+from benchmarks.common import check, git_worktree, large_cube
 from cubescope import Cube
 from cubescope.io.upload import content_id
 from cubescope.store import CubeStore
@@ -230,21 +229,6 @@ def run(root: Path, store_root: Path, log: Path, uploads, chromium: str, env: di
     return result
 
 
-@contextlib.contextmanager
-def previous_app(folder: Path):
-    tree = folder / "previous"
-    if shutil.which("git") is None or subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), PEER_REV],
-            capture_output=True).returncode != 0:
-        print(f"  (peer skipped: cannot check out {PEER_REV})")
-        yield None
-        return
-    try:
-        yield tree
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
-
-
 def report(name: str, result: dict) -> None:
     first = result["first pages"]
     jumps, idle = np.array(result["jumps"]), np.array(result["idle"])
@@ -273,7 +257,8 @@ def main() -> bool:
         ours = run(ROOT, folder / "store", folder / "app.log", uploads, chromium)
         report("Cubescope (turns, one conversion per core, nice 10)", ours)
         peer = None
-        with previous_app(folder) if os.environ.get("BENCH_PEER", "1") != "0" else contextlib.nullcontext() as tree:
+        wanted = os.environ.get("BENCH_PEER", "1") != "0"
+        with git_worktree(folder, PEER_REV) if wanted else contextlib.nullcontext() as tree:
             if tree is not None:
                 peer = run(tree, folder / "peer-store", folder / "peer.log", uploads, chromium,
                            {"PYTHONPATH": str(tree / "src")})

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -43,3 +47,20 @@ def check(label: str, value: float, goal: float, better: str = "lower") -> bool:
     ok = value <= goal if better == "lower" else value >= goal
     print(f"  [{'ok' if ok else 'MISSED'}] {label}: {value:.3g} (goal {'<=' if better == 'lower' else '>='} {goal:g})")
     return ok
+
+
+@contextlib.contextmanager
+def git_worktree(folder: Path, rev: str):
+    """The project at commit ``rev``, checked out with ``git worktree`` under ``folder``
+    (removed afterwards); None, with a note, when git or the commit is not there."""
+    root = Path(__file__).resolve().parents[1]
+    tree = folder / "previous"
+    if shutil.which("git") is None or subprocess.run(
+            ["git", "-C", str(root), "worktree", "add", "--detach", str(tree), rev], capture_output=True).returncode:
+        print(f"  (peer skipped: cannot check out {rev})")
+        yield None
+        return
+    try:
+        yield tree
+    finally:
+        subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tree)], capture_output=True)

@@ -4,6 +4,7 @@ share link. The top of the glue: pages import it; it imports the rest.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from cubescope import Cube, CubeError, state
-from cubescope_ui import data, session
+from cubescope_ui import data, session, widgets
 from cubescope_ui.guard import page_guard
 from cubescope_ui.layout import page_style
 from cubescope_ui.picker import cube_picker, upload_panel
@@ -40,6 +41,36 @@ PAGES = (
     ("pages/compress.py", "Compression", ":material/compress:", "compress"),
     ("pages/map.py", "Map", ":material/public:", "map"),
 )
+
+
+#: The frame's own setting: a scaled cube's samples as stored (the sidebar's toggle).
+SETTINGS = {"stored": state.Setting("show stored values", state.flag, lambda c: False, encode=state.flag_text)}
+
+_DECLARING = threading.local()
+_DECLARED_LOCK = threading.Lock()
+_declared: dict[str, state.Setting] | None = None
+
+
+def link_settings() -> state.Settings:
+    """Every setting a link can carry: the frame's, the shared widgets' and each page's
+    ``SETTINGS`` (declared beside its widgets). The page scripts are imported once per process
+    to read them; their closing :func:`page` call draws nothing then."""
+    global _declared
+    with _DECLARED_LOCK:
+        if _declared is None:
+            groups = [SETTINGS, widgets.SETTINGS]
+            _DECLARING.active = True
+            try:
+                for path, *_ in PAGES:
+                    spec = importlib.util.spec_from_file_location(f"cubescope_pages.{Path(path).stem}",
+                                                                  Path(__file__).parents[1] / path)
+                    module = importlib.util.module_from_spec(spec)
+                    spec.loader.exec_module(module)
+                    groups.append(getattr(module, "SETTINGS", {}))
+            finally:
+                _DECLARING.active = False
+            _declared = state.joined(*groups)
+    return _declared
 
 
 def navigation() -> st.Page:
@@ -130,6 +161,7 @@ def current_cube() -> tuple[str, Cube, state.LinkContext] | None:
         error(exc)
         st.button("Open the demo cube", on_click=session.open_demo, key="fallback_demo")
         return None
+    session.declare(link_settings())
     session.adopt_link(cube)
     context = session.link_context(cube)
     session.show_link_problems()
@@ -141,17 +173,24 @@ def current_cube() -> tuple[str, Cube, state.LinkContext] | None:
     return cube_id, cube, context
 
 
-def page(what: str, title: Callable[[Cube], str], body: Callable[[str, Cube, state.LinkContext], None]) -> None:
+def page(what: str, title: Callable[[Cube], str], body: Callable[[str, Cube, state.LinkContext], None],
+         fragment: bool = True) -> None:
     """A page: the open cube, its title, and ``body(cube_id, cube, context)`` in a fragment, so
     that a setting, a band move or a click reruns only the body. ``what`` names the page in
-    messages."""
+    messages. ``fragment=False``: the body lays out fragments of its own, and draws the share
+    link in each. Nothing is drawn while :func:`link_settings` reads the page's settings."""
+    if getattr(_DECLARING, "active", False):
+        return
     with page_guard(what):
         opened = current_cube()
         if opened is None:
             st.stop()
         cube_id, cube, context = opened
         st.subheader(plain(title(cube)))
-        _body(what, body, cube_id, cube, context)
+        if fragment:
+            _body(what, body, cube_id, cube, context)
+        else:
+            body(cube_id, cube, context)
 
 
 @st.fragment

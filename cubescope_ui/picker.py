@@ -101,12 +101,16 @@ def _on_dataset() -> None:
     _ingest(dataset=st.session_state["upload_dataset_choice"])
 
 
+#: The band-axis choice offered for a cube whose format does not state it.
+BAND_AXIS = session.cube_widget("band_axis_choice")
+
+
 def _on_band_axis() -> None:
     """Lay the open cube out again with its bands on the chosen axis (from the store: the upload
     itself is gone)."""
     st.session_state.pop("upload_error", None)
     try:
-        cube_id = store().relayout(st.session_state.get("cube") or DEMO_ID, st.session_state["band_axis_choice"])
+        cube_id = store().relayout(st.session_state.get("cube") or DEMO_ID, st.session_state[BAND_AXIS])
     except CubeError as exc:
         st.session_state["upload_error"] = str(exc)
         return
@@ -209,7 +213,7 @@ def upload_panel() -> None:
     if guess:
         left, right = st.columns([3, 1], vertical_alignment="bottom")
         left.caption(plain(f"Band axis: {guess}. If the images look wrong, the bands are on another axis."))
-        right.selectbox("Bands are on axis", [0, 1, 2], index=None, key="band_axis_choice",
+        right.selectbox("Bands are on axis", [0, 1, 2], index=None, key=BAND_AXIS,
                         on_change=_on_band_axis, placeholder="keep the guess")
 
 

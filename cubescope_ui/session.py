@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
-from cubescope import Cube, CubeError, indices, state
+from cubescope import Cube, CubeError, state
 from cubescope import roi as roi_module
 from cubescope.smoothing import band_spacing
 from cubescope.state import MAX_PINS
@@ -26,8 +26,29 @@ from cubescope.wavelengths import band_label
 from cubescope_ui.data import DEMO_ID
 from cubescope_ui.text import warning
 
-#: Widget keys reset when another cube is opened (they name this cube's bands and pixels).
-CUBE_KEYS = ("band", "rgb_r", "rgb_g", "rgb_b", "vmin", "vmax", "pca_vmin", "pca_vmax", "band_axis_choice")
+#: Every setting a link can carry, declared by the frame, the shared widgets and each page
+#: (:func:`cubescope_ui.frame.link_settings`), once per process.
+_declared: dict[str, state.Setting] = {}
+
+
+def declare(settings: state.Settings) -> None:
+    """Make the settings a link can carry known to the session (see :data:`_declared`)."""
+    if not _declared:
+        _declared.update(settings)
+
+
+def declared() -> state.Settings:
+    return _declared
+
+
+#: Keys of widgets that are not settings but belong to the open cube (forgotten with it).
+_cube_widgets: set[str] = set()
+
+
+def cube_widget(key: str) -> str:
+    """Declare ``key`` a widget whose value belongs to the open cube; returns the key."""
+    _cube_widgets.add(key)
+    return key
 
 
 def cube_id() -> str:
@@ -44,19 +65,10 @@ def link_context(cube: Cube) -> state.LinkContext:
         default_band=cube.default_band(), rgb_bands=cube.rgb_bands(),
         uniform_spacing=band_spacing(cube.wavelengths)[1],
         band_label=lambda i: band_label(i, cube.wavelengths, cube.wavelength_units),
-        default_expression=_default_expression(cube),
         wavelength_range=None if cube.wavelengths_nm is None else (float(np.nanmin(cube.wavelengths_nm)),
                                                                    float(np.nanmax(cube.wavelengths_nm))),
+        cube=cube,
     )
-
-
-def _default_expression(cube: Cube) -> str:
-    """NDVI when the cube has its bands, else the default band: a first expression that works."""
-    try:
-        indices.parse(cube, "NDVI")
-        return "NDVI"
-    except CubeError:
-        return f"b{cube.default_band()}"
 
 
 #: Colours of new ROIs, apart from the pins' marker colours (Trubetskoy's distinct colours).
@@ -74,7 +86,7 @@ def adopt_link(cube: Cube) -> None:
     if "settings" in st.session_state:
         return
     query = {key: st.query_params.get(key) for key in st.query_params}
-    values, problems = state.read_settings(query, link_context(cube))
+    values, problems = state.read_settings(query, link_context(cube), _declared)
     pins, more = state.decode_pins(query.get("px"), cube.rows, cube.cols)
     region, again = state.decode_region(query.get("roi"), cube.rows, cube.cols)
     window, zoom = state.decode_window(query.get("zoom"), cube.rows, cube.cols)
@@ -102,7 +114,7 @@ def initial(key: str, context: state.LinkContext, allowed: Callable[[Any], bool]
         del st.session_state[key]  # set for another cube or another number of components
         values.pop(key, None)
     if key in values and allowed is not None and not allowed(values[key]):
-        setting = state.SETTINGS[key]
+        setting = _declared[key]
         default = setting.default(context)
         warning(f"The {setting.what} {setting.show(values[key], context)} cannot be used here; "
                 f"{'the default' if default is None else setting.show(default, context)} is used instead.")
@@ -113,7 +125,7 @@ def initial(key: str, context: state.LinkContext, allowed: Callable[[Any], bool]
 def setting(key: str, context: state.LinkContext) -> Any:
     """A setting as its page last left it (or as the link gave it), else its default: what a
     page that shows another page's product (the Map's PC or derivative image) uses."""
-    return settings().get(key, state.default_setting(key, context))
+    return settings().get(key, _declared[key].default(context))
 
 
 def remember(key: str, value: Any) -> None:
@@ -214,7 +226,7 @@ def reset_view() -> None:
     st.session_state["region"] = None
     st.session_state["rois"] = []
     st.session_state["zoom"] = None
-    forget(*CUBE_KEYS)
+    forget(*(key for key, setting in _declared.items() if setting.per_cube), *_cube_widgets)
 
 
 # --- the link ---------------------------------------------------------------------------------
@@ -225,7 +237,7 @@ def link_query(cube: Cube) -> str:
     entries: dict[str, str] = {}
     if cube_id() != DEMO_ID:
         entries["cube"] = cube_id()
-    entries.update(state.write_settings(settings(), link_context(cube)))
+    entries.update(state.write_settings(settings(), link_context(cube), _declared))
     if pins():
         entries["px"] = state.encode_pins(pins())
     if region():

@@ -17,6 +17,17 @@ from cubescope import Cube, display, state
 from cubescope.wavelengths import band_label
 from cubescope_ui import session
 
+#: The settings of the shared controls: the band slider, the RGB bands, and the stretch of the
+#: Bands page's images (which the Smoothing and Map pages share). Another image's stretch has
+#: its own prefix, declared by its page (:func:`cubescope.state.stretch_settings`).
+SETTINGS = {
+    "band": state.Setting("band", state.band, lambda c: c.default_band, show=state.band_shown, per_cube=True),
+    **{key: state.Setting(f"{name} band", state.band, lambda c, i=i: c.rgb_bands[i], show=state.band_shown,
+                          per_cube=True)
+       for i, (key, name) in enumerate((("rgb_r", "red"), ("rgb_g", "green"), ("rgb_b", "blue")))},
+    **state.stretch_settings(""),
+}
+
 
 @dataclass(frozen=True)
 class Stretch:

@@ -13,6 +13,21 @@ from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer
 
 
+def _expression(text: str, context: state.LinkContext) -> str:
+    if not text.strip():
+        raise ValueError("empty")
+    if len(text) > indices.MAX_EXPRESSION:
+        raise ValueError(f"longer than {indices.MAX_EXPRESSION} characters")
+    return text
+
+
+SETTINGS = {
+    "bm_expr": state.Setting("band-math expression", _expression,
+                             lambda c: "b0" if c.cube is None else indices.default_expression(c.cube)),
+    **state.stretch_settings("bm_"),
+}
+
+
 def _use_index() -> None:
     """The named-index picker writes its expression into the box."""
     name = st.session_state.get("bm_pick")
@@ -23,7 +38,7 @@ def _use_index() -> None:
 
 def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    expression = widgets.kept(left.text_input, "bm_expr", context, "Expression", value=context.default_expression,
+    expression = widgets.kept(left.text_input, "bm_expr", context, "Expression", value=indices.default_expression(cube),
                               max_chars=indices.MAX_EXPRESSION,
                               help="Bands by wavelength (R860: the band nearest 860 nm) or index (b12); + - * / **, "
                                    "parentheses, numbers, abs sqrt log exp min max clip. Or a named index.")

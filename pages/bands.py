@@ -7,7 +7,7 @@ from cubescope.plots import Trace
 from cubescope.wavelengths import band_label
 from cubescope.words import number_text
 from cubescope_ui import data, exporting, rois, session, widgets
-from cubescope_ui.frame import current_cube, share_link
+from cubescope_ui.frame import page, share_link
 from cubescope_ui.guard import page_guard
 from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
@@ -15,6 +15,8 @@ from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_image, band_tile, image_viewer, prefetch_band, rgb_tile
 
 RGB_MARKS = ("#d62728", "#2ca02c", "#1f77b4")
+VIEWS = ("Band", "RGB")
+SETTINGS = {"view": state.Setting("view", state.choice(VIEWS), lambda c: "Band")}
 
 
 @st.fragment(key="explorer")
@@ -25,7 +27,7 @@ def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         spectra_box = spectra_col.container()
         with image_col:
             mode = widgets.kept(st.segmented_control, "view", context, "View",
-                                options=list(state.BAND_VIEWS), default="Band")
+                                options=list(VIEWS), default="Band")
             if mode == "RGB":
                 picks = []
                 for column, key, name, default in zip(st.columns(3), ("rgb_r", "rgb_g", "rgb_b"),
@@ -116,18 +118,14 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
     rois.panel(cube_id, cube, band)
 
 
-with page_guard("The Bands page"):
-    opened = current_cube()
-    if opened is None:
-        st.stop()
-    cube_id, cube, context = opened
-
-    st.subheader(plain(cube.name))
+def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     st.caption(plain(cube.summary()))
     explorer(cube_id, cube, context)
-
     with st.expander("About this cube"):
         st.dataframe(
             [{"field": k, "value": str(v)} for k, v in {**cube.describe(), **cube.metadata}.items()],
             hide_index=True, width="stretch",
         )
+
+
+page("The Bands page", lambda cube: cube.name, body, fragment=False)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from cubescope import Cube, CubeError, export, state
 from cubescope.compress import fourier_codec, standardize
+from cubescope.pca import MAX_COMPONENTS
 from cubescope.plots import Trace
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
@@ -18,6 +19,16 @@ from cubescope_ui.viewer import band_tile, image_viewer, rgb_tile
 from cubescope_ui.widgets import Stretch
 
 COLOURS = {"PCA": "#1f77b4", "autoencoder": "#d62728", "Fourier": "#2ca02c"}
+COMPRESSIONS = tuple(COLOURS)
+STANDARDIZATIONS = ("z-score", "min-max")
+SETTINGS = {
+    "cz_k": state.Setting("code size", state.integer(1, lambda c: max(1, min(MAX_COMPONENTS, c.usable_bands))),
+                          lambda c: max(1, min(5, c.usable_bands))),
+    "cz_region": state.Setting("fit on the region", state.flag, lambda c: False, encode=state.flag_text),
+    "cz_seed": state.Setting("seed", state.integer(0, 9999), lambda c: 0),
+    "cz_codes": state.Setting("codes of", state.choice(COMPRESSIONS), lambda c: COMPRESSIONS[1]),
+    "cz_std": state.Setting("standardization", state.choice(STANDARDIZATIONS), lambda c: STANDARDIZATIONS[0]),
+}
 
 
 def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
@@ -26,7 +37,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         st.info(plain(f"Compression needs at least two usable bands; '{cube.name}' has {usable}."))
         return
     left, middle, right = st.columns([2, 1, 1], vertical_alignment="bottom")
-    most = max(1, min(state.MAX_COMPONENTS, usable))
+    most = max(1, min(MAX_COMPONENTS, usable))
     k = widgets.kept(left.slider, "cz_k", context, "Code size k (numbers per pixel)", min_value=1, max_value=most,
                      value=min(5, most), allowed=lambda v: 1 <= v <= most)
     seed = widgets.kept(middle.number_input, "cz_seed", context, "Seed", min_value=0, max_value=9999, value=0)
@@ -101,8 +112,8 @@ def error_maps(cube_id: str, cube: Cube, key: tuple, results: dict) -> None:
 
 def codes(cube_id: str, cube: Cube, context: state.LinkContext, key: tuple, k: int) -> None:
     """The codes of one method as an image (an RGB of its first three)."""
-    method = widgets.kept(st.segmented_control, "cz_codes", context, "Codes of", options=list(state.COMPRESSIONS),
-                          default=state.COMPRESSIONS[1])
+    method = widgets.kept(st.segmented_control, "cz_codes", context, "Codes of", options=list(COMPRESSIONS),
+                          default=COMPRESSIONS[1])
     image_col, _ = two_columns("compress_codes")
     with image_col:
         if k >= 3:
@@ -174,7 +185,7 @@ def downloads(cube: Cube, key: tuple, results: dict, autoencoder) -> None:
 def standardized(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     """The cube standardized per band, exported with its parameters."""
     with st.expander("Standardized cube (per-band z-score or min-max)"):
-        method = widgets.kept(st.radio, "cz_std", context, "Standardization", options=["z-score", "min-max"],
+        method = widgets.kept(st.radio, "cz_std", context, "Standardization", options=list(STANDARDIZATIONS),
                               index=0, horizontal=True)
         st.caption("Float values (negatives kept), the parameters written into the file: the GeoTIFF holds them as "
                    "GDAL's per-band scale and offset, the ENVI header as data gain and offset values, so ENVI, GDAL, "

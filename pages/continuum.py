@@ -15,6 +15,38 @@ from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer
 
 
+def default_feature(context: state.LinkContext) -> tuple[float, float] | None:
+    """The Al-OH clay feature at 2200 nm (2120-2250 nm) when the cube covers it, else the
+    middle third of its range."""
+    if context.wavelength_range is None:
+        return None
+    low, high = context.wavelength_range
+    if low <= 2120 and high >= 2250:
+        return 2120.0, 2250.0
+    third = (high - low) / 3
+    return round(low + third, 1), round(high - third, 1)
+
+
+def _feature(text: str, context: state.LinkContext) -> tuple[float, float]:
+    try:
+        low, high = state.number_pair(text, context)
+    except ValueError:
+        raise ValueError("not two wavelengths (expected left-right in nm, e.g. 2120-2250)") from None
+    if context.wavelength_range is None:
+        raise ValueError("this cube has no wavelengths in nm")
+    first, last = context.wavelength_range
+    if not first <= low < high <= last:
+        raise ValueError(f"not within {first:g}-{last:g} nm with left < right")
+    return low, high
+
+
+SETTINGS = {
+    "cr_feature": state.Setting("absorption feature", _feature, default_feature, encode=state.pair_text,
+                                show=lambda v, c: f"{v[0]:g}-{v[1]:g} nm"),
+    **state.stretch_settings("cr_"),
+}
+
+
 def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     if context.wavelength_range is None or int(cube.good_bands.sum()) < 3:
         st.info(plain("Continuum removal needs wavelengths in a length unit and at least three usable bands; "
@@ -23,7 +55,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     first, last = context.wavelength_range
     feature = widgets.kept(st.slider, "cr_feature", context, "Absorption feature: its two shoulders (nm)",
                            min_value=float(np.floor(first)), max_value=float(np.ceil(last)),
-                           value=state.default_feature(context), step=1.0,
+                           value=default_feature(context), step=1.0,
                            allowed=lambda v: isinstance(v, tuple | list) and first <= v[0] < v[1] <= last)
     feature = (float(feature[0]), float(feature[1]))
     wavelengths = cube.wavelengths_nm

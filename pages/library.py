@@ -27,6 +27,23 @@ from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import html_text, plain
 from cubescope_ui.viewer import band_tile, class_tile, image_viewer
 
+VIEWS = ("Class map", "Angle to one reference")
+
+
+def _angle(text: str, context: state.LinkContext) -> float:
+    value = state.number(text, context)
+    if not 0 < value <= np.pi:
+        raise ValueError("not an angle between 0 and π radians")
+    return value
+
+
+SETTINGS = {
+    "sam_view": state.Setting("library view", state.choice(VIEWS), lambda c: VIEWS[0]),
+    "sam_ref": state.Setting("reference", state.integer(0, 9999), lambda c: 0),
+    "sam_threshold": state.Setting("largest angle of a match", _angle, lambda c: 0.1, encode=state.number_text),
+    **state.stretch_settings("sam_"),
+}
+
 #: Largest library file read from an upload.
 MAX_LIBRARY_BYTES = 64 * 2**20
 
@@ -110,8 +127,8 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                      f"resampled to the cube's bands ({int(usable.sum())} of {cube.n_bands} bands shared)."))
     image_col, side_col = two_columns("library")
     with image_col:
-        view = widgets.kept(st.segmented_control, "sam_view", context, "Show", options=list(state.LIBRARY_VIEWS),
-                            default=state.LIBRARY_VIEWS[0])
+        view = widgets.kept(st.segmented_control, "sam_view", context, "Show", options=list(VIEWS),
+                            default=VIEWS[0])
         if view == "Class map":
             threshold = widgets.kept(st.slider, "sam_threshold", context, "Largest angle of a match (radians)",
                                      min_value=0.01, max_value=1.5, value=0.1, step=0.01)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from cubescope import Cube, CubeError, smoothing, state
 from cubescope.geo import crs_name
+from cubescope.pca import MAX_COMPONENTS
 from cubescope.plots import Trace
 from cubescope.wavelengths import band_label
 from cubescope.words import plural
@@ -13,6 +14,9 @@ from cubescope_ui.layout import two_columns
 from cubescope_ui.mapview import map_view
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
+
+LAYERS = ("Band", "RGB", "Savitzky-Golay", "PC image")
+SETTINGS = {"map_show": state.Setting("map layer", state.choice(LAYERS), lambda c: "Band")}
 
 
 def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
@@ -29,7 +33,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     map_col, side_col = two_columns("map")
     with map_col:
         # Radio buttons, which wrap: four layers as a segmented control were cut off at 1024 px.
-        shown = widgets.kept(st.radio, "map_show", context, "Show", options=list(state.MAP_LAYERS), index=0,
+        shown = widgets.kept(st.radio, "map_show", context, "Show", options=list(LAYERS), index=0,
                              horizontal=True)
         layer = picked_layer(cube_id, cube, context, shown)
         if layer is None:
@@ -64,7 +68,7 @@ def picked_layer(cube_id: str, cube: Cube, context: state.LinkContext, shown: st
         return products, tuple(tuple(v) for v in limits), "gray", ("R", "G", "B"), "RGB " + " / ".join(labels)
     if shown == "Savitzky-Golay":
         window, degree = session.setting("sg_window", context), session.setting("sg_degree", context)
-        deriv = state.DERIVATIVES.index(session.setting("sg_deriv", context))
+        deriv = smoothing.DERIVATIVES.index(session.setting("sg_deriv", context))
         exact = bool(session.setting("sg_exact", context)) and cube.wavelengths is not None
         try:
             smoothing.check_parameters(window, degree, deriv, int(cube.good_bands.sum()))
@@ -85,7 +89,7 @@ def picked_layer(cube_id: str, cube: Cube, context: state.LinkContext, shown: st
         if usable < 2:
             st.info(plain(f"PC images need at least two usable bands; this cube has {plural(usable, 'usable band')}."))
             return None
-        k = min(int(session.settings().get("pca_k", min(5, usable))), state.MAX_COMPONENTS, usable)
+        k = min(int(session.setting("pca_k", context)), MAX_COMPONENTS, usable)
         component = widgets.kept(st.selectbox, "pc", context, "Component", options=list(range(k)), index=0,
                                  format_func=lambda i: f"PC{i + 1}", allowed=lambda v: 0 <= v < k)
         product = ("pc", k, None, component)

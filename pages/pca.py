@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from cubescope import Cube, CubeError, export, state
+from cubescope.pca import MAX_COMPONENTS
 from cubescope.plots import loadings_figure, scree_figure
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
@@ -11,6 +12,28 @@ from cubescope_ui.frame import page
 from cubescope_ui.layout import two_columns
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer, rgb_tile
+
+VIEWS = ("PC image", "RGB of PCs", "Reconstruction error", "MNF image")
+
+
+def _components(text: str, context: state.LinkContext) -> list[int]:
+    values = [state.integer(0, MAX_COMPONENTS - 1)(v, context) for v in text.split(",")[:MAX_COMPONENTS]]
+    return sorted(set(values))
+
+
+SETTINGS = {
+    "pca_k": state.Setting("number of components",
+                           state.integer(1, lambda c: max(1, min(MAX_COMPONENTS, c.usable_bands))),
+                           lambda c: max(1, min(5, c.usable_bands))),
+    "pca_region": state.Setting("fit on the region", state.flag, lambda c: False, encode=state.flag_text),
+    "pca_view": state.Setting("PCA view", state.choice(VIEWS), lambda c: "PC image"),
+    "pc": state.Setting("component", state.integer(1, MAX_COMPONENTS), lambda c: 1),
+    **{f"pca_rgb_{name}": state.Setting(f"{name} component", state.integer(0, MAX_COMPONENTS - 1), lambda c, i=i: i)
+       for i, name in enumerate(("red", "green", "blue"))},
+    "pca_loadings": state.Setting("loadings shown", _components, lambda c: [0, 1, 2],
+                                  encode=lambda v: ",".join(str(int(i)) for i in v)),
+    **state.stretch_settings("pca_"),
+}
 
 
 def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
@@ -20,7 +43,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                       "Open a cube with more bands, or use the Bands page."))
         return
     left, right = st.columns([2, 1], vertical_alignment="bottom")
-    most = min(state.MAX_COMPONENTS, usable)
+    most = min(MAX_COMPONENTS, usable)
     k = widgets.kept(left.slider, "pca_k", context, "Components", min_value=1, max_value=most,
                      value=min(5, usable), allowed=lambda v: 1 <= v <= most)
     region = session.region()
@@ -60,7 +83,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         st.caption("On data it was not fitted to, a component explains the variance of the projections on it over "
                    "that data's total variance: usually less, and not necessarily in order.")
 
-    view = widgets.kept(st.segmented_control, "pca_view", context, "Show", options=list(state.PCA_VIEWS),
+    view = widgets.kept(st.segmented_control, "pca_view", context, "Show", options=list(VIEWS),
                         default="PC image")
     image_col, _ = two_columns("pca")
     if view == "RGB of PCs" and k >= 3:

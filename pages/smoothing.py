@@ -12,6 +12,16 @@ from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer
 
+SETTINGS = {
+    "sg_window": state.Setting("Savitzky-Golay window",
+                               state.integer(3, lambda c: smoothing.longest_window(c.n_bands), odd=True),
+                               lambda c: min(11, smoothing.longest_window(c.n_bands))),
+    "sg_degree": state.Setting("Savitzky-Golay degree", state.integer(0, 10), lambda c: 3),
+    "sg_deriv": state.Setting("derivative", state.choice(smoothing.DERIVATIVES), lambda c: "none"),
+    "sg_exact": state.Setting("fit on true wavelengths", state.flag, lambda c: not c.uniform_spacing,
+                              encode=state.flag_text),
+}
+
 
 def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     units = cube.wavelength_units if cube.wavelengths is not None else None
@@ -24,13 +34,13 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         return
 
     c1, c2, c3, c4 = st.columns([2, 1, 1, 2], vertical_alignment="bottom")
-    longest = state.longest_window(cube.n_bands)
+    longest = smoothing.longest_window(cube.n_bands)
     windows = list(range(3, longest + 1, 2))
     window = widgets.kept(c1.select_slider, "sg_window", context, "Window (bands)", options=windows,
                           value=min(11, longest), allowed=lambda w: w in windows)
     degree = widgets.kept(c2.number_input, "sg_degree", context, "Degree", min_value=0, max_value=10, value=3)
-    deriv = state.DERIVATIVES.index(widgets.kept(c3.selectbox, "sg_deriv", context, "Derivative",
-                                                 options=state.DERIVATIVES, index=0))
+    deriv = smoothing.DERIVATIVES.index(widgets.kept(c3.selectbox, "sg_deriv", context, "Derivative",
+                                                 options=smoothing.DERIVATIVES, index=0))
     exact = False
     if cube.wavelengths is not None:
         exact = widgets.kept(c4.toggle, "sg_exact", context, "Fit on true wavelengths", value=not uniform,

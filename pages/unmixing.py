@@ -16,15 +16,28 @@ from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_tile, image_viewer, kmeans_tile
 
+VIEWS = ("k-means classes", "Unmixing")
+SOURCES = ("Pins, region and ROIs", "ATGP (from the image)", "k-means class means", "Library")
+SETTINGS = {
+    "um_view": state.Setting("classes view", state.choice(VIEWS), lambda c: VIEWS[0]),
+    "um_k": state.Setting("number of classes", state.integer(2, 12), lambda c: 5),
+    "um_seed": state.Setting("seed", state.integer(0, 9999), lambda c: 0),
+    "um_source": state.Setting("endmembers from", state.choice(SOURCES), lambda c: SOURCES[1]),
+    "um_n": state.Setting("number of endmembers", state.integer(2, 10), lambda c: 4),
+    "um_sum": state.Setting("abundances sum to one", state.flag, lambda c: True, encode=state.flag_text),
+    "um_image": state.Setting("abundance image", state.integer(0, 10), lambda c: 0),
+    **state.stretch_settings("um_"),
+}
+
 
 def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     if context.usable_bands < 2:
         st.info(plain(f"Classes and unmixing need at least two usable bands; '{cube.name}' has "
                       f"{plural(context.usable_bands, 'usable band')}."))
         return
-    view = widgets.kept(st.segmented_control, "um_view", context, "Show", options=list(state.CLASS_VIEWS),
-                        default=state.CLASS_VIEWS[0])
-    if view == state.CLASS_VIEWS[0]:
+    view = widgets.kept(st.segmented_control, "um_view", context, "Show", options=list(VIEWS),
+                        default=VIEWS[0])
+    if view == VIEWS[0]:
         classes(cube_id, cube, context)
     else:
         abundance_maps(cube_id, cube, context)
@@ -98,9 +111,9 @@ def _classes_to_rois(labels: np.ndarray, colours: list[str], label: str) -> None
 
 def endmembers(cube_id: str, cube: Cube, context: state.LinkContext) -> SpectralLibrary | None:
     """The endmembers the user chose: pins, region and ROIs; ATGP; or the Library page's library."""
-    source = widgets.kept(st.radio, "um_source", context, "Endmembers from", options=list(state.ENDMEMBER_SOURCES),
+    source = widgets.kept(st.radio, "um_source", context, "Endmembers from", options=list(SOURCES),
                           index=1, horizontal=True)
-    if source == state.ENDMEMBER_SOURCES[0]:
+    if source == SOURCES[0]:
         names, spectra = [], []
         for r, c in session.pins_in(cube):
             names.append(f"pixel ({r}, {c})")
@@ -119,14 +132,14 @@ def endmembers(cube_id: str, cube: Cube, context: state.LinkContext) -> Spectral
             return None
         names, spectra = names[:10], spectra[:10]
         return SpectralLibrary(names, np.array(spectra), np.arange(cube.n_bands), None, {"source": "pins and ROIs"})
-    if source == state.ENDMEMBER_SOURCES[1]:
+    if source == SOURCES[1]:
         n = widgets.kept(st.slider, "um_n", context, "Endmembers to find", min_value=2, max_value=10, value=4)
         pixels, spectra = data.atgp_endmembers(cube_id, n)
         st.caption(plain("ATGP (Ren & Chang 2003): the brightest pixel, then each time the pixel farthest from the "
                          "span of those found: " + ", ".join(f"({r}, {c})" for r, c in pixels) + "."))
         return SpectralLibrary([f"ATGP {k + 1} ({r}, {c})" for k, (r, c) in enumerate(pixels)], spectra,
                                np.arange(cube.n_bands), None, {"source": "ATGP"})
-    if source == state.ENDMEMBER_SOURCES[2]:
+    if source == SOURCES[2]:
         n = int(session.setting("um_k", context))
         seed = int(session.setting("um_seed", context))
         try:

@@ -85,23 +85,39 @@ CONTEXT = state.LinkContext(
     band_label=lambda i: f"band {i}",
 )
 
+# Settings as a page declares them: the parsers here, a stretch with and without a prefix.
+SETTINGS = state.joined(
+    {
+        "view": state.Setting("view", state.choice(("Band", "RGB")), lambda c: "Band"),
+        "band": state.Setting("band", state.band, lambda c: c.default_band, show=state.band_shown),
+        "window": state.Setting("window", state.integer(3, lambda c: c.n_bands, odd=True), lambda c: 11),
+        "k": state.Setting("number of components", state.integer(1, lambda c: min(20, c.usable_bands)),
+                           lambda c: 5),
+        "exact": state.Setting("fit on true wavelengths", state.flag, lambda c: False, encode=state.flag_text),
+        "pair": state.Setting("feature", state.number_pair, lambda c: (1.0, 2.0), encode=state.pair_text),
+    },
+    state.stretch_settings(""),
+    state.stretch_settings("pca_"),
+)
+
 
 @pytest.mark.parametrize(
     "key, text, named, instead",
     [
         ("band", "9999", "band '9999'", "band 54 is used instead"),
         ("cmap", "evil", "colormap 'evil'", "gray is used instead"),
-        ("sg_window", "4", "window '4'", "11 is used instead"),
-        ("pca_k", "500", "components '500'", "5 is used instead"),
+        ("window", "4", "window '4'", "11 is used instead"),
+        ("k", "500", "components '500'", "5 is used instead"),
         ("vmin", "nan", "low value 'nan'", "the image's own range is used instead"),
         ("pct", "98-2", "percentiles '98-2'", "2-98 is used instead"),
-        ("sg_deriv", "4th", "derivative '4th'", "none is used instead"),
-        ("pca_loadings", "0,99", "loadings shown '0,99'", "[0, 1, 2] is used instead"),
-        ("stored", "maybe", "show stored values 'maybe'", "False is used instead"),
+        ("view", "Both", "view 'Both'", "Band is used instead"),
+        ("exact", "maybe", "fit on true wavelengths 'maybe'", "False is used instead"),
+        ("pair", "1-2-3", "feature '1-2-3'", "(1.0, 2.0) is used instead"),
+        ("band", "9" * 500, "band '99999", "too long"),
     ],
 )
 def test_unusable_link_values_are_named_with_what_is_used_instead(key, text, named, instead):
-    values, problems = state.read_settings({key: text}, CONTEXT)
+    values, problems = state.read_settings({key: text}, CONTEXT, SETTINGS)
     assert key not in values
     assert len(problems) == 1 and named in problems[0] and instead in problems[0]
 
@@ -110,33 +126,21 @@ def test_every_setting_round_trips_through_a_link():
     chosen = {
         "view": "RGB",
         "band": 100,
-        "rgb_r": 5,
-        "rgb_g": 6,
-        "rgb_b": 7,
+        "window": 21,
+        "k": 12,
+        "exact": True,
+        "pair": (-1.5, -0.25),
         "stretch": "range",
         "vmin": -0.25,
         "vmax": 1.5e-3,
         "cmap": "magma",
         "range_r_low": 0.0,
         "range_r_high": 0.3,
-        "sg_window": 21,
-        "sg_degree": 4,
-        "sg_deriv": "2nd",
-        "sg_exact": True,
-        "pca_k": 12,
-        "pca_region": True,
-        "pca_view": "RGB of PCs",
-        "pc": 3,
-        "pca_rgb_red": 2,
-        "pca_rgb_green": 0,
-        "pca_rgb_blue": 4,
-        "pca_loadings": [0, 5],
         "pca_pct": (1.0, 99.5),
         "pca_cmap": "turbo",
-        "stored": True,
     }
-    query = state.write_settings(chosen, CONTEXT)
-    assert state.read_settings(query, CONTEXT) == (chosen, [])
+    query = state.write_settings(chosen, CONTEXT, SETTINGS)
+    assert state.read_settings(query, CONTEXT, SETTINGS) == (chosen, [])
 
 
 def test_a_link_keeps_no_default_and_no_value_its_stretch_does_not_use():
@@ -152,19 +156,25 @@ def test_a_link_keeps_no_default_and_no_value_its_stretch_does_not_use():
             "pca_vmax": 3.0,
         },
         CONTEXT,
+        SETTINGS,
     )
     assert query == {"pct": "1-99", "pca_stretch": "min-max"}
 
 
-@pytest.mark.parametrize("prefix", state.STRETCH_PREFIXES)
+@pytest.mark.parametrize("prefix", state.stretch_prefixes(SETTINGS))
 def test_every_image_s_link_drops_the_values_its_stretch_does_not_use(prefix):
     # Band math, Continuum, Library and Unmixing carried stale low/high values in their links.
     settings = {f"{prefix}stretch": "percentile", f"{prefix}vmin": 0.5, f"{prefix}vmax": 2.0,
                 f"{prefix}range_r_low": 0.1}
-    assert state.write_settings(settings, CONTEXT) == {}
+    assert state.write_settings(settings, CONTEXT, SETTINGS) == {}
     settings[f"{prefix}stretch"] = "range"
-    assert set(state.write_settings(settings, CONTEXT)) == {f"{prefix}stretch", f"{prefix}vmin", f"{prefix}vmax",
-                                                             f"{prefix}range_r_low"}
+    assert set(state.write_settings(settings, CONTEXT, SETTINGS)) == {
+        f"{prefix}stretch", f"{prefix}vmin", f"{prefix}vmax", f"{prefix}range_r_low"}
+
+
+def test_a_key_declared_twice_is_refused():
+    with pytest.raises(ValueError, match="declared twice: band"):
+        state.joined(SETTINGS, {"band": SETTINGS["band"]})
 
 
 def test_cube_ids_are_read_in_any_letter_case():

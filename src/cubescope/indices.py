@@ -109,6 +109,16 @@ def parse(cube: Cube, expression: str) -> Expression:
     return Expression(text, tree, tuple(sorted(set(names.values()))), names)
 
 
+def default_expression(cube: Cube) -> str:
+    """A first expression that works on ``cube``: NDVI when it has those bands, else its
+    default band (``b12``)."""
+    try:
+        parse(cube, "NDVI")
+        return "NDVI"
+    except CubeError:
+        return f"b{cube.default_band()}"
+
+
 def _named_index(text: str) -> str | None:
     folded = text.strip().lower()
     return next((name for name in INDICES if name.lower() == folded), None)

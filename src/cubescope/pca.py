@@ -164,6 +164,10 @@ def project_chunk(raw: np.ndarray, weights: np.ndarray, mean: np.ndarray, nodata
     return out
 
 
+#: The most principal components the app fits (and a link may ask for).
+MAX_COMPONENTS = 20
+
+
 def fit_pca(
     cube: Cube,
     n_components: int,

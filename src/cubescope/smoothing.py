@@ -35,6 +35,15 @@ from cubescope.cube import Cube
 from cubescope.errors import CubeError
 from cubescope.wavelengths import step_backs, uniform_spacing
 
+#: Derivative orders by name, as the pages offer them (index = order).
+DERIVATIVES = ("none", "1st", "2nd", "3rd")
+
+
+def longest_window(n_bands: int) -> int:
+    """The longest Savitzky-Golay window offered for ``n_bands``: odd, at most the bands and at
+    most 101 (a longer window smooths away every feature of a spectrum)."""
+    return max(3, min(n_bands - (1 - n_bands % 2), 101))
+
 
 def check_parameters(window: int, polyorder: int, deriv: int, n_bands: int) -> None:
     """Validate Savitzky-Golay settings, with messages that say what to change.

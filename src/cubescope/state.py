@@ -1,5 +1,8 @@
-"""Analysis state in a URL query string: the cube, every page's settings, pinned pixels,
-region and zoom window; validated both ways.
+"""Analysis state in a URL query string: the cube, page settings, pinned pixels, region and
+zoom window; validated both ways.
+
+Each page declares its own settings (:class:`Setting`, built from the parsers here); this
+module reads and writes any set of them and names no page.
 
 Everything read from a URL is untrusted. Parsing never raises: it returns what is valid and a
 list of problems in words a page can show (as text), each naming the value refused and what is
@@ -25,7 +28,6 @@ _PIXEL = re.compile(r"^(\d{1,7})-(\d{1,7})$")
 _REGION = re.compile(r"^(\d{1,7})-(\d{1,7})-(\d{1,7})-(\d{1,7})$")
 _CUBE_ID = re.compile(r"^(demo|[0-9a-f]{32})$")
 _INT = re.compile(r"^\d{1,7}$")
-_INTS = re.compile(r"^\d{1,7}(,\d{1,7}){0,63}$")
 
 
 def encode_pins(pins: Sequence[Sequence[int]]) -> str:
@@ -116,24 +118,35 @@ class LinkContext:
     rgb_bands: tuple[int, int, int] = (0, 0, 0)
     uniform_spacing: bool = True
     band_label: Callable[[int], str] = field(default=lambda i: f"band {i}", compare=False)
-    #: What the band-math page starts with: a named index the cube can compute, else a band.
-    default_expression: str = "b0"
-    #: The cube's wavelength range in nm (None without wavelengths), for absorption features.
+    #: The cube's wavelength range in nm (None without wavelengths).
     wavelength_range: tuple[float, float] | None = None
+    #: The cube itself, for a page whose default depends on more than the facts above.
+    cube: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One page setting in the link: how it reads from text, its default, how it is written."""
+    """One page setting in the link: how it reads from text, its default, how it is written.
+
+    ``parse(text, context)`` returns the value or raises ``ValueError`` saying why not (the
+    message completes "cannot be used (…)"). ``per_cube``: the value names this cube's bands
+    or values, and is forgotten when another cube is opened.
+    """
 
     what: str
     parse: Callable[[str, LinkContext], Any]
     default: Callable[[LinkContext], Any]
     encode: Callable[[Any], str] = str
     show: Callable[[Any, LinkContext], str] = lambda value, context: str(value)
+    per_cube: bool = False
 
 
-def _choice(options: Sequence[str]) -> Callable[[str, LinkContext], str]:
+#: Settings by query key (the key is also the widget's key).
+Settings = Mapping[str, Setting]
+
+
+def choice(options: Sequence[str]) -> Callable[[str, LinkContext], str]:
+    """A parser taking one of ``options``."""
     def parse(text: str, context: LinkContext) -> str:
         if text not in options:
             raise ValueError(f"not one of {', '.join(options)}")
@@ -141,12 +154,16 @@ def _choice(options: Sequence[str]) -> Callable[[str, LinkContext], str]:
     return parse
 
 
-def _int(low: Callable[[LinkContext], int], high: Callable[[LinkContext], int],
-         odd: bool = False) -> Callable[[str, LinkContext], int]:
+def integer(low: int | Callable[[LinkContext], int], high: int | Callable[[LinkContext], int],
+            odd: bool = False) -> Callable[[str, LinkContext], int]:
+    """A parser of whole numbers from ``low`` to ``high`` (numbers, or functions of the context)."""
+    def bound(value: int | Callable[[LinkContext], int], context: LinkContext) -> int:
+        return value(context) if callable(value) else value
+
     def parse(text: str, context: LinkContext) -> int:
         if not _INT.match(text):
             raise ValueError("not a whole number")
-        value, lo, hi = int(text), low(context), high(context)
+        value, lo, hi = int(text), bound(low, context), bound(high, context)
         if not lo <= value <= hi:
             raise ValueError(f"outside {lo} to {hi}")
         if odd and value % 2 == 0:
@@ -155,7 +172,8 @@ def _int(low: Callable[[LinkContext], int], high: Callable[[LinkContext], int],
     return parse
 
 
-def _band(text: str, context: LinkContext) -> int:
+def band(text: str, context: LinkContext) -> int:
+    """A parser of band numbers of the cube."""
     if not _INT.match(text):
         raise ValueError("not a band number")
     if int(text) >= context.n_bands:
@@ -163,7 +181,8 @@ def _band(text: str, context: LinkContext) -> int:
     return int(text)
 
 
-def _float(text: str, context: LinkContext) -> float:
+def number(text: str, context: LinkContext) -> float:
+    """A parser of finite numbers."""
     try:
         value = float(text[:40])
     except ValueError:
@@ -173,186 +192,86 @@ def _float(text: str, context: LinkContext) -> float:
     return value
 
 
-def _percentiles(text: str, context: LinkContext) -> tuple[float, float]:
-    parts = text.split("-")
-    if len(parts) != 2:
-        raise ValueError("not two percentiles (expected low-high, e.g. 2-98)")
-    low, high = (_float(p, context) for p in parts)
+def number_pair(text: str, context: LinkContext) -> tuple[float, float]:
+    """A parser of two numbers written ``low-high`` (``-`` also ends a negative's sign: ``-1--0.5``)."""
+    match = re.fullmatch(r"(-?[^-]+)-(-?[^-]+)", text)
+    if not match:
+        raise ValueError("not two numbers (expected low-high)")
+    return number(match[1], context), number(match[2], context)
+
+
+def percentiles(text: str, context: LinkContext) -> tuple[float, float]:
+    """A parser of two percentiles, ``low-high`` with 0 <= low < high <= 100."""
+    try:
+        low, high = number_pair(text, context)
+    except ValueError:
+        raise ValueError("not two percentiles (expected low-high, e.g. 2-98)") from None
     if not 0 <= low < high <= 100:
         raise ValueError("not 0 <= low < high <= 100")
     return low, high
 
 
-def _expression(text: str, context: LinkContext) -> str:
-    if not text.strip():
-        raise ValueError("empty")
-    if len(text) > 2000:
-        raise ValueError("longer than 2000 characters")
-    return text
-
-
-def default_feature(context: LinkContext) -> tuple[float, float] | None:
-    """The absorption feature the Continuum page starts at: the Al-OH clay feature at 2200 nm
-    (2120-2250 nm) when the cube covers it, else the middle third of its range."""
-    if context.wavelength_range is None:
-        return None
-    low, high = context.wavelength_range
-    if low <= 2120 and high >= 2250:
-        return 2120.0, 2250.0
-    third = (high - low) / 3
-    return round(low + third, 1), round(high - third, 1)
-
-
-def _feature(text: str, context: LinkContext) -> tuple[float, float]:
-    parts = text.split("-")
-    if len(parts) != 2:
-        raise ValueError("not two wavelengths (expected left-right in nm, e.g. 2120-2250)")
-    low, high = (_float(p, context) for p in parts)
-    if context.wavelength_range is None:
-        raise ValueError("this cube has no wavelengths in nm")
-    first, last = context.wavelength_range
-    if not first <= low < high <= last:
-        raise ValueError(f"not within {first:g}-{last:g} nm with left < right")
-    return low, high
-
-
-def _angle(text: str, context: LinkContext) -> float:
-    value = _float(text, context)
-    if not 0 < value <= math.pi:
-        raise ValueError("not an angle between 0 and π radians")
-    return value
-
-
-def _bool(text: str, context: LinkContext) -> bool:
+def flag(text: str, context: LinkContext) -> bool:
+    """A parser of ``true`` and ``false``."""
     if text.lower() not in ("true", "false"):
         raise ValueError("neither true nor false")
     return text.lower() == "true"
 
 
-def _components(text: str, context: LinkContext) -> list[int]:
-    if not _INTS.match(text):
-        raise ValueError("not a list of component numbers")
-    values = [int(v) for v in text.split(",")]
-    if max(values) >= MAX_COMPONENTS:
-        raise ValueError(f"components are numbered 0 to {MAX_COMPONENTS - 1}")
-    return sorted(set(values))
+def flag_text(value: bool) -> str:
+    return "true" if value else "false"
 
 
-def _number(value: float) -> str:
+def number_text(value: float) -> str:
+    """The shortest text that reads back as ``value`` (``2`` for 2.0)."""
     return repr(float(value)).removesuffix(".0") if float(value).is_integer() else repr(float(value))
 
 
-def _band_shown(value: int, context: LinkContext) -> str:
+def pair_text(value: Sequence[float]) -> str:
+    return f"{number_text(value[0])}-{number_text(value[1])}"
+
+
+def band_shown(value: int, context: LinkContext) -> str:
+    """How a band reads in a message: by its wavelength when the cube has them."""
     return context.band_label(value)
 
 
-#: The most principal components the PCA page fits.
-MAX_COMPONENTS = 20
-#: Savitzky-Golay derivative orders as the Smoothing page names them.
-DERIVATIVES = ("none", "1st", "2nd", "3rd")
-BAND_VIEWS = ("Band", "RGB")
-PCA_VIEWS = ("PC image", "RGB of PCs", "Reconstruction error", "MNF image")
-#: What the Library page shows.
-LIBRARY_VIEWS = ("Class map", "Angle to one reference")
-#: What the Classes page shows, and where its endmembers come from.
-CLASS_VIEWS = ("k-means classes", "Unmixing")
-ENDMEMBER_SOURCES = ("Pins, region and ROIs", "ATGP (from the image)", "k-means class means", "Library")
-#: The compressions the Compression page compares.
-COMPRESSIONS = ("PCA", "autoencoder", "Fourier")
-#: What the Map page draws.
-MAP_LAYERS = ("Band", "RGB", "Savitzky-Golay", "PC image")
-
-
-def longest_window(n_bands: int) -> int:
-    """The longest Savitzky-Golay window offered: odd, at most the bands and at most 101."""
-    return max(3, min(n_bands - (1 - n_bands % 2), 101))
-
-
-def _stretch_settings(prefix: str) -> dict[str, Setting]:
+def stretch_settings(prefix: str) -> dict[str, Setting]:
+    """The settings of one image's stretch controls, their keys starting with ``prefix``."""
     channel_ranges = {
-        f"{prefix}range_{c}_{end}": Setting(f"{name} {end} value", _float, lambda c: None, encode=_number)
+        f"{prefix}range_{c}_{end}": Setting(f"{name} {end} value", number, lambda c: None, encode=number_text,
+                                            per_cube=True)
         for c, name in (("r", "red"), ("g", "green"), ("b", "blue")) for end in ("low", "high")
     }
     return {
         **channel_ranges,
-        f"{prefix}stretch": Setting("stretch", _choice(STRETCHES), lambda c: "percentile"),
-        f"{prefix}pct": Setting("percentiles", _percentiles, lambda c: (2.0, 98.0),
-                                encode=lambda v: f"{_number(v[0])}-{_number(v[1])}",
+        f"{prefix}stretch": Setting("stretch", choice(STRETCHES), lambda c: "percentile"),
+        f"{prefix}pct": Setting("percentiles", percentiles, lambda c: (2.0, 98.0), encode=pair_text,
                                 show=lambda v, c: f"{v[0]:g}-{v[1]:g}"),
-        f"{prefix}vmin": Setting("low value", _float, lambda c: None, encode=_number),
-        f"{prefix}vmax": Setting("high value", _float, lambda c: None, encode=_number),
-        f"{prefix}cmap": Setting("colormap", _choice(COLORMAPS), lambda c: "gray"),
+        f"{prefix}vmin": Setting("low value", number, lambda c: None, encode=number_text, per_cube=True),
+        f"{prefix}vmax": Setting("high value", number, lambda c: None, encode=number_text, per_cube=True),
+        f"{prefix}cmap": Setting("colormap", choice(COLORMAPS), lambda c: "gray"),
     }
 
 
-def _bool_text(value: bool) -> str:
-    return "true" if value else "false"
+def joined(*groups: Settings) -> dict[str, Setting]:
+    """Several groups of settings as one; a key declared twice is a mistake and raises."""
+    out: dict[str, Setting] = {}
+    for group in groups:
+        twice = out.keys() & group.keys()
+        if twice:
+            raise ValueError(f"settings declared twice: {', '.join(sorted(twice))}")
+        out.update(group)
+    return out
 
 
-#: Every page setting a link carries, by query key (the key is also the widget's key).
-SETTINGS: dict[str, Setting] = {
-    "view": Setting("view", _choice(BAND_VIEWS), lambda c: "Band"),
-    "map_show": Setting("map layer", _choice(MAP_LAYERS), lambda c: "Band"),
-    "band": Setting("band", _band, lambda c: c.default_band, show=_band_shown),
-    "rgb_r": Setting("red band", _band, lambda c: c.rgb_bands[0], show=_band_shown),
-    "rgb_g": Setting("green band", _band, lambda c: c.rgb_bands[1], show=_band_shown),
-    "rgb_b": Setting("blue band", _band, lambda c: c.rgb_bands[2], show=_band_shown),
-    **_stretch_settings(""),
-    "sg_window": Setting("Savitzky-Golay window", _int(lambda c: 3, lambda c: longest_window(c.n_bands), odd=True),
-                         lambda c: min(11, longest_window(c.n_bands))),
-    "sg_degree": Setting("Savitzky-Golay degree", _int(lambda c: 0, lambda c: 10), lambda c: 3),
-    "sg_deriv": Setting("derivative", _choice(DERIVATIVES), lambda c: "none"),
-    "sg_exact": Setting("fit on true wavelengths", _bool, lambda c: not c.uniform_spacing, encode=_bool_text),
-    "pca_k": Setting("number of components", _int(lambda c: 1, lambda c: max(1, min(MAX_COMPONENTS, c.usable_bands))),
-                     lambda c: max(1, min(5, c.usable_bands))),
-    "pca_region": Setting("fit on the region", _bool, lambda c: False, encode=_bool_text),
-    "pca_view": Setting("PCA view", _choice(PCA_VIEWS), lambda c: "PC image"),
-    "pc": Setting("component", _int(lambda c: 1, lambda c: MAX_COMPONENTS), lambda c: 1),
-    "pca_rgb_red": Setting("red component", _int(lambda c: 0, lambda c: MAX_COMPONENTS - 1), lambda c: 0),
-    "pca_rgb_green": Setting("green component", _int(lambda c: 0, lambda c: MAX_COMPONENTS - 1), lambda c: 1),
-    "pca_rgb_blue": Setting("blue component", _int(lambda c: 0, lambda c: MAX_COMPONENTS - 1), lambda c: 2),
-    "pca_loadings": Setting("loadings shown", _components, lambda c: [0, 1, 2],
-                            encode=lambda v: ",".join(str(int(i)) for i in v)),
-    **_stretch_settings("pca_"),
-    "stored": Setting("show stored values", _bool, lambda c: False, encode=_bool_text),
-    "bm_expr": Setting("band-math expression", _expression, lambda c: c.default_expression),
-    **_stretch_settings("bm_"),
-    "cr_feature": Setting("absorption feature", _feature, default_feature,
-                          encode=lambda v: f"{_number(v[0])}-{_number(v[1])}",
-                          show=lambda v, c: f"{v[0]:g}-{v[1]:g} nm"),
-    **_stretch_settings("cr_"),
-    "sam_view": Setting("library view", _choice(LIBRARY_VIEWS), lambda c: LIBRARY_VIEWS[0]),
-    "sam_ref": Setting("reference", _int(lambda c: 0, lambda c: 9999), lambda c: 0),
-    "sam_threshold": Setting("largest angle of a match", _angle, lambda c: 0.1, encode=_number),
-    **_stretch_settings("sam_"),
-    "um_view": Setting("classes view", _choice(CLASS_VIEWS), lambda c: CLASS_VIEWS[0]),
-    "um_k": Setting("number of classes", _int(lambda c: 2, lambda c: 12), lambda c: 5),
-    "um_seed": Setting("seed", _int(lambda c: 0, lambda c: 9999), lambda c: 0),
-    "um_source": Setting("endmembers from", _choice(ENDMEMBER_SOURCES), lambda c: ENDMEMBER_SOURCES[1]),
-    "um_n": Setting("number of endmembers", _int(lambda c: 2, lambda c: 10), lambda c: 4),
-    "um_sum": Setting("abundances sum to one", _bool, lambda c: True, encode=_bool_text),
-    "um_image": Setting("abundance image", _int(lambda c: 0, lambda c: 10), lambda c: 0),
-    **_stretch_settings("um_"),
-    "cz_k": Setting("code size", _int(lambda c: 1, lambda c: max(1, min(MAX_COMPONENTS, c.usable_bands))),
-                    lambda c: max(1, min(5, c.usable_bands))),
-    "cz_region": Setting("fit on the region", _bool, lambda c: False, encode=_bool_text),
-    "cz_seed": Setting("seed", _int(lambda c: 0, lambda c: 9999), lambda c: 0),
-    "cz_codes": Setting("codes of", _choice(COMPRESSIONS), lambda c: COMPRESSIONS[1]),
-    "cz_std": Setting("standardization", _choice(("z-score", "min-max")), lambda c: "z-score"),
-}
-
-
-def default_setting(key: str, context: LinkContext) -> Any:
-    """The value a page starts ``key`` at for this cube."""
-    return SETTINGS[key].default(context)
-
-
-def read_settings(query: Mapping[str, str], context: LinkContext) -> tuple[dict[str, Any], list[str]]:
+def read_settings(query: Mapping[str, str], context: LinkContext,
+                  settings: Settings) -> tuple[dict[str, Any], list[str]]:
     """The page settings of a link: those that are valid for this cube, and one problem per
     refused value naming it and the default used instead. Unknown keys are ignored."""
     values: dict[str, Any] = {}
     problems: list[str] = []
-    for key, setting in SETTINGS.items():
+    for key, setting in settings.items():
         text = query.get(key)
         if text is None:
             continue
@@ -369,22 +288,23 @@ def read_settings(query: Mapping[str, str], context: LinkContext) -> tuple[dict[
     return values, problems
 
 
-#: Prefixes of the stretch settings of each image (the Bands page's has none).
-STRETCH_PREFIXES = tuple(key.removesuffix("stretch") for key in SETTINGS if key.endswith("stretch"))
+def stretch_prefixes(settings: Settings) -> tuple[str, ...]:
+    """The prefixes of the stretch controls among ``settings`` ("" for the Bands page's)."""
+    return tuple(key.removesuffix("stretch") for key in settings if key.endswith("stretch"))
 
 
-def write_settings(values: Mapping[str, Any], context: LinkContext) -> dict[str, str]:
-    """Query entries for the settings that differ from their defaults, in :data:`SETTINGS` order;
+def write_settings(values: Mapping[str, Any], context: LinkContext, settings: Settings) -> dict[str, str]:
+    """Query entries for the settings that differ from their defaults, in ``settings`` order;
     a stretch's parameters only while that stretch is chosen (a link keeps no unused value)."""
     unused = set()
-    for prefix in STRETCH_PREFIXES:
+    for prefix in stretch_prefixes(settings):
         method = values.get(f"{prefix}stretch", "percentile")
         unused |= {f"{prefix}pct"} if method != "percentile" else set()
         if method != "range":
             unused |= {f"{prefix}vmin", f"{prefix}vmax"}
             unused |= {f"{prefix}range_{c}_{end}" for c in "rgb" for end in ("low", "high")}
     out = {}
-    for key, setting in SETTINGS.items():
+    for key, setting in settings.items():
         value = values.get(key)
         if value is None or key in unused:
             continue

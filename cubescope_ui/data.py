@@ -1,38 +1,29 @@
-"""Cubes and derived products, cached by cube id and parameters (never by hashing arrays).
+"""Cubes, computed results and images, cached by cube id and parameters (never by hashing a
+cube's arrays).
 
 Cubes are shared by every session of the server (``st.cache_resource``, read-only memory
-maps); small derived results (display images, region statistics) are cached per parameters
-with ``st.cache_data``.
+maps). Any analysis runs through :func:`computed`, one cache keyed by the function and its
+arguments; images are the analyses' typed products (:class:`cubescope.products.Product`),
+cached by their keys and drawn by one tile function. Nothing here names an analysis but the
+library matching and k-means class maps, whose tiles are class maps rather than images.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from cubescope import (
-    Cube,
-    CubeError,
-    compress,
-    continuum,
-    display,
-    indices,
-    library,
-    mapping,
-    pca,
-    roi,
-    smoothing,
-    spectra,
-    unmixing,
-    viewport,
-)
+from cubescope import Cube, CubeError, compress, display, library, mapping, pca, roi, spectra, viewport
 from cubescope.cluster import KMeansResult, kmeans
 from cubescope.demo import demo_cube
 from cubescope.io.limits import Limits
-from cubescope.mnf import MNFResult, mnf
+from cubescope.products import Compute, Product
 from cubescope.store import CubeStore
 
 DEMO_ID = "demo"
@@ -69,134 +60,115 @@ def region_stats(cube_id: str, box: tuple[int, int, int, int]) -> spectra.Region
     return spectra.region_stats(open_cube(cube_id), slice(r0, r1), slice(c0, c1))
 
 
-def _region_mask(cube: Cube, region: tuple[int, int, int, int] | None) -> np.ndarray | None:
-    if region is None:
-        return None
-    mask = np.zeros((cube.rows, cube.cols), bool)
-    r0, r1, c0, c1 = region
-    mask[r0:r1, c0:c1] = True
-    return mask
-
-
-@st.cache_data(max_entries=64, show_spinner="Fitting the PCA…")
-def pca_fit(cube_id: str, k: int, region: tuple[int, int, int, int] | None) -> pca.PCAResult:
-    cube = open_cube(cube_id)
-    return pca.fit_pca(cube, k, mask=_region_mask(cube, region))
-
-
-@st.cache_resource(max_entries=8, show_spinner="Computing the PC images…")
-def pca_scores(cube_id: str, k: int, region: tuple[int, int, int, int] | None) -> np.ndarray:
-    """PC images ``(rows, cols, k)``; shared by sessions, read-only."""
-    scores = pca_fit(cube_id, k, region).transform(open_cube(cube_id))
-    scores.flags.writeable = False
-    return scores
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def pca_on_whole_cube(cube_id: str, k: int, region: tuple[int, int, int, int]) -> np.ndarray:
-    return pca_fit(cube_id, k, region).explained_variance_on(open_cube(cube_id))
-
-
-# --- what the viewer shows ---------------------------------------------------------------------
+# --- computed results and images ------------------------------------------------------------
 #
-# An image is named by a *product* tuple, so that one tile function serves them all:
-# ("band", b), ("savgol", b, window, degree, deriv, delta, exact), ("pc", k, region, component),
-# ("pca_error", k, region).
+# Any analysis is computed through one cache, keyed by the cube id, the function's name and its
+# arguments (hashed by value), and shared by the sessions; images are the analyses' own typed
+# products (cubescope.products.Product), keyed by their ``key``.
 
 Box = tuple[int, int, int, int]
 
 
-@st.cache_resource(max_entries=8, show_spinner="Computing the image…")
-def derived_image(cube_id: str, product: tuple) -> np.ndarray:
-    """A computed ``(rows, cols)`` image, shared by sessions and read-only."""
-    kind, *args = product
-    cube = open_cube(cube_id)
-    if kind == "savgol":
-        band, window, degree, deriv, delta, exact = args
-        image = smoothing.savgol_band(cube, band, window, degree, deriv, delta, use_wavelengths=exact)
-    elif kind == "pc":
-        k, region, component = args
-        image = pca_scores(cube_id, k, region)[:, :, component]
-    elif kind == "pca_error":
-        k, region = args
-        image = pca_fit(cube_id, k, region).reconstruction_error(cube)
-    elif kind == "math":
-        (expression,) = args
-        image = indices.band_math(cube, expression)
-    elif kind == "depth":
-        low, high = args
-        image = continuum.band_depth(cube, cube.wavelengths_nm, feature=(low, high))
-    elif kind == "sam":
-        library_key, reference = args
-        image = library.spectral_angles(cube, kept_library(library_key).spectra[reference:reference + 1])[:, :, 0]
-    elif kind == "abundance":
-        key, sum_to_one, index = args
-        image = abundances(cube_id, key, sum_to_one)[:, :, index]
-    elif kind == "residual":
-        key, sum_to_one = args
-        image = unmixing.residual_error(cube, kept_library(key).spectra, abundances(cube_id, key, sum_to_one))
-    elif kind == "mnf":
-        k, component = args
-        image = mnf_scores(cube_id, k)[:, :, component]
-    elif kind == "cz_error":
-        key, method = args
-        image = compression(key)[method].pixel_rmse
-    elif kind == "cz_code":
-        key, method, index = args
-        image = compression(key)[method].codes[:, :, index]
-    else:
-        raise ValueError(f"unknown product {kind!r}")
-    image = np.asarray(image)
+@functools.cache
+def _cache(doing: str) -> Callable[..., Any]:
+    """The cache of computed results, saying ``doing`` while it computes one. Every message's
+    function has the same name and code, so Streamlit keeps their results in one store."""
+
+    @st.cache_resource(max_entries=16, show_spinner=doing)
+    def computed(cube_id: str, name: str, args: tuple, kwargs: tuple, _function: Callable[..., Any]) -> Any:
+        value = _function(open_cube(cube_id), *args, **dict(kwargs))
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+        return value
+
+    return computed
+
+
+def computed(cube_id: str, doing: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``function(cube, *args, **kwargs)`` for cube ``cube_id``, remembered by the arguments'
+    values and shared by the sessions (read-only); ``doing`` says what it is doing meanwhile."""
+    name = f"{function.__module__}.{function.__qualname__}"
+    return _cache(doing)(cube_id, name, args, tuple(sorted(kwargs.items())), function)
+
+
+def compute(cube_id: str, doing: str = "Computing…") -> Compute:
+    """:func:`computed` for one cube, as a product's ``compute``."""
+    return functools.partial(computed, cube_id, doing)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _derived_image(cube_id: str, key: tuple, _product: Product) -> np.ndarray:
+    image = np.asarray(_product.image(open_cube(cube_id), compute(cube_id, _product.doing)))
     image.flags.writeable = False
     return image
 
 
+def derived_image(cube_id: str, product: Product) -> np.ndarray:
+    """A product's whole ``(rows, cols)`` image, shared by sessions and read-only."""
+    if not product.held:
+        return product.image(open_cube(cube_id), compute(cube_id, product.doing))
+    with st.spinner(product.doing):
+        return _derived_image(cube_id, product.key, product)
+
+
 @st.cache_resource(max_entries=64, show_spinner=False)
-def image_stats(cube_id: str, product: tuple) -> display.ImageStats:
+def _image_stats(cube_id: str, key: tuple, _product: Product) -> display.ImageStats:
+    return display.image_stats(derived_image(cube_id, _product))
+
+
+def image_stats(cube_id: str, product: Product) -> display.ImageStats:
     """Extremes and a subsample of a whole image: one pass over it serves every stretch."""
-    image = open_cube(cube_id).band(product[1]) if product[0] == "band" else derived_image(cube_id, product)
-    return display.image_stats(image)
+    return _image_stats(cube_id, product.key, product)
 
 
-def limits(cube_id: str, product: tuple, method: str, low: float, high: float,
+def limits(cube_id: str, product: Product, method: str, low: float, high: float,
            vmin: float | None, vmax: float | None) -> tuple[float, float]:
     """The stretch of a whole image (percentiles from a regular subsample), so that zooming
     does not change its colours."""
     return display.stretch_limits(image_stats(cube_id, product), method, low, high, vmin, vmax)
 
 
-def value_range(cube_id: str, product: tuple) -> tuple[float, float]:
+def value_range(cube_id: str, product: Product) -> tuple[float, float]:
     """An image's finite extremes: where a range the user types starts."""
     return limits(cube_id, product, "min-max", 2.0, 98.0, None, None)
 
 
-def _window_values(cube_id: str, product: tuple, window: viewport.Window, step: int) -> np.ndarray:
-    if product[0] == "band":
-        return open_cube(cube_id).band_window(product[1], *window.slices(step))
-    return viewport.crop(derived_image(cube_id, product), window, step)
+def _window_values(cube_id: str, product: Product, window: viewport.Window, step: int) -> np.ndarray:
+    return product.samples(open_cube(cube_id), window, step, lambda: derived_image(cube_id, product))
 
 
 @st.cache_resource(max_entries=48, show_spinner=False)
-def tile(cube_id: str, product: tuple, window: Box, step: int, method: str, low: float, high: float,
+def _tile(cube_id: str, key: tuple, window: Box, step: int, method: str, low: float, high: float,
+          vmin: float | None, vmax: float | None, _product: Product) -> display.Tile:
+    shown = viewport.Window(*window)
+    lo, hi = limits(cube_id, _product, method, low, high, vmin, vmax)
+    return display.image_tile(_window_values(cube_id, _product, shown, step), shown, step, lo, hi)
+
+
+def tile(cube_id: str, product: Product, window: Box, step: int, method: str, low: float, high: float,
          vmin: float | None, vmax: float | None) -> display.Tile:
     """What the viewer is sent for one image: the window's samples at ``step``, stretched."""
-    shown = viewport.Window(*window)
-    lo, hi = limits(cube_id, product, method, low, high, vmin, vmax)
-    return display.image_tile(_window_values(cube_id, product, shown, step), shown, step, lo, hi)
+    return _tile(cube_id, product.key, window, step, method, low, high, vmin, vmax, _product=product)
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
-def rgb_tile(cube_id: str, products: tuple[tuple, tuple, tuple], window: Box, step: int, method: str,
-             low: float, high: float, ranges: tuple | None) -> display.Tile:
-    """An RGB composite tile; each channel stretched on its own (``ranges``: one ``(lo, hi)``
-    per channel for the range stretch)."""
+def _rgb_tile(cube_id: str, keys: tuple, window: Box, step: int, method: str, low: float, high: float,
+              ranges: tuple | None, _products: tuple[Product, ...]) -> display.Tile:
     shown = viewport.Window(*window)
     if method == "range":
         channel_limits = tuple(ranges)
     else:
-        channel_limits = tuple(limits(cube_id, p, method, low, high, None, None) for p in products)
-    channels = tuple(_window_values(cube_id, p, shown, step) for p in products)
+        channel_limits = tuple(limits(cube_id, p, method, low, high, None, None) for p in _products)
+    channels = tuple(_window_values(cube_id, p, shown, step) for p in _products)
     return display.rgb_tile(channels, shown, step, channel_limits)
+
+
+def rgb_tile(cube_id: str, products: tuple[Product, Product, Product], window: Box, step: int, method: str,
+             low: float, high: float, ranges: tuple | None) -> display.Tile:
+    """An RGB composite tile; each channel stretched on its own (``ranges``: one ``(lo, hi)``
+    per channel for the range stretch)."""
+    keys = tuple(p.key for p in products)
+    return _rgb_tile(cube_id, keys, window, step, method, low, high, ranges, _products=products)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Placing the cube on the map…")
@@ -209,21 +181,28 @@ def mercator_grid(cube_id: str) -> mapping.MercatorGrid:
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
-def map_layer(cube_id: str, products: tuple[tuple, ...], channel_limits: tuple[tuple[float, float], ...],
-              colormap: str) -> tuple[np.ndarray, np.ndarray]:
-    """One image or an RGB composite on the map grid: ``(values (channels, h, w) float32, RGBA)``.
-    Bands are read at about the grid's resolution, never whole at full size."""
+def _map_layer(cube_id: str, keys: tuple, channel_limits: tuple[tuple[float, float], ...], colormap: str,
+               _products: tuple[Product, ...]) -> tuple[np.ndarray, np.ndarray]:
     cube = open_cube(cube_id)
     grid = mercator_grid(cube_id)
-    step = max(1, max(cube.rows, cube.cols) // max(grid.shape))
+    coarse = max(1, max(cube.rows, cube.cols) // max(grid.shape))
     whole = viewport.Window.whole(cube.rows, cube.cols)
-    values = np.stack([grid.warp(_window_values(cube_id, p, whole, step if p[0] == "band" else 1),
-                                 step if p[0] == "band" else 1) for p in products])
-    if len(products) == 3:
+    # An image read from the cube is read at about the grid's resolution; a computed one is held whole.
+    steps = [1 if p.held else coarse for p in _products]
+    values = np.stack([grid.warp(_window_values(cube_id, p, whole, step), step)
+                       for p, step in zip(_products, steps, strict=True)])
+    if len(_products) == 3:
         rgba = display.rgb_composite(tuple(values), channel_limits)
     else:
         rgba = display.apply_colormap(display.normalize(values[0], *channel_limits[0]), colormap)
     return values, rgba
+
+
+def map_layer(cube_id: str, products: tuple[Product, ...], channel_limits: tuple[tuple[float, float], ...],
+              colormap: str) -> tuple[np.ndarray, np.ndarray]:
+    """One image or an RGB composite on the map grid: ``(values (channels, h, w) float32, RGBA)``.
+    Bands are read at about the grid's resolution, never whole at full size."""
+    return _map_layer(cube_id, tuple(p.key for p in products), channel_limits, colormap, _products=products)
 
 
 
@@ -284,10 +263,9 @@ def roi_stats(cube_id: str, encoded: str) -> roi.ROIStats:
     return roi.roi_stats(open_cube(cube_id), area)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Forming the classes…")
 def kmeans_classes(cube_id: str, n_classes: int, seed: int) -> KMeansResult:
     """k-means classes of every pixel (seeded: the same classes for everyone)."""
-    return kmeans(open_cube(cube_id), n_classes, seed=seed)
+    return computed(cube_id, "Forming the classes…", kmeans, n_classes, seed=seed)
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
@@ -295,31 +273,6 @@ def kmeans_tile(cube_id: str, n_classes: int, seed: int, window: Box, step: int)
     shown = viewport.Window(*window)
     labels = kmeans_classes(cube_id, n_classes, seed).labels
     return display.class_tile(viewport.crop(labels, shown, step), None, shown, step, n_classes)
-
-
-@st.cache_resource(max_entries=4, show_spinner="Unmixing every pixel…")
-def abundances(cube_id: str, endmember_key: str, sum_to_one: bool) -> np.ndarray:
-    """Abundances ``(rows, cols, n)`` of kept endmembers (a kept library) in every pixel."""
-    result = unmixing.unmix(open_cube(cube_id), kept_library(endmember_key).spectra, sum_to_one=sum_to_one)
-    result.flags.writeable = False
-    return result
-
-
-@st.cache_data(max_entries=16, show_spinner="Finding endmembers (ATGP)…")
-def atgp_endmembers(cube_id: str, n: int) -> tuple[list[tuple[int, int]], np.ndarray]:
-    return unmixing.atgp(open_cube(cube_id), n)
-
-
-@st.cache_data(max_entries=16, show_spinner="Fitting the MNF…")
-def mnf_fit(cube_id: str, k: int) -> MNFResult:
-    return mnf(open_cube(cube_id), k)
-
-
-@st.cache_resource(max_entries=4, show_spinner="Computing the MNF images…")
-def mnf_scores(cube_id: str, k: int) -> np.ndarray:
-    scores = mnf_fit(cube_id, k).transform(open_cube(cube_id))
-    scores.flags.writeable = False
-    return scores
 
 
 @st.cache_resource(show_spinner=False)
@@ -341,7 +294,7 @@ def fit_compression(key: tuple, progress) -> None:
     """Train the autoencoder (reporting to ``progress``) and reconstruct with every method."""
     cube_id, k, region, seed = key
     cube = open_cube(cube_id)
-    mask = _region_mask(cube, region)
+    mask = viewport.box_mask(region, cube.rows, cube.cols)
     autoencoder = compress.fit_autoencoder(cube, k, seed=seed, mask=mask, progress=progress)
     progress(1.0, "Reconstructing with PCA, the autoencoder and Fourier…")
     fitted_pca = pca.fit_pca(cube, k, mask=mask, bands=autoencoder.bands_)
@@ -368,12 +321,6 @@ def _compression(key: tuple) -> tuple:
     if found is None:
         raise CubeError("This compression is no longer on the server; fit it again.")
     return found
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def standardization(cube_id: str, method: str) -> compress.Standardization:
-    """Per-band standardization parameters of a cube."""
-    return compress.standardization(open_cube(cube_id), method)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -22,6 +22,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cubescope import Cube, display, roi, viewport
+from cubescope.products import Band, Product
 from cubescope.wavelengths import band_label
 from cubescope.words import ordinal
 from cubescope_ui import data, session
@@ -52,15 +53,15 @@ def _step_for(key: str, window: viewport.Window) -> int:
     return viewport.sample_step(window, width, height, ratio)
 
 
-def band_tile(key: str, cube_id: str, cube: Cube, product: tuple, stretch: Stretch) -> display.Tile:
-    """The tile viewer ``key`` shows of one image (a :mod:`cubescope_ui.data` product): the
+def band_tile(key: str, cube_id: str, cube: Cube, product: Product, stretch: Stretch) -> display.Tile:
+    """The tile viewer ``key`` shows of one image (a band or another product): the
     session's zoom window at the resolution its box asks for, stretched from the whole image."""
     window = session.window(cube)
     return data.tile(cube_id, product, tuple(window.as_list()), _step_for(key, window), stretch.method,
                      stretch.low, stretch.high, stretch.vmin, stretch.vmax)
 
 
-def rgb_tile(key: str, cube_id: str, cube: Cube, products: tuple[tuple, tuple, tuple],
+def rgb_tile(key: str, cube_id: str, cube: Cube, products: tuple[Product, Product, Product],
              stretch: RGBStretch) -> display.Tile:
     """The tile viewer ``key`` shows of an RGB composite of three products."""
     window = session.window(cube)
@@ -150,9 +151,10 @@ def _colorbar(tile: display.Tile, title: str | None) -> dict[str, Any] | None:
 
 
 def band_image(cube: Cube, band: int, colormap: str) -> dict[str, Any]:
-    """How a band image is named and labelled in the viewer (:func:`image_viewer`'s arguments)."""
+    """How a band image is named and labelled in the viewer (:func:`image_viewer`'s arguments),
+    as the Bands page shows it (:func:`prefetch_band` sends the next band so)."""
     label = band_label(band, cube.wavelengths, cube.wavelength_units)
-    return {"colormap": colormap, "label": label, "quantity": cube.quantity or "", "name": f"band-{band}",
+    return {"colormap": colormap, "label": label, "quantity": cube.quantity or "", "name": Band(band).name,
             "colorbar": f"{label} ({cube.quantity or 'value'})"}
 
 
@@ -206,7 +208,7 @@ def prefetch_band(holder: DeltaGenerator, key: str, cube_id: str, cube: Cube, ba
     neighbour = band + step
     if not 0 <= neighbour < cube.n_bands:  # a single band
         return
-    tile = band_tile(key, cube_id, cube, ("band", neighbour), stretch)
+    tile = band_tile(key, cube_id, cube, Band(neighbour), stretch)
     with holder:
         _PREFETCH(key=f"{key}_prefetch", data=_payload(key, cube, tile, **band_image(cube, neighbour, stretch.colormap),
                                                        follow=(control, neighbour)))

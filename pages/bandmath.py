@@ -5,12 +5,12 @@ import streamlit as st
 from cubescope import INDICES, Cube, CubeError, export, indices, state
 from cubescope.plots import Trace
 from cubescope.words import number_text
-from cubescope_ui import data, exporting, session, widgets
+from cubescope_ui import data, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.images import Export, show_image
 from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
-from cubescope_ui.viewer import band_tile, image_viewer
 
 
 def _expression(text: str, context: state.LinkContext) -> str:
@@ -54,27 +54,23 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     st.caption(plain((f"{named} = {parsed.text} ({indices.INDEX_SOURCES[named]}). " if named else "")
                      + (f"Reads {reads}." if reads else "Reads no band.")
                      + " A bad band or no-data gives no value (NaN), never a wrong one."))
-    product = ("math", parsed.text)
+    product = indices.BandMathImage(parsed.text)
     try:
-        value_range = data.value_range(cube_id, product)
+        data.value_range(cube_id, product)
     except CubeError as exc:
         st.warning(plain(exc))
         return
     image_col, side_col = two_columns("bandmath")
     with image_col:
-        stretch = widgets.stretch_controls(context, "bm_", value_range=value_range)
-        tile = band_tile("image_bm", cube_id, cube, product, stretch)
         label = named or parsed.text
-        image_viewer("image_bm", cube, tile, colormap=stretch.colormap, label=label, name=f"math-{parsed.text}",
-                     colorbar=label)
-        exporting.image_panel(lambda: data.derived_image(cube_id, product), stretch, (cube.name, label),
-                              export.image_metadata(cube, product=f"band math {parsed.text}", expression=parsed.text),
-                              key="export_bm", geo=cube.geo)
+        show_image("image_bm", cube_id, cube, context, product, prefix="bm_", label=label,
+                   export=Export((cube.name, label), "export_bm", export.image_metadata(
+                       cube, product=f"band math {parsed.text}", expression=parsed.text)))
     with side_col:
         pinned(cube_id, cube, product)
 
 
-def pinned(cube_id: str, cube: Cube, product: tuple) -> None:
+def pinned(cube_id: str, cube: Cube, product: indices.BandMathImage) -> None:
     """The pins' values of the expression and their spectra."""
     pins = session.pins_in(cube)
     if not pins:

@@ -4,15 +4,17 @@ import streamlit as st
 
 from cubescope import Cube, CubeError, export, state
 from cubescope.plots import Trace
+from cubescope.products import Band
 from cubescope.wavelengths import band_label
 from cubescope.words import number_text
 from cubescope_ui import data, exporting, rois, session, widgets
 from cubescope_ui.frame import page, share_link
 from cubescope_ui.guard import page_guard
+from cubescope_ui.images import Export, show_image, show_rgb
 from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
-from cubescope_ui.viewer import band_image, band_tile, image_viewer, prefetch_band, rgb_tile
+from cubescope_ui.viewer import band_image, prefetch_band
 
 RGB_MARKS = ("#d62728", "#2ca02c", "#1f77b4")
 VIEWS = ("Band", "RGB")
@@ -34,18 +36,11 @@ def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                                                       ("Red", "Green", "Blue"), cube.rgb_bands(), strict=True):
                     with column:
                         picks.append(widgets.band_slider(cube, context, key, name, default))
-                products = tuple(("band", b) for b in picks)
-                stretch = widgets.rgb_stretch_controls(
-                    context, "", tuple(data.value_range(cube_id, p) for p in products))
-                tile = rgb_tile("image", cube_id, cube, products, stretch)
                 labels = [band_label(b, cube.wavelengths, cube.wavelength_units) for b in picks]
-                image_viewer("image", cube, tile, quantity=cube.quantity or "",
-                             channel_names=("R", "G", "B"), label="RGB " + " / ".join(labels),
-                             name=f"rgb-{picks}")
-                exporting.rgb_panel(lambda: tuple(cube.band(b) for b in picks), tile.limits,
-                                    (cube.name, "RGB", *labels),
-                                    export.image_metadata(cube, product="RGB composite", bands=picks,
-                                                          band_labels=labels), key="export_rgb", geo=cube.geo)
+                show_rgb("image", cube_id, cube, context, tuple(Band(b) for b in picks), channel_names=("R", "G", "B"),
+                         label="RGB " + " / ".join(labels), quantity=cube.quantity or "",
+                         export=Export((cube.name, "RGB", *labels), "export_rgb", export.image_metadata(
+                             cube, product="RGB composite", bands=picks, band_labels=labels)))
                 with spectra_box:
                     spectra(cube_id, cube, picks[1], list(zip(picks, RGB_MARKS, strict=True)), clickable=False)
                     widgets.pin_controls(cube)
@@ -63,14 +58,12 @@ def band_view(cube_id: str, cube: Cube, context: state.LinkContext, spectra_box)
     reruns only this, the new image is sent first, and the rest of the page is not redrawn."""
     with page_guard("The Bands page"):
         band = widgets.band_slider(cube, context, "band")
-        product = ("band", band)
-        stretch = widgets.stretch_controls(
-            context, value_range=data.value_range(cube_id, product))
-        tile = band_tile("image", cube_id, cube, product, stretch)
-        shown = band_image(cube, band, stretch.colormap)
-        holder = image_viewer("image", cube, tile, **shown, follow=("band", band))
-        exporting.image_panel(lambda: cube.band(band), stretch, (cube.name, shown["label"]),
-                              export.image_metadata(cube, band, product="band"), key="export_band", geo=cube.geo)
+        shown = band_image(cube, band, "gray")
+        stretch, holder = show_image("image", cube_id, cube, context, Band(band), label=shown["label"],
+                                     quantity=shown["quantity"], colorbar=shown["colorbar"],
+                                     export=Export((cube.name, shown["label"]), "export_band",
+                                                   export.image_metadata(cube, band, product="band")),
+                                     follow=("band", band))
         with spectra_box:
             spectra(cube_id, cube, band, [(band, "#555555")], clickable=True)
             widgets.pin_controls(cube)

@@ -7,15 +7,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cubescope import Cube, CubeError, export, state
-from cubescope.compress import fourier_codec, standardize
+from cubescope.compress import ReconstructionImage, fourier_codec, standardization, standardize
 from cubescope.pca import MAX_COMPONENTS
 from cubescope.plots import Trace
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.images import show_image, show_rgb
 from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
-from cubescope_ui.viewer import band_tile, image_viewer, rgb_tile
 from cubescope_ui.widgets import Stretch
 
 COLOURS = {"PCA": "#1f77b4", "autoencoder": "#d62728", "Fourier": "#2ca02c"}
@@ -57,8 +57,8 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     results = data.compression(key)
     autoencoder, pca = data.compression_models(key)
     summary(cube, results, autoencoder)
-    error_maps(cube_id, cube, key, results)
-    codes(cube_id, cube, context, key, k)
+    error_maps(cube_id, cube, context, key, results)
+    codes(cube_id, cube, context, key, results, k)
     pinned(cube, autoencoder, pca)
     downloads(cube, key, results, autoencoder)
     standardized(cube_id, cube, context)
@@ -94,7 +94,7 @@ def summary(cube: Cube, results: dict, autoencoder) -> None:
                         f"{kept}; trained in {autoencoder.fit_seconds_:.1f} s."))
 
 
-def error_maps(cube_id: str, cube: Cube, key: tuple, results: dict) -> None:
+def error_maps(cube_id: str, cube: Cube, context: state.LinkContext, key: tuple, results: dict) -> None:
     """Per-pixel RMSE of each method, with one stretch for the three (0 to PCA's 98th
     percentile: a method doing worse saturates, one doing better is darker)."""
     reference = results["PCA"].pixel_rmse
@@ -104,29 +104,24 @@ def error_maps(cube_id: str, cube: Cube, key: tuple, results: dict) -> None:
     for column, name in zip(st.columns(3), results, strict=True):
         with column:
             st.caption(name)
-            product = ("cz_error", key, name)
-            tile = band_tile(f"image_cz_{name}", cube_id, cube, product, stretch)
-            image_viewer(f"image_cz_{name}", cube, tile, colormap="viridis", label=f"{name} RMSE",
-                         name=f"cz-error-{name}-{key}", colorbar="RMSE")
+            show_image(f"image_cz_{name}", cube_id, cube, context,
+                       ReconstructionImage(key, name, None, results[name]), label=f"{name} RMSE", colorbar="RMSE",
+                       stretch=stretch)
 
 
-def codes(cube_id: str, cube: Cube, context: state.LinkContext, key: tuple, k: int) -> None:
+def codes(cube_id: str, cube: Cube, context: state.LinkContext, key: tuple, results: dict, k: int) -> None:
     """The codes of one method as an image (an RGB of its first three)."""
     method = widgets.kept(st.segmented_control, "cz_codes", context, "Codes of", options=list(COMPRESSIONS),
                           default=COMPRESSIONS[1])
     image_col, _ = two_columns("compress_codes")
     with image_col:
+        codes = [ReconstructionImage(key, method, j, results[method]) for j in range(min(k, 3))]
         if k >= 3:
-            products = tuple(("cz_code", key, method, j) for j in range(3))
-            stretch = widgets.RGBStretch("percentile", 2.0, 98.0, None)
-            tile = rgb_tile("image_cz_codes", cube_id, cube, products, stretch)
-            image_viewer("image_cz_codes", cube, tile, channel_names=("1", "2", "3"), label=f"{method} codes 1-3",
-                         name=f"cz-codes-{method}-{key}")
+            show_rgb("image_cz_codes", cube_id, cube, context, tuple(codes), label=f"{method} codes 1-3",
+                     channel_names=("1", "2", "3"), stretch=widgets.RGBStretch("percentile", 2.0, 98.0, None))
         else:
-            product = ("cz_code", key, method, 0)
-            stretch = Stretch("percentile", 2.0, 98.0, None, None, "gray")
-            tile = band_tile("image_cz_codes", cube_id, cube, product, stretch)
-            image_viewer("image_cz_codes", cube, tile, label=f"{method} code 1", name=f"cz-code-{method}-{key}")
+            show_image("image_cz_codes", cube_id, cube, context, codes[0], label=f"{method} code 1",
+                       stretch=Stretch("percentile", 2.0, 98.0, None, None, "gray"))
 
 
 def pinned(cube: Cube, autoencoder, pca) -> None:
@@ -195,7 +190,7 @@ def standardized(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
             return standardize(cube, method)[0]
 
         def parameters():
-            return data.standardization(cube_id, method)
+            return data.computed(cube_id, "Measuring every band…", standardization, method)
 
         exporting.cube_panel(f"{method} cube", values, f"{cube.name} {method}", key="cz_std_cube",
                              nbytes=cube.rows * cube.cols * cube.n_bands * 4, geo=cube.geo,

@@ -4,15 +4,15 @@ import numpy as np
 import streamlit as st
 
 from cubescope import Cube, export, state
-from cubescope.continuum import band_depth, continuum_removed, undefined_continuum
+from cubescope.continuum import BandDepthImage, band_depth, continuum_removed, undefined_continuum
 from cubescope.plots import Trace
 from cubescope.words import number_text, plural
-from cubescope_ui import data, exporting, session, widgets
+from cubescope_ui import exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.images import Export, show_image
 from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
-from cubescope_ui.viewer import band_tile, image_viewer
 
 
 def default_feature(context: state.LinkContext) -> tuple[float, float] | None:
@@ -64,18 +64,13 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         st.warning(plain(f"{inside} usable bands lie between {feature[0]:g} and {feature[1]:g} nm; widen the feature "
                          "to hold at least three."))
         return
-    product = ("depth", *feature)
     image_col, side_col = two_columns("continuum")
     with image_col:
-        stretch = widgets.stretch_controls(context, "cr_", value_range=data.value_range(cube_id, product))
-        tile = band_tile("image_cr", cube_id, cube, product, stretch)
         label = f"band depth {feature[0]:g}-{feature[1]:g} nm"
-        image_viewer("image_cr", cube, tile, colormap=stretch.colormap, label=label, name=f"depth-{feature}",
-                     colorbar=label)
+        show_image("image_cr", cube_id, cube, context, BandDepthImage(*feature), prefix="cr_", label=label,
+                   export=Export((cube.name, label), "export_cr", export.image_metadata(cube, product=label)))
         st.caption("Depth = 1 − R / continuum, the continuum being the straight line between the two shoulders "
                    "(Clark & Roush 1984); the deepest point between them.")
-        exporting.image_panel(lambda: data.derived_image(cube_id, product), stretch, (cube.name, label),
-                              export.image_metadata(cube, product=label), key="export_cr", geo=cube.geo)
     with side_col:
         pinned(cube, feature)
 

@@ -10,6 +10,7 @@ from cubescope import Cube, CubeError, export, state
 from cubescope.demo import demo_library
 from cubescope.display import class_colours
 from cubescope.library import (
+    AngleImage,
     SpectralLibrary,
     best_match,
     library_from_csv,
@@ -22,10 +23,11 @@ from cubescope.plots import Trace
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.images import Export, show_image
 from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import html_text, plain
-from cubescope_ui.viewer import band_tile, class_tile, image_viewer
+from cubescope_ui.viewer import class_tile, image_viewer
 
 VIEWS = ("Class map", "Angle to one reference")
 
@@ -144,15 +146,11 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
             count = len(on_cube.names)
             reference = widgets.kept(st.selectbox, "sam_ref", context, "Reference", options=list(range(count)),
                                      index=0, format_func=lambda i: on_cube.names[i], allowed=lambda v: 0 <= v < count)
-            product = ("sam", key, reference)
-            stretch = widgets.stretch_controls(context, "sam_", value_range=data.value_range(cube_id, product))
-            tile = band_tile("image_sam", cube_id, cube, product, stretch)
             label = f"angle to {on_cube.names[reference]}"
-            image_viewer("image_sam", cube, tile, colormap=stretch.colormap, label=label, quantity="rad",
-                         name=f"sam-{key}-{reference}", colorbar=f"{label} (rad)")
-            exporting.image_panel(lambda: data.derived_image(cube_id, product), stretch, (cube.name, label),
-                                  export.image_metadata(cube, product=label, units="radians"), key="export_sam",
-                                  geo=cube.geo)
+            show_image("image_sam", cube_id, cube, context, AngleImage(on_cube.spectra[reference]), prefix="sam_",
+                       label=label, quantity="rad", colorbar=f"{label} (rad)",
+                       export=Export((cube.name, label), "export_sam",
+                                     export.image_metadata(cube, product=label, units="radians")))
     with side_col:
         pinned(cube, on_cube, usable)
         downloads(library)

@@ -4,8 +4,9 @@ import streamlit as st
 
 from cubescope import Cube, CubeError, smoothing, state
 from cubescope.geo import crs_name
-from cubescope.pca import MAX_COMPONENTS
+from cubescope.pca import MAX_COMPONENTS, PCImage
 from cubescope.plots import Trace
+from cubescope.products import Band
 from cubescope.wavelengths import band_label
 from cubescope.words import plural
 from cubescope_ui import data, session, widgets
@@ -59,7 +60,7 @@ def picked_layer(cube_id: str, cube: Cube, context: state.LinkContext, shown: st
                                               cube.rgb_bands(), strict=True):
             with column:
                 picks.append(widgets.band_slider(cube, context, key, name, default))
-        products = tuple(("band", b) for b in picks)
+        products = tuple(Band(b) for b in picks)
         stretch = widgets.rgb_stretch_controls(context, "", tuple(data.value_range(cube_id, p) for p in products))
         limits = (stretch.ranges if stretch.method == "range" else
                   tuple(data.limits(cube_id, p, stretch.method, stretch.low, stretch.high, None, None)
@@ -77,7 +78,7 @@ def picked_layer(cube_id: str, cube: Cube, context: state.LinkContext, shown: st
             return None
         band = widgets.band_slider(cube, context, "band")
         delta, _ = smoothing.band_spacing(cube.wavelengths)
-        product = ("savgol", band, window, degree, deriv, delta, exact)
+        product = smoothing.SavgolImage(band, window, degree, deriv, delta, exact)
         stretch = widgets.stretch_controls(context, value_range=data.value_range(cube_id, product))
         limits = data.limits(cube_id, product, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
         name = ["smoothed", "1st derivative", "2nd derivative", "3rd derivative"][deriv]
@@ -92,12 +93,12 @@ def picked_layer(cube_id: str, cube: Cube, context: state.LinkContext, shown: st
         k = min(int(session.setting("pca_k", context)), MAX_COMPONENTS, usable)
         component = widgets.kept(st.selectbox, "pc", context, "Component", options=list(range(k)), index=0,
                                  format_func=lambda i: f"PC{i + 1}", allowed=lambda v: 0 <= v < k)
-        product = ("pc", k, None, component)
+        product = PCImage(k, None, component)
         stretch = widgets.stretch_controls(context, "pca_", value_range=data.value_range(cube_id, product))
         limits = data.limits(cube_id, product, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
         return (product,), (limits,), stretch.colormap, ("",), f"PC{component + 1} of {k} (fitted on the whole cube)"
     band = widgets.band_slider(cube, context, "band")
-    product = ("band", band)
+    product = Band(band)
     stretch = widgets.stretch_controls(context, value_range=data.value_range(cube_id, product))
     limits = data.limits(cube_id, product, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
     return (product,), (limits,), stretch.colormap, ("",), band_label(band, cube.wavelengths, cube.wavelength_units)

@@ -3,15 +3,17 @@
 import numpy as np
 import streamlit as st
 
-from cubescope import Cube, CubeError, export, state
+from cubescope import Cube, CubeError, export, pca, state
+from cubescope.mnf import MNFImage, mnf
 from cubescope.pca import MAX_COMPONENTS
 from cubescope.plots import loadings_figure, scree_figure
+from cubescope.products import applied
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.images import Export, show_image, show_rgb
 from cubescope_ui.layout import two_columns
 from cubescope_ui.text import plain
-from cubescope_ui.viewer import band_tile, image_viewer, rgb_tile
 
 VIEWS = ("PC image", "RGB of PCs", "Reconstruction error", "MNF image")
 
@@ -52,7 +54,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     fit_region = region if (on_region and region) else None
 
     try:
-        result = data.pca_fit(cube_id, k, fit_region)
+        result = data.computed(cube_id, "Fitting the PCA…", pca.fit_on_region, k, fit_region)
     except CubeError as exc:
         st.warning(plain(exc))
         return
@@ -74,7 +76,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                         key="loadings")
 
     if fit_region is not None:
-        whole = data.pca_on_whole_cube(cube_id, k, fit_region)
+        whole = data.computed(cube_id, "Measuring on the whole cube…", applied, result, "explained_variance_on")
         st.dataframe(
             [{"component": f"PC{i + 1}", "explained on the region (%)": 100 * result.explained_variance_ratio_[i],
               "explained on the whole cube (%)": 100 * whole[i]} for i in range(k)],
@@ -90,59 +92,46 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         picks = []
         for column, name, default in zip(st.columns(3), ("red", "green", "blue"), range(3), strict=True):
             picks.append(widgets.kept(column.selectbox, f"pca_rgb_{name}", context, name.capitalize(),
-                                      options=list(range(k)),
-                                      index=default, format_func=lambda j: f"PC{j + 1}",
+                                      options=list(range(k)), index=default, format_func=lambda j: f"PC{j + 1}",
                                       allowed=lambda j: 0 <= j < k))
-        products = tuple(("pc", k, fit_region, j) for j in picks)
-        stretch = widgets.rgb_stretch_controls(context, "pca_",
-                                               tuple(data.value_range(cube_id, p) for p in products))
-        tile = rgb_tile("image_pca", cube_id, cube, products, stretch)
         names = [f"PC{j + 1}" for j in picks]
         with image_col:
-            image_viewer("image_pca", cube, tile, channel_names=names, label="RGB of " + " / ".join(names),
-                         name=f"pcrgb-{products}")
-            exporting.rgb_panel(lambda: tuple(data.derived_image(cube_id, p) for p in products), tile.limits,
-                                (cube.name, "PCA RGB", *names),
-                                export.image_metadata(cube, product="RGB of PC scores", components=names),
-                                key="export_pca_rgb", geo=cube.geo)
+            show_rgb("image_pca", cube_id, cube, context, tuple(pca.PCImage(k, fit_region, j) for j in picks),
+                     prefix="pca_", label="RGB of " + " / ".join(names), channel_names=names,
+                     export=Export((cube.name, "PCA RGB", *names), "export_pca_rgb", export.image_metadata(
+                         cube, product="RGB of PC scores", components=names)))
     else:
         if view == "RGB of PCs":
             st.info("An RGB of PCs needs at least 3 components.")
+        component = 0
+        if k > 1 and view != "Reconstruction error":
+            component = widgets.kept(st.slider, "pc", context, "Component", min_value=1, max_value=k, value=1,
+                                     allowed=lambda v: 1 <= v <= k) - 1
         if view == "Reconstruction error":
-            product, title = ("pca_error", k, fit_region), f"RMS reconstruction error with {k} PCs"
+            product, title = pca.ErrorImage(k, fit_region), f"RMS reconstruction error with {k} PCs"
         elif view == "MNF image":
             try:
-                fitted = data.mnf_fit(cube_id, k)
+                fitted = data.computed(cube_id, "Fitting the MNF…", mnf, k)
             except CubeError as exc:
                 st.warning(plain(exc))
                 return
-            component = 0
-            if k > 1:
-                component = widgets.kept(st.slider, "pc", context, "Component", min_value=1, max_value=k, value=1,
-                                         allowed=lambda v: 1 <= v <= k) - 1
-            product, title = ("mnf", k, component), f"MNF{component + 1} (SNR {fitted.snr_[component]:.3g})"
+            product, title = MNFImage(k, component), f"MNF{component + 1} (SNR {fitted.snr_[component]:.3g})"
             st.caption(plain("Minimum noise fraction: components ordered by signal-to-noise ratio, the noise estimated "
                              "from differences of horizontally neighbouring pixels (whole cube). SNR of the first "
                              f"{k}: " + ", ".join(f"{v:.3g}" for v in fitted.snr_) + "."))
         else:
-            component = 0
-            if k > 1:
-                component = widgets.kept(st.slider, "pc", context, "Component", min_value=1, max_value=k, value=1,
-                                         allowed=lambda v: 1 <= v <= k) - 1
-            product, title = ("pc", k, fit_region, component), f"PC{component + 1} score"
-        stretch = widgets.stretch_controls(
-            context, prefix="pca_", value_range=data.value_range(cube_id, product))
-        tile = band_tile("image_pca", cube_id, cube, product, stretch)
+            product, title = pca.PCImage(k, fit_region, component), f"PC{component + 1} score"
         with image_col:
-            image_viewer("image_pca", cube, tile, colormap=stretch.colormap, label=title,
-                         quantity=cube.quantity or "" if product[0] == "pca_error" else "",
-                         name=str(product), colorbar=title)
-            exporting.image_panel(lambda: data.derived_image(cube_id, product), stretch, (cube.name, title),
-                                  export.image_metadata(cube, product=title), key="export_pca", geo=cube.geo)
+            show_image("image_pca", cube_id, cube, context, product, prefix="pca_", label=title,
+                       quantity=cube.quantity or "" if isinstance(product, pca.ErrorImage) else "",
+                       export=Export((cube.name, title), "export_pca", export.image_metadata(cube, product=title)))
+
+    def scores() -> np.ndarray:
+        return np.moveaxis(data.computed(cube_id, "Computing the PC images…", applied, result), 2, 0)
 
     with st.expander(f"Export all {k} PC images"):
         st.caption("Band-sequential scores, one band per component, as 32-bit floats; NaN where a pixel has no data.")
-        exporting.cube_panel(f"{k} PC images", lambda: np.moveaxis(data.pca_scores(cube_id, k, fit_region), 2, 0),
+        exporting.cube_panel(f"{k} PC images", scores,
                              f"{cube.name} PCA {k}", key="export_pca_cube", nbytes=cube.rows * cube.cols * k * 4,
                              metadata=export.image_metadata(cube, product=f"{k} PC scores"), geo=cube.geo,
                              band_names=[f"PC {i + 1}" for i in range(k)])

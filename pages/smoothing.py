@@ -4,13 +4,14 @@ import streamlit as st
 
 from cubescope import Cube, CubeError, export, smoothing, state
 from cubescope.plots import Trace
+from cubescope.products import Band
 from cubescope.wavelengths import band_label, step_backs, wavelength_order
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.images import Export, show_image
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
-from cubescope_ui.viewer import band_tile, image_viewer
 
 SETTINGS = {
     "sg_window": state.Setting("Savitzky-Golay window",
@@ -59,33 +60,25 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         return
 
     band = widgets.band_slider(cube, context, "band")
-    stretch = widgets.stretch_controls(
-        context, value_range=data.value_range(cube_id, ("band", band)))
+    stretch = widgets.stretch_controls(context, value_range=data.value_range(cube_id, Band(band)))
     unit_text = smoothing.derivative_unit(units, deriv)
     label = band_label(band, cube.wavelengths, units)
     product = ["smoothed", "1st derivative", "2nd derivative", "3rd derivative"][deriv]
+    settings = f"SG w{window} p{degree}" + (f" d{deriv}" if deriv else "")
 
     raw_col, sg_col = st.columns(2, gap="medium")
     quantity = cube.quantity or ""
     with raw_col:
         st.markdown("**Raw**")
-        raw = band_tile("image_raw", cube_id, cube, ("band", band), stretch)
-        image_viewer("image_raw", cube, raw, colormap=stretch.colormap, label=label, quantity=quantity,
-                     name=f"raw-{band}", colorbar=label)
+        show_image("image_raw", cube_id, cube, context, Band(band), label=label, quantity=quantity, stretch=stretch)
     with sg_col:
         st.markdown(f"**{product.capitalize()}** {plain(unit_text)}")
-        sg_product = ("savgol", band, window, degree, deriv, delta, exact)
-        view = band_tile("image_sg", cube_id, cube, sg_product, stretch)
-        image_viewer("image_sg", cube, view, colormap=stretch.colormap, label=f"{product} at {label}",
-                     quantity=unit_text if deriv else quantity, name=f"sg-{sg_product}",
-                     colorbar=f"{product} {unit_text}".strip())
-        settings = f"SG w{window} p{degree}" + (f" d{deriv}" if deriv else "")
-        exporting.image_panel(
-            lambda: data.derived_image(cube_id, sg_product),
-            stretch, (cube.name, settings, label),
-            export.image_metadata(cube, band, product=f"{product} {unit_text}".strip(), savitzky_golay=settings),
-            key="export_sg", geo=cube.geo,
-        )
+        show_image("image_sg", cube_id, cube, context,
+                   smoothing.SavgolImage(band, window, degree, deriv, delta, exact), stretch=stretch,
+                   label=f"{product} at {label}", quantity=unit_text if deriv else quantity,
+                   colorbar=f"{product} {unit_text}".strip(),
+                   export=Export((cube.name, settings, label), "export_sg", export.image_metadata(
+                       cube, band, product=f"{product} {unit_text}".strip(), savitzky_golay=settings)))
 
     pins = session.pins()
     if pins:

@@ -8,13 +8,15 @@ from cubescope import roi as roi_module
 from cubescope.display import class_colours
 from cubescope.library import SpectralLibrary
 from cubescope.plots import Trace
+from cubescope.unmixing import AbundanceImage, atgp, unmix
 from cubescope.words import plural
 from cubescope_ui import data, exporting, session, widgets
 from cubescope_ui.frame import page
+from cubescope_ui.images import Export, show_image
 from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
-from cubescope_ui.viewer import band_tile, image_viewer, kmeans_tile
+from cubescope_ui.viewer import image_viewer, kmeans_tile
 
 VIEWS = ("k-means classes", "Unmixing")
 SOURCES = ("Pins, region and ROIs", "ATGP (from the image)", "k-means class means", "Library")
@@ -134,7 +136,7 @@ def endmembers(cube_id: str, cube: Cube, context: state.LinkContext) -> Spectral
         return SpectralLibrary(names, np.array(spectra), np.arange(cube.n_bands), None, {"source": "pins and ROIs"})
     if source == SOURCES[1]:
         n = widgets.kept(st.slider, "um_n", context, "Endmembers to find", min_value=2, max_value=10, value=4)
-        pixels, spectra = data.atgp_endmembers(cube_id, n)
+        pixels, spectra = data.computed(cube_id, "Finding endmembers (ATGP)…", atgp, n)
         st.caption(plain("ATGP (Ren & Chang 2003): the brightest pixel, then each time the pixel farthest from the "
                          "span of those found: " + ", ".join(f"({r}, {c})" for r, c in pixels) + "."))
         return SpectralLibrary([f"ATGP {k + 1} ({r}, {c})" for k, (r, c) in enumerate(pixels)], spectra,
@@ -171,25 +173,18 @@ def abundance_maps(cube_id: str, cube: Cube, context: state.LinkContext) -> None
         st.warning(plain("The endmembers share fewer than two usable bands with the cube."))
         return
     spectra = np.where(usable, chosen.spectra, 0.0)  # bad bands carry no weight: zero in the endmembers
-    on_cube = SpectralLibrary(chosen.names, spectra, chosen.wavelengths, None, chosen.metadata)
-    key = data.keep_library(on_cube)
     sum_to_one = widgets.kept(st.toggle, "um_sum", context, "Abundances sum to one (fully constrained)", value=True,
                               help="Off: non-negative least squares only.")
     options = list(range(len(chosen.names) + 1))
     shown = widgets.kept(st.selectbox, "um_image", context, "Image", options=options, index=0,
                          format_func=lambda i: chosen.names[i] if i < len(chosen.names) else "residual error (RMS)",
                          allowed=lambda v: v in options)
-    product = ("abundance", key, sum_to_one, shown) if shown < len(chosen.names) else ("residual", key, sum_to_one)
     image_col, side_col = two_columns("unmixing_abundance")
     with image_col:
-        stretch = widgets.stretch_controls(context, "um_", value_range=data.value_range(cube_id, product))
-        tile = band_tile("image_um", cube_id, cube, product, stretch)
         label = (f"abundance of {chosen.names[shown]}" if shown < len(chosen.names) else "unmixing residual (RMS)")
-        image_viewer("image_um", cube, tile, colormap=stretch.colormap, label=label, name=f"unmix-{product}",
-                     colorbar=label)
-        exporting.image_panel(lambda: data.derived_image(cube_id, product), stretch, (cube.name, label),
-                              export.image_metadata(cube, product=label, endmembers=chosen.names,
-                                                    sum_to_one=sum_to_one), key="export_um", geo=cube.geo)
+        show_image("image_um", cube_id, cube, context, AbundanceImage(spectra, sum_to_one, shown), prefix="um_",
+                   label=label, export=Export((cube.name, label), "export_um", export.image_metadata(
+                       cube, product=label, endmembers=chosen.names, sum_to_one=sum_to_one)))
     with side_col:
         colours = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in class_colours(len(chosen.names))]
         spectra_chart("um_endmembers", [Trace(n, np.where(usable, s, np.nan), colour=c)
@@ -198,7 +193,7 @@ def abundance_maps(cube_id: str, cube: Cube, context: state.LinkContext) -> None
                       name_parts=(cube.name, "endmembers"))
         pins = session.pins_in(cube)
         if pins:
-            table = data.abundances(cube_id, key, sum_to_one)
+            table = data.computed(cube_id, AbundanceImage.doing, unmix, spectra, sum_to_one=sum_to_one)
             st.dataframe([{"pixel": f"({r}, {c})", **{n: f"{table[r, c, i]:.3f}" for i, n in enumerate(chosen.names)}}
                           for r, c in pins], hide_index=True, width="stretch")
         widgets.pin_controls(cube)

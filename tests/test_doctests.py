@@ -7,7 +7,8 @@ import importlib
 import pytest
 
 MODULES = ["cubescope.io", "cubescope.indices", "cubescope.pca", "cubescope.mnf", "cubescope.unmixing",
-           "cubescope.compress", "cubescope.export", "cubescope.io.upload", "cubescope.wavelengths", "cubescope.words"]
+           "cubescope.compress", "cubescope.export", "cubescope.io.upload", "cubescope.wavelengths", "cubescope.words",
+           "cubescope.products"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -617,7 +617,7 @@ def test_band_math_page_draws_the_linked_expression_and_refuses_a_foreign_one():
 def test_continuum_and_library_pages_on_the_demo():
     at = open_page("pages/continuum.py", {"px": "40-60,150-100"})
     assert at.slider(key="cr_feature").value == (2120.0, 2250.0)
-    assert "depth-" in viewer_payload(at, "image_cr")[0]["id"]
+    assert viewer_payload(at, "image_cr")[0]["id"].startswith("banddepthimage-2120.0-2250.0-")
     assert not at.error
     at.switch_page("pages/library.py").run()
     at.button(key="use_pins").click().run()

@@ -25,6 +25,7 @@ import numpy as np
 
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
+from cubescope.products import Compute, Product
 
 Progress = Callable[[float, str], None]
 #: Mini-batch steps an autoencoder's training aims at by default.
@@ -537,3 +538,19 @@ def destandardize(values: np.ndarray, params: Standardization) -> np.ndarray:
     """Back to the original values: ``values (bands, rows, cols) x scale + offset``."""
     values = np.asarray(values, dtype=np.float64)
     return values * params.scale[:, None, None] + params.offset[:, None, None]
+
+
+@dataclass(frozen=True)
+class ReconstructionImage(Product):
+    """A method's per-pixel RMSE (``code`` None) or its code ``code`` (0-based), from the
+    compression ``fit`` names (a key the caller gives it) and holds in ``reconstruction``."""
+
+    fit: tuple
+    method: str
+    code: int | None
+    reconstruction: Reconstruction = field(compare=False, repr=False)
+
+    def image(self, cube: Cube, compute: Compute) -> np.ndarray:
+        if self.code is None:
+            return self.reconstruction.pixel_rmse
+        return self.reconstruction.codes[:, :, self.code]

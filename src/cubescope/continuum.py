@@ -10,6 +10,7 @@ bands left out of the hull (and NaN in the result). This equals Spectral Python'
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from numba import njit
 
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
+from cubescope.products import Compute, Product
 
 #: Spectra handled at once (bounded working memory: a few arrays of this many spectra x bands).
 CHUNK_SPECTRA = 4096
@@ -210,3 +212,16 @@ def band_depth(spectra: Any, wavelengths: Any, *, at: float | None = None,
         depth = 1.0 - np.nanmin(np.where(np.isfinite(values), values / line, np.inf), axis=-1)
     depth = np.where(np.isfinite(depth), depth, np.nan)
     return depth.astype(np.float32) if isinstance(spectra, Cube) else depth
+
+
+@dataclass(frozen=True)
+class BandDepthImage(Product):
+    """The depth of the absorption feature between the shoulders ``low`` and ``high`` (nm) in
+    every pixel; see :func:`band_depth`."""
+
+    low: float
+    high: float
+    doing = "Measuring the feature's depth…"
+
+    def image(self, cube: Cube, compute: Compute) -> np.ndarray:
+        return band_depth(cube, cube.wavelengths_nm, feature=(self.low, self.high))

@@ -22,6 +22,7 @@ import numpy as np
 
 from cubescope.cube import CHUNK_BYTES, Cube
 from cubescope.errors import CubeError
+from cubescope.products import Compute, Product
 
 #: Named indices: name -> expression (wavelengths in nm). The sources are in :data:`INDEX_SOURCES`.
 INDICES: dict[str, str] = {
@@ -284,3 +285,14 @@ def _evaluate(node: ast.AST, band: Callable[[str], Any]) -> Any:
         function = _FUNCTIONS[node.func.id][0]
         return function(*(_evaluate(a, band) for a in node.args))
     raise CubeError(f"Unexpected {type(node).__name__} in a checked expression.")  # unreachable: _check refuses it
+
+
+@dataclass(frozen=True)
+class BandMathImage(Product):
+    """A band-math expression (or named index) over the whole cube; see :func:`band_math`."""
+
+    expression: str
+    doing = "Computing the expression…"
+
+    def image(self, cube: Cube, compute: Compute) -> np.ndarray:
+        return band_math(cube, self.expression)

@@ -25,6 +25,7 @@ from scipy.special import erf
 
 from cubescope.cube import Cube, band_mask
 from cubescope.errors import CubeError
+from cubescope.products import Compute, Product
 from cubescope.wavelengths import normalize_units, to_nanometres
 from cubescope.words import spreadsheet_safe
 
@@ -500,3 +501,15 @@ def feature_fit(spectra: Any, references: Any, wavelengths: Any, feature: tuple[
         residual = depth[..., None, :] - scale[..., None] * ref_depth
         rms = np.sqrt(np.mean(residual ** 2, axis=-1))
     return scale, rms
+
+
+@dataclass(frozen=True, eq=False)
+class AngleImage(Product):
+    """The spectral angle (radians) of every pixel to one ``reference`` spectrum on the cube's
+    bands (NaN at bands not to be used)."""
+
+    reference: np.ndarray
+    doing = "Measuring every pixel's angle to the reference…"
+
+    def image(self, cube: Cube, compute: Compute) -> np.ndarray:
+        return spectral_angles(cube, self.reference[None, :])[:, :, 0]

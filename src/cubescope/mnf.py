@@ -17,6 +17,7 @@ import numpy as np
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
 from cubescope.pca import project_chunk
+from cubescope.products import Compute, Product, applied
 from cubescope.stats import (
     MAX_FEATURES,
     Moments,
@@ -195,3 +196,15 @@ def mnf_from_moments(signal: Moments, noise: np.ndarray, n_components: int, band
     inverse = components @ noise  # rows of inv(V): V.T N V = I
     return MNFResult(components, eigenvalues[:n_components], eigenvalues[:n_components] - 1.0, eigenvalues,
                      signal.mean, noise, inverse, bands, signal.n_samples)
+
+
+@dataclass(frozen=True)
+class MNFImage(Product):
+    """Component ``component`` (0-based) of a ``k``-component MNF of the whole cube."""
+
+    k: int
+    component: int
+    doing = "Computing the MNF images…"
+
+    def image(self, cube: Cube, compute: Compute) -> np.ndarray:
+        return compute(applied, compute(mnf, self.k))[:, :, self.component]

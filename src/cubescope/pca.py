@@ -18,6 +18,7 @@ import numpy as np
 
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
+from cubescope.products import Compute, Product, applied
 from cubescope.stats import (
     _BLOCK,
     MAX_FEATURES,
@@ -30,6 +31,7 @@ from cubescope.stats import (
     pixel_moments,
     work_dtype,
 )
+from cubescope.viewport import box_mask
 
 
 @dataclass(frozen=True)
@@ -251,3 +253,37 @@ def pca_from_moments(moments: Moments, n_components: int, bands: np.ndarray) -> 
         bands_=np.asarray(bands),
         all_variance_ratio_=ratios,
     )
+
+
+def fit_on_region(cube: Cube, n_components: int, region: tuple[int, int, int, int] | None = None) -> PCAResult:
+    """:func:`fit_pca` on the pixels of ``region`` = ``(row0, row1, col0, col1)`` (end-exclusive;
+    None: the whole cube)."""
+    return fit_pca(cube, n_components, mask=box_mask(region, cube.rows, cube.cols))
+
+
+@dataclass(frozen=True)
+class PCImage(Product):
+    """The scores of principal component ``component`` (0-based) of a ``k``-component PCA fitted
+    on ``region`` (None: the whole cube); NaN where a pixel has no data."""
+
+    k: int
+    region: tuple[int, int, int, int] | None
+    component: int
+    doing = "Computing the PC images…"
+
+    def image(self, cube: Cube, compute: Compute) -> np.ndarray:
+        fitted = compute(fit_on_region, self.k, self.region)
+        return compute(applied, fitted)[:, :, self.component]
+
+
+@dataclass(frozen=True)
+class ErrorImage(Product):
+    """The RMS error of each pixel's reconstruction from ``k`` principal components, in the
+    cube's units."""
+
+    k: int
+    region: tuple[int, int, int, int] | None
+    doing = "Reconstructing every pixel…"
+
+    def image(self, cube: Cube, compute: Compute) -> np.ndarray:
+        return compute(fit_on_region, self.k, self.region).reconstruction_error(cube)

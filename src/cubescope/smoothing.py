@@ -33,6 +33,7 @@ from scipy.signal import savgol_coeffs
 
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
+from cubescope.products import Compute, Product
 from cubescope.wavelengths import step_backs, uniform_spacing
 
 #: Derivative orders by name, as the pages offer them (index = order).
@@ -437,3 +438,21 @@ def derivative_unit(units: str | None, deriv: int) -> str:
         return ""
     power = {1: "", 2: "²", 3: "³"}.get(deriv, f"^{deriv}")
     return f"per {units or 'band'}{power}"
+
+
+@dataclass(frozen=True)
+class SavgolImage(Product):
+    """One band of the Savitzky-Golay filtered cube: smoothed (``deriv`` 0) or a derivative in
+    value per wavelength unit to the ``deriv``; see :func:`savgol_band`."""
+
+    band: int
+    window: int
+    degree: int
+    deriv: int = 0
+    delta: float = 1.0
+    exact: bool = False
+    doing = "Filtering the band…"
+
+    def image(self, cube: Cube, compute: Compute) -> np.ndarray:
+        return savgol_band(cube, self.band, self.window, self.degree, self.deriv, self.delta,
+                           use_wavelengths=self.exact)

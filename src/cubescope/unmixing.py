@@ -15,6 +15,7 @@ pixel, then repeatedly the pixel with the largest part outside the span of those
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from cubescope.cube import Cube, band_mask
 from cubescope.errors import CubeError
+from cubescope.products import Compute, Product
 
 #: Most endmembers :func:`unmix` takes (it solves 2^p - 1 small systems per pixel).
 MAX_ENDMEMBERS = 10
@@ -169,3 +171,20 @@ def atgp(cube: Cube, n: int, *, bands: Any = None) -> tuple[list[tuple[int, int]
         targets = np.vstack([targets, cube.spectrum(*where)[chosen]])
     spectra = np.array([cube.spectrum(r, c) for r, c in found])
     return found, spectra
+
+
+@dataclass(frozen=True, eq=False)
+class AbundanceImage(Product):
+    """The abundance of endmember ``index`` of ``endmembers`` ``(n, bands)`` in every pixel;
+    ``index`` = n: the residual error (RMS) of the unmixing."""
+
+    endmembers: np.ndarray
+    sum_to_one: bool
+    index: int
+    doing = "Unmixing every pixel…"
+
+    def image(self, cube: Cube, compute: Compute) -> np.ndarray:
+        abundances = compute(unmix, self.endmembers, sum_to_one=self.sum_to_one)
+        if self.index < len(self.endmembers):
+            return abundances[:, :, self.index]
+        return residual_error(cube, self.endmembers, abundances)

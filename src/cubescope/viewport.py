@@ -93,6 +93,17 @@ def crop(image: np.ndarray, window: Window, step: int) -> np.ndarray:
     return image[window.slices(step)]
 
 
+def box_mask(box: tuple[int, int, int, int] | None, rows: int, cols: int) -> np.ndarray | None:
+    """The pixels of ``box`` = ``(row0, row1, col0, col1)`` (end-exclusive) as a ``(rows, cols)``
+    mask; None for no box (every pixel)."""
+    if box is None:
+        return None
+    mask = np.zeros((rows, cols), bool)
+    r0, r1, c0, c1 = box
+    mask[r0:r1, c0:c1] = True
+    return mask
+
+
 def shown_shape(window: Window, step: int) -> tuple[int, int]:
     """Samples sent for ``window`` at ``step``: ``(rows, cols)``."""
     return math.ceil(window.height / step), math.ceil(window.width / step)

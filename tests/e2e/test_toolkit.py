@@ -36,7 +36,7 @@ def test_typed_index_is_drawn_and_a_click_pins_its_value(page, server, artifacts
     box.fill(expression)
     box.press("Enter")
     wait_ready(page)
-    wait_viewer(page, "d.tile.includes(arg)", "image_bm", arg=f"math-{expression}")
+    wait_viewer(page, "d.tile.includes(arg)", "image_bm", arg=f"bandmathimage-{expression}")
     current_url(page, "bm_expr=")
     row, col = 50, 70
     x, y = pixel_centre(page, row, col, "image_bm")

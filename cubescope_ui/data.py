@@ -25,6 +25,7 @@ from cubescope.demo import demo_cube
 from cubescope.io.limits import Limits
 from cubescope.products import Compute, Product
 from cubescope.store import CubeStore
+from cubescope_ui.text import plain
 
 DEMO_ID = "demo"
 
@@ -305,8 +306,15 @@ def fit_compression(key: tuple, progress) -> None:
     kept[key] = (autoencoder, fitted_pca, results)
 
 
-def compression(key: tuple) -> dict[str, compress.Reconstruction]:
-    """The three methods' reconstructions of a fitted compression."""
+def compression(key: tuple, fit: bool = False) -> dict[str, compress.Reconstruction]:
+    """The three methods' reconstructions of a fitted compression; with ``fit``, fitted first
+    when it is not yet (a progress bar tells how the training goes)."""
+    if fit and not has_compression(key):
+        bar = st.progress(0.0, text="Training the autoencoder…")
+        try:
+            fit_compression(key, lambda fraction, text: bar.progress(min(fraction, 1.0), text=plain(text)))
+        finally:
+            bar.empty()
     return _compression(key)[2]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from cubescope import CubeError, export
+from cubescope import Cube, CubeError, compress, export
 from cubescope.geo import Georef
 from cubescope.io.limits import human_bytes
 from cubescope_ui.text import plain
@@ -169,3 +169,16 @@ def _placed(geo: Georef | None) -> str:
     if geo.kind == "grid":
         return f", placed on the Earth by GeoTIFF tags ({geo.describe()})"
     return ", with the swath's corner longitudes/latitudes in the description (a swath is no map grid)"
+
+
+def standardized_panel(cube: Cube, method: str, parameters: compress.Standardization) -> None:
+    """The cube standardized per band by ``method`` (with its ``parameters``), exported with
+    those parameters written in, so that readers get the original values back."""
+    st.caption("Float values (negatives kept), the parameters written into the file: the GeoTIFF holds them as "
+               "GDAL's per-band scale and offset, the ENVI header as data gain and offset values, so ENVI, GDAL, "
+               "QGIS and Cubescope read the original values back.")
+    cube_panel(f"{method} cube", lambda: compress.standardize(cube, method)[0], f"{cube.name} {method}",
+               key="cz_std_cube", nbytes=cube.rows * cube.cols * cube.n_bands * 4, geo=cube.geo,
+               metadata={**export.image_metadata(cube, product=f"standardized ({method})"), **parameters.metadata()},
+               wavelengths=cube.wavelengths, wavelength_units=cube.wavelength_units,
+               gains=parameters.scale, offsets=parameters.offset)

@@ -7,15 +7,18 @@ rest is this recipe's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from cubescope import Cube, state
+from cubescope import Cube, display, state
 from cubescope.products import Product
 from cubescope_ui import data, exporting, widgets
+from cubescope_ui.text import html_text
 from cubescope_ui.viewer import band_tile, image_viewer, rgb_tile
 
 
@@ -65,3 +68,23 @@ def show_rgb(key: str, cube_id: str, cube: Cube, context: state.LinkContext,
         exporting.rgb_panel(lambda: tuple(data.derived_image(cube_id, p) for p in products), tile.limits,
                             export.name_parts, export.metadata, key=export.key, geo=cube.geo)
     return stretch
+
+
+def class_colours(count: int) -> list[str]:
+    """The colours of ``count`` classes as the viewer draws them, as ``#rrggbb``."""
+    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in display.class_colours(count)]
+
+
+def show_classes(key: str, cube: Cube, tile: display.Tile, names: Sequence[str], *, label: str, name: str,
+                 labels: Callable[[], np.ndarray], export: Export, channel_names: Sequence[str] = ("class",),
+                 quantity: str = "") -> None:
+    """A class map in viewer ``key`` (a class tile: each class in its colour, none transparent;
+    the readout names the class), a line of its colours and names, and its GeoTIFF export
+    (``labels()``: the whole map, -1 where no class)."""
+    image_viewer(key, cube, tile, label=label, channel_names=channel_names, quantity=quantity, name=name,
+                 value_names=list(names))
+    colours = class_colours(len(names))
+    swatches = (f"<span style='background:{c};padding:0 0.6em;border-radius:3px'>&nbsp;</span> {i} {html_text(n)}"
+                for i, (n, c) in enumerate(zip(names, colours, strict=True)))
+    st.markdown(" &nbsp; ".join(swatches), unsafe_allow_html=True)
+    exporting.class_map_download(labels, list(names), colours, export.name_parts, key=export.key, geo=cube.geo)

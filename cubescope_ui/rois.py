@@ -7,21 +7,9 @@ import streamlit as st
 
 from cubescope import Cube, CubeError
 from cubescope import roi as roi_module
-from cubescope.plots import Trace
 from cubescope.words import number_text
 from cubescope_ui import data, session
 from cubescope_ui.text import plain
-
-
-def traces(cube_id: str, cube: Cube) -> list[Trace]:
-    """Each ROI's mean spectrum ±1σ, in its colour."""
-    out = []
-    for area in session.rois():
-        stats = data.roi_stats(cube_id, roi_module.encode_rois([area]))
-        if stats.count:
-            out.append(Trace(f"{area.name} mean ({stats.count} px)", stats.mean, stats.std, colour=area.colour))
-    return out
-
 
 #: Largest GeoJSON of ROIs taken, in MB: the most ROIs and corners an ROI list holds (32 x 20,000
 #: corners) written out take about 25 MB.

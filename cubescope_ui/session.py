@@ -19,6 +19,7 @@ import streamlit as st
 
 from cubescope import Cube, CubeError, state
 from cubescope import roi as roi_module
+from cubescope.library import SpectralLibrary
 from cubescope.smoothing import band_spacing
 from cubescope.state import MAX_PINS
 from cubescope.viewport import Window
@@ -178,6 +179,35 @@ def _decode_rois(text: Any) -> tuple[list[roi_module.ROI], list[str]]:
         return [], [f"The link's ROIs could not be read ({exc}); none are shown."]
 
 
+def add_class_rois(labels: np.ndarray, colours: list[str], label: str) -> None:
+    """Each class of ``labels`` ``(rows, cols)`` as an ROI of exactly its pixels, replacing ROIs
+    of the same name; classes too ragged for an ROI are skipped. What was done is kept for
+    :func:`class_rois_note`."""
+    added, skipped = [], []
+    areas = rois()
+    for k, colour in enumerate(colours):
+        name = f"class {k}"
+        try:
+            area = roi_module.ROI.from_mask(name, labels == k, colour=colour, label=label)
+        except CubeError:
+            skipped.append(name)
+            continue
+        areas[:] = [a for a in areas if a.name != name]
+        areas.append(area)
+        added.append(name)
+    del areas[:-roi_module.MAX_ROIS]
+    note = f"Added {', '.join(added)} as ROIs." if added else "No class could be added."
+    if skipped:
+        note += (f" Skipped {', '.join(skipped)}: a boundary of more than {roi_module.MAX_TOTAL_VERTICES:,} corners "
+                 "(try fewer classes).")
+    st.session_state["class_rois_note"] = note
+
+
+def class_rois_note() -> str | None:
+    """What the last :func:`add_class_rois` did."""
+    return st.session_state.get("class_rois_note")
+
+
 def pins_in(cube: Cube) -> list[list[int]]:
     """The pins that lie inside ``cube`` (a link or another cube may have left others)."""
     return [[r, c] for r, c in pins() if 0 <= r < cube.rows and 0 <= c < cube.cols]
@@ -227,6 +257,22 @@ def reset_view() -> None:
     st.session_state["rois"] = []
     st.session_state["zoom"] = None
     forget(*(key for key, setting in _declared.items() if setting.per_cube), *_cube_widgets)
+
+
+# --- the spectral library -------------------------------------------------------------------
+
+def library() -> tuple[SpectralLibrary | None, str | None]:
+    """The library the user loaded or made (the Library page's, used by others too), and why
+    the last upload was refused (None when it was not)."""
+    return st.session_state.get("library"), st.session_state.get("library_problem")
+
+
+def set_library(found: SpectralLibrary | None, problem: str | None = None) -> None:
+    """Keep a library (or, with ``problem``, keep the previous one and say why the new one
+    could not be read)."""
+    if found is not None:
+        st.session_state["library"] = found
+    st.session_state["library_problem"] = problem
 
 
 # --- the link ---------------------------------------------------------------------------------

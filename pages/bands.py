@@ -2,16 +2,16 @@
 
 import streamlit as st
 
-from cubescope import Cube, CubeError, export, state
-from cubescope.plots import Trace
+from cubescope import Cube, export, state
 from cubescope.products import Band
 from cubescope.wavelengths import band_label
 from cubescope.words import number_text
-from cubescope_ui import data, exporting, rois, session, widgets
+from cubescope_ui import exporting, rois, widgets
 from cubescope_ui.frame import page, share_link
 from cubescope_ui.guard import page_guard
 from cubescope_ui.images import Export, show_image, show_rgb
 from cubescope_ui.layout import two_columns
+from cubescope_ui.marks import marked_spectra
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 from cubescope_ui.viewer import band_image, prefetch_band
@@ -73,26 +73,18 @@ def band_view(cube_id: str, cube: Cube, context: state.LinkContext, spectra_box)
 
 def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -> None:
     """The pinned pixels' and the region's spectra, their values at the band, their export."""
-    traces, table, exported, located = [], [], {}, {}
-    for k, (r, c) in enumerate(session.pins()):
-        values = cube.spectrum(r, c)
-        traces.append(Trace(f"({r}, {c})", values, marker=k))
-        exported[f"pixel ({r}, {c})"] = values
-        table.append({"pixel": f"({r}, {c})", "value at band": number_text(values[band])})
-        if cube.geo is not None:
-            located[f"pixel ({r}, {c})"] = lon, lat = cube.lonlat(r, c)
-            table[-1].update({"longitude": f"{lon:.6f}", "latitude": f"{lat:.6f}"})
-    roi_traces = rois.traces(cube_id, cube)
-    traces += roi_traces
-    exported.update({t.name: t.values for t in roi_traces})
-    box = session.region()
-    if box is not None:
-        try:
-            stats = data.region_stats(cube_id, box)
-            traces.append(Trace(f"region mean ±1σ ({stats.count} px)", stats.mean, stats.std, marker=8))
-            exported["region mean"], exported["region std"] = stats.mean, stats.std
-        except CubeError as exc:
-            st.warning(plain(exc))
+    marked = marked_spectra(cube_id, cube)
+    traces = [m.trace() for m in marked]
+    exported = {}
+    for m in marked:
+        exported.update({m.name: m.values} if m.std is None else {f"{m.name} mean": m.values, f"{m.name} std": m.std})
+    table, located = [], {}
+    for m in marked:
+        if m.kind == "pin":
+            table.append({"pixel": m.label, "value at band": number_text(m.values[band])})
+            if cube.geo is not None:
+                located[m.name] = lon, lat = cube.lonlat(*m.pixel)
+                table[-1].update({"longitude": f"{lon:.6f}", "latitude": f"{lat:.6f}"})
     if not traces:
         st.info("Click the image to plot a pixel's spectrum, drag to plot a region's mean, or draw a polygon ROI.")
         rois.panel(cube_id, cube, band)

@@ -1,5 +1,7 @@
 """Compression (issue 18): the autoencoder beside PCA and Fourier, and standardized products."""
 
+import io
+
 import numpy as np
 import pytest
 
@@ -9,9 +11,12 @@ from cubescope.compress import (
     destandardize,
     fit_autoencoder,
     fourier_codec,
+    parameters_npz,
+    reconstruct_pixels,
     standardization,
     standardize,
 )
+from cubescope.pca import fit_pca
 
 RNG = np.random.default_rng(18)
 
@@ -165,3 +170,42 @@ def test_standardization_round_trips_exactly_and_exports_keep_the_parameters(tmp
 def test_standardization_refuses_an_unknown_method():
     with pytest.raises(CubeError, match="z-score"):
         standardization(beer_lambert(4, 4, 3), "log")
+
+
+def test_pixels_are_rebuilt_by_each_method_on_the_bands_it_uses():
+    cube = beer_lambert(20, 20, 30)
+    ae = fit_autoencoder(cube, 3, seed=0, epochs=3)
+    pca = fit_pca(cube, 3, bands=ae.bands_)
+    pixels = [(1, 2), (10, 11)]
+    spectra, rebuilt = reconstruct_pixels(cube, pixels, ae, pca)
+    assert spectra.shape == (2, 30) and set(rebuilt) == {"PCA", "autoencoder", "Fourier"}
+    np.testing.assert_allclose(spectra[1], cube.spectrum(10, 11))
+    # PCA's reconstruction is the projection on its components.
+    centred = spectra[:, ae.bands_] - pca.mean_
+    np.testing.assert_allclose(rebuilt["PCA"][:, ae.bands_], centred @ pca.components_.T @ pca.components_ + pca.mean_)
+    np.testing.assert_allclose(rebuilt["autoencoder"][:, ae.bands_], ae.decode(ae.encode(spectra[:, ae.bands_])))
+    # Three learned numbers rebuild a three-parameter spectrum far better than the mean spectrum does
+    # (three Fourier coefficients cannot: the basis is not fitted to the data).
+    for name in ("PCA", "autoencoder"):
+        assert np.abs(rebuilt[name] - spectra).mean() < 0.25 * np.abs(spectra[:, ae.bands_] - pca.mean_).mean()
+    assert np.isfinite(rebuilt["Fourier"]).all()
+
+
+def test_a_pixel_without_data_is_rebuilt_as_nothing():
+    values = np.moveaxis(beer_lambert(6, 6, 12).bsq, 0, -1).copy()
+    values[2, 3, 5] = np.nan
+    cube = Cube.from_array(values, np.linspace(400, 2400, 12), wavelength_units="nm")
+    ae = fit_autoencoder(cube, 2, seed=0, epochs=2)
+    spectra, rebuilt = reconstruct_pixels(cube, [(2, 3), (0, 0)], ae, fit_pca(cube, 2, bands=ae.bands_))
+    assert all(np.isnan(v[0]).all() and np.isfinite(v[1]).all() for v in (spectra, *rebuilt.values()))
+
+
+def test_the_model_travels_as_npz_and_reads_as_a_sentence():
+    cube = beer_lambert(20, 20, 30)
+    ae = fit_autoencoder(cube, 2, seed=0, epochs=2)
+    with np.load(io.BytesIO(parameters_npz(ae))) as saved:
+        assert set(saved.files) == set(ae.parameters())
+        np.testing.assert_array_equal(saved["bands"], ae.parameters()["bands"])
+    assert f"{ae.n_samples_:,} sampled spectra" in ae.describe() and "→ 2 →" in ae.describe()
+    row = compare(cube, 2, seed=0, autoencoder=ae)["PCA"].summary()
+    assert set(row) == {"RMSE", "mean spectral angle (rad)", "median pixel RMSE"} and float(row["RMSE"]) > 0

@@ -1,5 +1,8 @@
 """Spectral libraries, resampling and matching (issue 16) against Spectral Python."""
 
+import io
+import zipfile
+
 import numpy as np
 import pytest
 from spectral import BandResampler
@@ -7,13 +10,16 @@ from spectral.algorithms.algorithms import spectral_angles as spy_angles
 
 from cubescope import Cube, CubeError, export, load_library, resample_spectra, spectral_angles
 from cubescope.library import (
+    MAX_FILE_BYTES,
     SpectralLibrary,
     best_match,
     feature_fit,
     library_from_csv,
     library_from_envi,
+    library_from_files,
     library_to_csv,
     library_to_envi,
+    library_to_envi_zip,
     nearest_reference,
     within,
 )
@@ -186,3 +192,44 @@ def test_nearest_reference_streams_and_equals_best_match_of_all_angles():
     threshold = float(np.nanmedian(angle))
     np.testing.assert_array_equal(within(nearest, angle, threshold), best_match(spectral_angles(cube, refs),
                                                                                  threshold)[0])
+
+
+def test_uploaded_files_make_a_library_whichever_pair_is_given():
+    library = SpectralLibrary(["a", "b"], RNG.random((2, 5)), [400, 500, 600, 700, 800])
+    header, data = library_to_envi(library)
+    for files in ([("lib.hdr", header), ("lib.sli", data)], [("LIB.SLI", data), ("LIB.HDR", header)],
+                  [("lib.csv", library_to_csv(library))]):
+        loaded = library_from_files(files)
+        assert loaded.names == ["a", "b"]
+        np.testing.assert_allclose(loaded.spectra, library.spectra, rtol=1e-6)
+    with zipfile.ZipFile(io.BytesIO(library_to_envi_zip(library))) as archive:
+        assert sorted(archive.namelist()) == ["library.hdr", "library.sli"]
+        assert archive.read("library.sli") == data
+
+
+@pytest.mark.parametrize("files, problem", [
+    ([("lib.hdr", b"ENVI\n")], "ENVI spectral library as its .sli and .hdr together"),
+    ([("a.hdr", b"ENVI\n"), ("b.hdr", b"ENVI\n")], "together"),
+    ([("lib.png", b"\x89PNG")], "Upload a CSV library"),
+    ([("big.csv", b"0" * (MAX_FILE_BYTES + 1))], "larger than 64 MB"),
+])
+def test_files_that_are_not_a_library_get_a_message(files, problem):
+    with pytest.raises(CubeError, match=problem):
+        library_from_files(files)
+
+
+def test_a_library_on_a_cube_leaves_out_the_bands_it_cannot_compare():
+    wavelengths = np.array([400.0, 500, 600, 700, 800])
+    bad = np.array([False, False, True, False, False])
+    cube = Cube.from_array(RNG.random((4, 4, 5)).astype(np.float32), wavelengths, wavelength_units="nm",
+                           bad_bands=bad)
+    same = SpectralLibrary(["a"], RNG.random((1, 5)), wavelengths)
+    on_cube, usable = same.for_cube(cube)
+    np.testing.assert_array_equal(usable, ~bad)
+    assert np.isnan(on_cube.spectra[0, 2]) and np.isfinite(same.spectra).all()  # a copy, the library untouched
+    np.testing.assert_allclose(on_cube.spectra[0, usable], same.spectra[0, usable])
+    narrow = SpectralLibrary(["a"], RNG.random((1, 3)), [390.0, 405.0, 420.0])
+    with pytest.raises(CubeError, match="fewer than two bands"):
+        narrow.for_cube(cube)
+    with pytest.raises(CubeError, match="needs wavelengths"):
+        same.for_cube(Cube.from_array(RNG.random((4, 4, 5)).astype(np.float32)))

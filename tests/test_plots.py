@@ -41,3 +41,13 @@ def test_the_chart_the_plotly_figure_and_the_csv_break_there():
     assert rows[0].split(",")[2] == "line breaks before"
     marked = {int(r.split(",")[0]): r.split(",")[2] for r in rows[1:] if r.split(",")[2]}
     assert marked == {STEP_BACK: "step back", FIRST_GAP: "gap", SECOND_GAP: "gap"}
+
+
+def test_training_figure_shows_both_curves_and_pca_s_error_on_a_log_scale():
+    from cubescope.plots import training_figure
+
+    figure = training_figure([1.0, 0.5, 0.25], [1.1, 0.6, 0.4], 0.3, "#d62728", "#1f77b4")
+    assert [t.name for t in figure.data] == ["training", "held out"]
+    assert list(figure.data[1].y) == [1.1, 0.6, 0.4] and figure.layout.yaxis.type == "log"
+    (line,) = figure.layout.shapes
+    assert line.y0 == line.y1 == 0.3 and line.line.color == "#1f77b4"

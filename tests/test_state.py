@@ -95,6 +95,7 @@ SETTINGS = state.joined(
                            lambda c: 5),
         "exact": state.Setting("fit on true wavelengths", state.flag, lambda c: False, encode=state.flag_text),
         "pair": state.Setting("feature", state.number_pair, lambda c: (1.0, 2.0), encode=state.pair_text),
+        "angle": state.Setting("largest angle", state.angle, lambda c: 0.1, encode=state.number_text),
     },
     state.stretch_settings(""),
     state.stretch_settings("pca_"),
@@ -114,6 +115,8 @@ SETTINGS = state.joined(
         ("exact", "maybe", "fit on true wavelengths 'maybe'", "False is used instead"),
         ("pair", "1-2-3", "feature '1-2-3'", "(1.0, 2.0) is used instead"),
         ("band", "9" * 500, "band '99999", "too long"),
+        ("angle", "3.5", "largest angle '3.5'", "not an angle between 0 and π"),
+        ("angle", "0", "largest angle '0'", "0.1 is used instead"),
     ],
 )
 def test_unusable_link_values_are_named_with_what_is_used_instead(key, text, named, instead):
@@ -130,6 +133,7 @@ def test_every_setting_round_trips_through_a_link():
         "k": 12,
         "exact": True,
         "pair": (-1.5, -0.25),
+        "angle": 0.05,
         "stretch": "range",
         "vmin": -0.25,
         "vmax": 1.5e-3,

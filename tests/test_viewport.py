@@ -93,3 +93,12 @@ def test_no_colourbar_for_an_image_without_data():
     assert unpack(pack(empty, 2, 2, colorbar="band 3"))[0]["colorbar"] is None
     shown = display.render_tile(np.arange(4, dtype=np.float32).reshape(2, 2), window, 1, "min-max")
     assert unpack(pack(shown, 2, 2, colorbar="band 3"))[0]["colorbar"] == {"lo": 0.0, "hi": 3.0, "title": "band 3"}
+
+
+def test_a_region_box_becomes_a_mask_of_exactly_its_pixels():
+    from cubescope.viewport import box_mask
+
+    mask = box_mask((2, 5, 1, 3), 6, 4)
+    assert mask.shape == (6, 4) and mask.sum() == 3 * 2
+    assert mask[2:5, 1:3].all() and not mask[5].any() and not mask[:, 3].any()
+    assert box_mask(None, 6, 4) is None

@@ -128,6 +128,14 @@ class AutoencoderResult:
     epoch_: int = 0
     fit_seconds_: float = 0.0
 
+    def describe(self) -> str:
+        """What was trained, how, and what was kept, in a sentence."""
+        m = self.components_.shape[0]
+        kept = f"epoch {self.epoch_} kept" if self.epoch_ else "no epoch beat PCA: PCA's code kept"
+        return (f"{self.n_samples_:,} sampled spectra; a non-linear correction on top of PCA in the space of the {m} "
+                f"leading components ({m} → {self.hidden} → {self.n_components} → {self.hidden} → {m}, tanh), "
+                f"starting from PCA; {kept}; trained in {self.fit_seconds_:.1f} s.")
+
     @property
     def hidden(self) -> int:
         return int(self.weights_["b1"].size)
@@ -364,6 +372,41 @@ class FourierCodec:
         return _streamed(cube, self.bands_, self.n_components, self.encode)
 
 
+def reconstruct_pixels(cube: Cube, pixels: Any, autoencoder: AutoencoderResult, pca: Any
+                       ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The spectra of ``pixels`` (``(row, col)`` pairs) and each method's reconstruction of them
+    from its ``k`` numbers (PCA's projection, the autoencoder, the Fourier basis), by method
+    name; each ``(n, n_bands)``, NaN at the bands the methods do not use and for pixels
+    without data in one of them."""
+    bands = autoencoder.bands_
+    spectra = np.array([cube.spectrum(r, c)[bands] for r, c in pixels], dtype=np.float64).reshape(-1, bands.size)
+    filled = np.nan_to_num(spectra)
+    fourier = fourier_codec(cube, autoencoder.n_components)
+    rebuilt = {
+        "PCA": (spectra - pca.mean_) @ pca.components_.T @ pca.components_ + pca.mean_,
+        "autoencoder": autoencoder.decode(autoencoder.encode(filled)),
+        "Fourier": fourier.decode(fourier.encode(filled)),
+    }
+    missing = ~np.isfinite(spectra).all(axis=1)
+
+    def full(values: np.ndarray) -> np.ndarray:
+        out = np.full((len(values), cube.n_bands), np.nan)
+        out[:, bands] = values
+        out[missing] = np.nan
+        return out
+
+    return full(spectra), {name: full(values) for name, values in rebuilt.items()}
+
+
+def parameters_npz(autoencoder: AutoencoderResult) -> bytes:
+    """The autoencoder's parameters (:meth:`AutoencoderResult.parameters`) as a NumPy .npz file."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **autoencoder.parameters())
+    return buffer.getvalue()
+
+
 def fourier_codec(cube: Cube, n_components: int) -> FourierCodec:
     """The Fourier codec of ``n_components`` numbers over the cube's usable bands."""
     bands = np.flatnonzero(cube.good_bands)
@@ -407,6 +450,11 @@ class Reconstruction:
     angle: np.ndarray
     codes: np.ndarray
     rmse: float
+
+    def summary(self) -> dict[str, str]:
+        """The overall errors as a table row reads them."""
+        return {"RMSE": f"{self.rmse:.5g}", "mean spectral angle (rad)": f"{np.nanmean(self.angle):.4g}",
+                "median pixel RMSE": f"{np.nanmedian(self.pixel_rmse):.4g}"}
 
 
 def reconstruct(cube: Cube, bands: np.ndarray, k: int, encode: Callable, decode: Callable) -> Reconstruction:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from cubescope.words import spreadsheet_safe
 
 #: Most spectra and bands a library file may hold.
 MAX_SPECTRA, MAX_BANDS = 10_000, 100_000
+#: Largest library file read (10,000 spectra of 425 bands as ENVI float32 take 17 MB).
+MAX_FILE_BYTES = 64 * 2**20
 #: A library CSV's largest size and number of values, checked before its values are parsed
 #: (each parsed value costs about 60 bytes of Python objects on the way).
 MAX_CSV_BYTES, MAX_CSV_CELLS = 32 * 10**6, 4_000_000
@@ -68,6 +71,34 @@ class SpectralLibrary:
         """The library on another band set (nm), e.g. a cube's (see :func:`resample_spectra`)."""
         spectra = resample_spectra(self.spectra, self.wavelengths, wavelengths, fwhm, self.fwhm)
         return SpectralLibrary(list(self.names), spectra, wavelengths, fwhm, dict(self.metadata))
+
+    def for_cube(self, cube: Cube) -> tuple[SpectralLibrary, np.ndarray]:
+        """The library on ``cube``'s bands, NaN at the bands it cannot be compared on (the
+        cube's bad bands, and bands the library does not cover), and those it can (bool,
+        ``(n_bands,)``).
+
+        Raises
+        ------
+        CubeError
+            When the cube has no wavelengths in a length unit, or fewer than two bands are shared.
+        """
+        if cube.wavelengths_nm is None:
+            raise CubeError(f"Matching against a library needs wavelengths in a length unit; '{cube.name}' has none.")
+        on_cube = self.on_bands(cube.wavelengths_nm, cube.fwhm_nm)
+        usable = np.isfinite(on_cube.spectra).all(axis=0) & cube.good_bands
+        if usable.sum() < 2:
+            raise CubeError("The library and the cube share fewer than two bands; it cannot be matched here.")
+        on_cube.spectra[:, ~usable] = np.nan
+        return on_cube, usable
+
+    def on_bands(self, wavelengths: Any, fwhm: Any = None) -> SpectralLibrary:
+        """The library on a cube's bands (nm, with their widths): a copy as it is when the
+        wavelengths agree, else :meth:`resampled` with Gaussian responses."""
+        wavelengths = np.asarray(wavelengths, dtype=np.float64)
+        if self.wavelengths.size == wavelengths.size and np.allclose(self.wavelengths, wavelengths):
+            return SpectralLibrary(list(self.names), self.spectra.copy(), self.wavelengths, self.fwhm,
+                                   dict(self.metadata))
+        return self.resampled(wavelengths, fwhm)
 
 
 def _nm(values: Any, units: str | None) -> np.ndarray:
@@ -229,6 +260,41 @@ def library_to_envi(library: SpectralLibrary) -> tuple[bytes, bytes]:
     if library.fwhm is not None:
         fields["fwhm"] = [float(w) for w in library.fwhm]
     return header_text(fields).encode(), library.spectra.astype("<f4").tobytes()
+
+
+def library_to_envi_zip(library: SpectralLibrary, stem: str = "library") -> bytes:
+    """The ENVI spectral library (``stem.hdr`` and ``stem.sli``) in one zip archive."""
+    import zipfile
+
+    header, data = library_to_envi(library)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{stem}.hdr", header)
+        archive.writestr(f"{stem}.sli", data)
+    return buffer.getvalue()
+
+
+def library_from_files(files: Sequence[tuple[str, bytes]]) -> SpectralLibrary:
+    """A library from uploaded files, each ``(name, bytes)``: one CSV (or .txt), or an ENVI
+    spectral library as its header and data together (``.hdr`` with ``.sli``).
+
+    Raises
+    ------
+    CubeError
+        When the files are neither, or either is larger than :data:`MAX_FILE_BYTES`.
+    """
+    if any(len(data) > MAX_FILE_BYTES for _, data in files):
+        raise CubeError(f"A library file is larger than {MAX_FILE_BYTES // 2**20} MB.")
+    by_suffix = {name.lower().rsplit(".", 1)[-1]: (name, data) for name, data in files}
+    tables = [by_suffix[s] for s in ("csv", "txt") if s in by_suffix]
+    if tables:
+        name, data = tables[0]
+        return library_from_csv(data, name=name)
+    if "hdr" in by_suffix and len(files) == 2 and len(by_suffix) == 2:
+        header_name, header = by_suffix.pop("hdr")
+        _, data = next(iter(by_suffix.values()))
+        return library_from_envi(header, data, name=header_name)
+    raise CubeError("Upload a CSV library, or an ENVI spectral library as its .sli and .hdr together.")
 
 
 # ---------------------------------------------------------------------- resampling

@@ -179,6 +179,22 @@ def marker_sizes(values: np.ndarray, few: int = 24, breaks: Sequence[int] = ()) 
     return np.where(finite & ~before & ~after, 6, 0)
 
 
+def training_figure(loss: Sequence[float], validation: Sequence[float], reference: float, colour: str,
+                    reference_colour: str, height: int = 300) -> go.Figure:
+    """An autoencoder's training curve (mean squared error per epoch, on the training and the
+    held-out spectra; log scale) with PCA's error at the same code size, ``reference``."""
+    figure = go.Figure([
+        go.Scatter(y=list(loss), mode="lines", name="training", line={"color": colour}),
+        go.Scatter(y=list(validation), mode="lines", name="held out", line={"color": colour, "dash": "dot"}),
+    ])
+    figure.add_hline(y=reference, line={"color": reference_colour, "dash": "dash"}, annotation_text="PCA",
+                     annotation_position="top right")
+    figure.update_layout(height=height, margin={"l": 50, "r": 10, "t": 30, "b": 40}, title="autoencoder training",
+                         xaxis_title="epoch", yaxis_title="mean squared error", yaxis_type="log",
+                         legend={"orientation": "h", "y": -0.25})
+    return figure
+
+
 def scree_figure(ratios: np.ndarray, kept: int, height: int = 320) -> go.Figure:
     """Explained-variance ratio per component (bars; the kept ones solid) with the cumulative
     ratio (line) and the 95% and 99% levels marked with the number of components reaching them."""

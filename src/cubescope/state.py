@@ -211,6 +211,14 @@ def percentiles(text: str, context: LinkContext) -> tuple[float, float]:
     return low, high
 
 
+def angle(text: str, context: LinkContext) -> float:
+    """A parser of angles in radians, 0 < angle <= π."""
+    value = number(text, context)
+    if not 0 < value <= math.pi:
+        raise ValueError("not an angle between 0 and π radians")
+    return value
+
+
 def flag(text: str, context: LinkContext) -> bool:
     """A parser of ``true`` and ``false``."""
     if text.lower() not in ("true", "false"):

@@ -1,0 +1,67 @@
+"""The spectra the user has marked on the cube, gathered one way for every page: the pinned
+pixels, the selected region's mean and each ROI's mean.
+
+A page plots them, makes a library or endmembers of them, or (later) a detector's target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from cubescope import Cube, CubeError
+from cubescope import roi as roi_module
+from cubescope.plots import Trace
+from cubescope_ui import data, session
+from cubescope_ui.text import plain
+
+#: The marker whose colour the region's spectrum takes (the viewer draws the region in it).
+REGION_MARKER = 8
+
+
+@dataclass(frozen=True)
+class Marked:
+    """One marked spectrum: a pin's, the region's mean or an ROI's mean.
+
+    ``name`` names it in a table or a library (``pixel (10, 20)``); ``label`` in a chart's
+    legend. ``std`` is the spread of an area's pixels (None for a pin); ``count`` its pixels.
+    """
+
+    kind: str
+    name: str
+    label: str
+    values: np.ndarray
+    std: np.ndarray | None = None
+    count: int = 1
+    pixel: tuple[int, int] | None = None
+    marker: int | None = None
+    colour: str | None = None
+
+    def trace(self, spread: bool = True) -> Trace:
+        """The spectrum as a chart draws it, in its pin's, the region's or its ROI's colour."""
+        return Trace(self.label, self.values, self.std if spread else None, marker=self.marker, colour=self.colour)
+
+
+def marked_spectra(cube_id: str, cube: Cube) -> list[Marked]:
+    """The session's marked spectra on ``cube``: the pins inside it, the ROIs with pixels, then
+    the region. A region that cannot be measured is said so on the page and left out."""
+    found = [Marked("pin", f"pixel ({r}, {c})", f"({r}, {c})", cube.spectrum(r, c), pixel=(r, c), marker=k)
+             for k, (r, c) in enumerate(session.pins_in(cube))]
+    for area in session.rois():
+        stats = data.roi_stats(cube_id, roi_module.encode_rois([area]))
+        if stats.count:
+            found.append(Marked("roi", area.name, f"{area.name} mean ({stats.count} px)", stats.mean, stats.std,
+                                stats.count, colour=area.colour))
+    box = session.region()
+    if box is not None:
+        try:
+            stats = data.region_stats(cube_id, tuple(box))
+        except CubeError as exc:
+            st.warning(plain(exc))
+            return found
+        found.append(Marked("region", f"region {box[0]}-{box[1]} x {box[2]}-{box[3]}",
+                            f"region mean ±1σ ({stats.count} px)", stats.mean, stats.std, stats.count,
+                            marker=REGION_MARKER))
+    return found

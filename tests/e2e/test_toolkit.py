@@ -30,7 +30,7 @@ def test_typed_index_is_drawn_and_a_click_pins_its_value(page, server, artifacts
     page.goto(f"{server}/bandmath")
     wait_ready(page)
     band_image(page, "image_bm")
-    assert "math-(R860 - R650)" in viewer_state(page, "image_bm")["tile"]  # NDVI by default on the demo
+    assert "bandmathimage-(R860 - R650)" in viewer_state(page, "image_bm")["tile"]  # NDVI by default on the demo
     expression = "(R860 - R560) / (R860 + R560)"
     box = page.locator(".st-key-bm_expr input")
     box.fill(expression)

@@ -20,16 +20,18 @@ def upload(page, paths) -> None:
         "[data-testid=\"stFileUploaderDropzoneInput\"]').length === 1"
     )
     # The sidebar's cube uploader (pages have uploaders of their own: ROIs, libraries).
+    before = page.evaluate("() => location.href")
     page.get_by_test_id("stSidebarUserContent").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
         [str(p) for p in paths])
     # The upload is under way once the uploader lists the files (by the start of their names: long
-    # names are shortened), a run has begun, or the run has replaced the uploader.
+    # names are shortened), a run has begun, or the run has replaced the uploader; it is done once
+    # the address names another cube (a small cube can be stored and shown between two polls).
     page.wait_for_function(
-        "(names) => { const box = document.querySelector('[data-testid=\"stSidebarUserContent\"]'); "
-        "return !box || names.some(n => box.innerText.includes(n)) || "
+        "([names, before]) => { const box = document.querySelector('[data-testid=\"stSidebarUserContent\"]'); "
+        "return !box || location.href !== before || names.some(n => box.innerText.includes(n)) || "
         "document.querySelector('[data-testid=\"stStatusWidget\"]') || "
         "box.querySelectorAll('[data-testid=\"stFileUploaderDropzoneInput\"]').length !== 1; }",
-        arg=[p.name[:12] for p in paths])
+        arg=[[p.name[:12] for p in paths], before])
     wait_ready(page)
 
 

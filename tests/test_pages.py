@@ -2,7 +2,6 @@
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,19 +11,22 @@ from streamlit.testing.v1 import AppTest
 from cubescope import Cube
 from cubescope.demo import demo_cube
 from cubescope_ui.viewer import unpack
+from tests.apptest import (
+    app_session,
+    component_image,
+    open_page,
+    share_query,
+    spectra_spec,
+    viewer_bytes,
+    viewer_overlays,
+    viewer_payload,
+)
 from tests.writers import sample_cube, write_envi
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 @pytest.fixture
 def app():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page()
 
 
 def cube_of(at) -> str:
@@ -175,7 +177,7 @@ def test_container_with_several_cubes_asks_which(app, tmp_path):
 
 def test_unknown_cube_id_in_url_offers_demo():
     st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = app_session(60)
     at.query_params["cube"] = "0123456789abcdef0123456789abcdef"
     at.run()
     assert not at.exception
@@ -185,7 +187,7 @@ def test_unknown_cube_id_in_url_offers_demo():
 
 
 def test_hostile_cube_id_in_url():
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = app_session(60)
     at.query_params["cube"] = "../../etc/passwd"
     at.run()
     assert not at.exception and at.error
@@ -193,64 +195,19 @@ def test_hostile_cube_id_in_url():
 
 # ----------------------------------------------------------------------------- Smoothing page
 def smoothing_page(query: dict | None = None) -> AppTest:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page("pages/smoothing.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("pages/smoothing.py", query=query)
 
 
-def viewer_bytes(at, key: str) -> bytes:
-    """The payload the page sends to the image viewer ``key``."""
-    for element in at.get("bidi_component"):
-        if element.proto.id.endswith(f"-{key}"):
-            return element.proto.bytes
-    raise AssertionError(f"no image viewer {key!r}")
 
 
-def viewer_payload(at, key: str) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Header, values and pixels the page sends to the image viewer ``key``."""
-    return unpack(viewer_bytes(at, key))
 
 
-def viewer_overlays(at, key: str) -> list[dict]:
-    """The pins, region and polygons the page draws over the image viewer ``key``."""
-    import json
-
-    for element in at.get("bidi_component"):
-        if element.proto.id.endswith(f"-{key}_overlays"):
-            data = json.loads(element.proto.json)
-            assert data["target"] == key
-            return data["overlays"]
-    raise AssertionError(f"no overlays for {key!r}")
 
 
-def component_image(at, key: str) -> np.ndarray:
-    """The palette indices the page sends to the image viewer ``key``."""
-    return viewer_payload(at, key)[2]
 
 
-def share_query(at) -> dict[str, str]:
-    """The query string the share link (and the address bar) holds after the last run."""
-    import json
-    from urllib.parse import parse_qsl
-
-    for element in at.get("bidi_component"):
-        if element.proto.id.endswith("-share_link"):
-            return dict(parse_qsl(json.loads(element.proto.json)["query"]))
-    raise AssertionError("no share link")
 
 
-def spectra_spec(at, key: str) -> str:
-    """What the chart ``key`` is sent: a plotly figure, or the spectra chart's JSON data."""
-    for chart in at.get("plotly_chart"):
-        if chart.proto.id.endswith(f"-{key}"):
-            return chart.proto.spec
-    return next(c.proto.json for c in at.get("bidi_component") if c.proto.id.endswith(f"-{key}"))
 
 
 def test_smoothing_window_changes_spectrum_and_image():
@@ -282,20 +239,10 @@ def test_invalid_smoothing_setting_shows_message():
 
 
 # ----------------------------------------------------------------------------- PCA page
-def open_page(path: str, query: dict | None = None) -> AppTest:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(APP, default_timeout=90)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(path).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_pca_page_scree_loadings_images():
-    at = open_page("pages/pca.py", {"pca_k": "4"})
+    at = open_page("pages/pca.py", query={"pca_k": "4"})
     assert at.slider(key="pca_k").value == 4
     assert "the 4 components explain" in at.caption[0].value
     scree = spectra_spec(at, "scree")
@@ -325,7 +272,7 @@ def test_pca_fit_on_region_compares_with_whole_cube():
 def test_share_link_reopens_upload_band_and_pins_in_another_session(tmp_path):
     st.cache_resource.clear()
     st.cache_data.clear()
-    first = AppTest.from_file(APP, default_timeout=60)
+    first = app_session(60)
     first.run()
     data = sample_cube(rows=40, cols=30, bands=9, dtype="f4")
     np.save(tmp_path / "lab scan.npy", data)
@@ -340,7 +287,7 @@ def test_share_link_reopens_upload_band_and_pins_in_another_session(tmp_path):
     link = share_query(first)
     assert set(link) == {"cube", "px", "roi", "band"} and len(link["cube"]) == 32
 
-    second = AppTest.from_file(APP, default_timeout=60)  # another browser: a new session
+    second = app_session(60)  # another browser: a new session
     for key, value in link.items():
         second.query_params[key] = value
     second.run()
@@ -364,7 +311,7 @@ def test_share_link_reopens_upload_band_and_pins_in_another_session(tmp_path):
 )
 def test_hostile_query_strings_give_defaults_and_messages(query):
     st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = app_session(60)
     for key, value in query.items():
         at.query_params[key] = value
     at.run()
@@ -396,7 +343,7 @@ def test_missing_value_reads_no_data_in_the_table(tmp_path):
     data = sample_cube(rows=6, cols=5, bands=4, dtype="f4")
     data[2, 3, :] = np.nan
     np.save(tmp_path / "gappy.npy", data)
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = app_session(60)
     at.run()
     at.file_uploader(key="upload").set_value(
         ("gappy.npy", (tmp_path / "gappy.npy").read_bytes(), "application/octet-stream")
@@ -422,7 +369,7 @@ def test_upload_is_released_and_band_axis_changed_from_the_store(tmp_path):
     st.cache_data.clear()
     data = np.random.default_rng(3).random((40, 30, 24)).astype("f4")  # read with bands on axis 2
     np.save(tmp_path / "scan.npy", data)
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = app_session(60)
     at.run()
     at.file_uploader(key="upload").set_value(
         ("scan.npy", (tmp_path / "scan.npy").read_bytes(), "application/octet-stream")
@@ -449,7 +396,7 @@ def test_a_cube_damaged_on_disk_is_a_message_and_never_shown(tmp_path):
     st.cache_data.clear()
     store = CubeStore(os.environ["CUBESCOPE_STORE"])
     cube_id = store.put(Cube.from_array(sample_cube(rows=30, cols=20, bands=8)), "f" * 32)
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = app_session(60)
     at.session_state["cube"] = cube_id
     at.run()
     assert not at.exception and not at.warning
@@ -467,7 +414,7 @@ def test_a_cube_damaged_on_disk_is_a_message_and_never_shown(tmp_path):
 # ----------------------------------------------------------------------------- whole-analysis links
 def test_unusable_link_values_are_named_on_the_page():
     st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=90)
+    at = app_session(90)
     for key, value in {
         "band": "9999",
         "cmap": "evil",
@@ -501,7 +448,7 @@ def test_link_made_on_one_page_carries_the_settings_of_the_others():
     assert {"pca_k": "7", "pca_view": "Reconstruction error", "sg_window": "21", "px": "10-20"}.items() <= link.items()
 
     st.cache_resource.clear()
-    fresh = AppTest.from_file(APP, default_timeout=90)  # another browser opens the link on Smoothing
+    fresh = app_session(90)  # another browser opens the link on Smoothing
     for key, value in link.items():
         fresh.query_params[key] = value
     fresh.run()
@@ -516,13 +463,13 @@ def test_link_made_on_one_page_carries_the_settings_of_the_others():
 
 def test_cube_id_in_a_link_is_read_in_any_letter_case(tmp_path):
     st.cache_resource.clear()
-    first = AppTest.from_file(APP, default_timeout=60).run()
+    first = app_session(60).run()
     np.save(tmp_path / "scan.npy", sample_cube(rows=12, cols=10, bands=5, dtype="f4"))
     first.file_uploader(key="upload").set_value(
         ("scan.npy", (tmp_path / "scan.npy").read_bytes(), "application/octet-stream")
     ).run()
     cube_id = share_query(first)["cube"]
-    second = AppTest.from_file(APP, default_timeout=60)
+    second = app_session(60)
     second.query_params["cube"] = cube_id.upper()
     second.run()
     assert not second.exception and not second.error
@@ -559,7 +506,7 @@ def test_map_page_places_the_band_and_the_pins_of_a_georeferenced_cube():
     cube_id = "c" * 32
     CubeStore(os.environ["CUBESCOPE_STORE"]).put(cube, cube_id)
     st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=90)
+    at = app_session(90)
     at.session_state["cube"] = cube_id  # AppTest drops a cube adopted from ?cube= on its next run
     at.run()
     at.session_state["pins"] = [[40, 60]]
@@ -592,7 +539,7 @@ def test_map_page_says_when_a_cube_has_no_place():
     cube_id = "d" * 32
     CubeStore(os.environ["CUBESCOPE_STORE"]).put(Cube(demo.bsq, name="lab scan", wavelengths=demo.wavelengths), cube_id)
     st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=90)
+    at = app_session(90)
     at.session_state["cube"] = cube_id
     at.run()
     at.switch_page("pages/map.py").run()
@@ -603,7 +550,7 @@ def test_map_page_says_when_a_cube_has_no_place():
 def test_band_math_page_draws_the_linked_expression_and_refuses_a_foreign_one():
     from cubescope import band_math
 
-    at = open_page("pages/bandmath.py", {"bm_expr": "b40 / b12"})
+    at = open_page("pages/bandmath.py", query={"bm_expr": "b40 / b12"})
     assert at.text_input(key="bm_expr").value == "b40 / b12"
     header, values, _ = viewer_payload(at, "image_bm")
     step = header["step"]
@@ -615,7 +562,7 @@ def test_band_math_page_draws_the_linked_expression_and_refuses_a_foreign_one():
 
 
 def test_continuum_and_library_pages_on_the_demo():
-    at = open_page("pages/continuum.py", {"px": "40-60,150-100"})
+    at = open_page("pages/continuum.py", query={"px": "40-60,150-100"})
     assert at.slider(key="cr_feature").value == (2120.0, 2250.0)
     assert viewer_payload(at, "image_cr")[0]["id"].startswith("banddepthimage-2120.0-2250.0-")
     assert not at.error
@@ -630,7 +577,7 @@ def test_continuum_and_library_pages_on_the_demo():
 def test_classes_page_kmeans_map_and_abundances_of_atgp_endmembers():
     from cubescope.unmixing import atgp, unmix
 
-    at = open_page("pages/unmixing.py", {"um_k": "3"})
+    at = open_page("pages/unmixing.py", query={"um_k": "3"})
     header, values, pixels = viewer_payload(at, "image_um")
     assert header["value_names"] == ["class 0", "class 1", "class 2"] and pixels.shape[-1] == 4
     assert set(np.unique(values[0][np.isfinite(values[0])])) == {0.0, 1.0, 2.0}
@@ -646,7 +593,7 @@ def test_classes_page_kmeans_map_and_abundances_of_atgp_endmembers():
 def test_pca_page_shows_mnf_images_with_their_snr():
     from cubescope.mnf import mnf
 
-    at = open_page("pages/pca.py", {"pca_view": "MNF image", "pca_k": "3"})
+    at = open_page("pages/pca.py", query={"pca_view": "MNF image", "pca_k": "3"})
     assert not at.exception and not at.error
     header, values, _ = viewer_payload(at, "image_pca")
     fitted = mnf(demo_cube(), 3)
@@ -669,7 +616,7 @@ def test_pca_page_shows_mnf_images_with_their_snr():
 ])
 def test_hostile_links_on_the_analysis_pages_give_messages_not_errors(page, query):
     st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = app_session(120)
     for key, value in query.items():
         at.query_params[key] = value
     at.run()
@@ -683,7 +630,7 @@ def test_hostile_links_on_the_analysis_pages_give_messages_not_errors(page, quer
 def test_kmeans_classes_become_rois_on_every_page():
     from cubescope.cluster import kmeans
 
-    at = open_page("pages/unmixing.py", {"um_k": "3"})
+    at = open_page("pages/unmixing.py", query={"um_k": "3"})
     at.button(key="um_to_rois").click().run()
     assert not at.exception and not at.error
     rois = at.session_state["rois"]

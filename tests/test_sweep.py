@@ -6,22 +6,19 @@ Expected refusals (too few bands for PCA, a window longer than the spectrum) are
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from cubescope.store import CubeStore
+from cubescope_ui.frame import PAGES
 from cubescope_ui.text import plain
+from tests.apptest import open_page
 from tests.oddcubes import odd_cubes
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 CUBES = odd_cubes()
 
-# (page, [(widget kind, key, value), ...]): applied one after another, each followed by a check.
-SETTINGS = {
+# Every page of the app is swept; these are the controls turned on a page, one after another,
+# each followed by a check: (widget kind, key, value).
+CONTROLS = {
     "pages/bands.py": [
         ("radio", "stretch", "min-max"),
         ("radio", "stretch", "range"),
@@ -106,22 +103,14 @@ def _check(at: AppTest, where: str, name: str) -> None:
     assert any(plain(name) in h.value for h in at.subheader), f"{where}: the page does not show the cube"
 
 
-@pytest.mark.parametrize("page", list(SETTINGS))
+@pytest.mark.parametrize("page", [path for path, *_ in PAGES])
 @pytest.mark.parametrize("name", list(CUBES))
 def test_page_survives_odd_cube(name: str, page: str) -> None:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    cube_id = f"{abs(hash(name)) % 16**32:032x}"
-    CubeStore(os.environ["CUBESCOPE_STORE"]).put(CUBES[name], cube_id)
-    at = AppTest.from_file(APP, default_timeout=60)
-    # Through session state: AppTest drops a cube adopted from ?cube= on its next run (browsers keep it;
-    # tests/test_pages.py and tests/e2e cover links).
-    at.session_state["cube"] = cube_id
-    at.run()
+    at = open_page(cube=CUBES[name], check=False)
     _check(at, f"{name}, opening", name)
     at.switch_page(page).run()
     _check(at, f"{name} on {page}", name)
-    for kind, key, value in SETTINGS[page]:
+    for kind, key, value in CONTROLS.get(page, ()):
         if kind == "state":
             at.session_state[key] = value
             at.run()

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -88,7 +90,6 @@ def test_demo_cube_is_deterministic_and_realistic():
 
 
 def test_a_cube_described_by_to_meta_is_built_again_by_from_meta():
-    import json
 
     cube = Cube(np.arange(2 * 3 * 4, dtype="i2").reshape(4, 2, 3), name="scan", wavelengths=[1.0, 1.1, 1.2, 1.3],
                 wavelength_units="um", fwhm=[0.01] * 4, bad_bands=[0, 1, 0, 0], nodata=-9999,
@@ -100,3 +101,11 @@ def test_a_cube_described_by_to_meta_is_built_again_by_from_meta():
     np.testing.assert_array_equal(again.band(2), cube.band(2))
     stored = cube.as_stored()
     assert stored.gain is None and stored.quantity == "stored values" and stored.default_bands == (3, 1, 0)
+
+
+def test_default_band_avoids_water_absorption():
+    wl = np.linspace(380, 2510, 425)
+    cube = Cube.from_array(np.zeros((2, 2, 425), "f4"), wl, wavelength_units="nm")
+    assert abs(cube.wavelengths[cube.default_band()] - 650) < 5
+    assert Cube.from_array(np.zeros((2, 2, 5), "f4"), default_bands=(3, 2, 1)).default_band() == 3
+    assert Cube.from_array(np.zeros((2, 2, 5), "f4")).default_band() == 2

@@ -1,13 +1,14 @@
 """Exports keep the numbers: scaling, no-data, round trips."""
 
 import io
+import json
 
 import numpy as np
 import pytest
 import spectral
 from PIL import Image
 
-from cubescope import CubeError, load_cube
+from cubescope import Cube, CubeError, load_cube
 from cubescope.export import (
     envi_zip,
     normalize_for_export,
@@ -171,3 +172,23 @@ def test_safe_filenames():
     assert safe_filename("../../etc/passwd", extension="png") == "etc_passwd.png"
     assert safe_filename("scène", "band 3", 652.25, "nm", extension="tif") == "sc_ne_band_3_652.25_nm.tif"
     assert safe_filename("", extension="npy") == "cubescope.npy"
+
+
+def test_exports_say_which_values_they_hold():
+
+    import rasterio
+
+    from cubescope import export
+
+    stored = np.arange(2 * 3 * 4, dtype="i2").reshape(2, 3, 4) * 100
+    cube = Cube.from_array(stored, [500, 600, 700, 800.0], wavelength_units="nm", gain=1e-4, quantity="reflectance")
+    info = export.image_metadata(cube, 1, product="band")
+    assert info["values"] == "reflectance = stored ÷ 10000 (the file's scaling)"
+    assert info["wavelengths"] == [600.0] and info["band"] == 1
+    png = export.to_png(cube.band(1), 16, "min-max", metadata=info)
+    assert "stored ÷ 10000" in json.dumps(export.read_png_scaling(png), ensure_ascii=False)
+    tif = export.to_tiff(cube.band(1), metadata=info)
+    with rasterio.io.MemoryFile(tif) as memory, memory.open() as ds:
+        assert "stored" in ds.tags()["values"] and "stored" in ds.tags()["TIFFTAG_IMAGEDESCRIPTION"]
+    stored_info = export.image_metadata(cube.as_stored(), 1)
+    assert stored_info["values"] == "stored values, as stored in the file"

@@ -1,5 +1,6 @@
 """NumPy, MATLAB, TIFF and HDF5 loading; format detection; axis guessing."""
 
+import io
 import pickle
 
 import h5py
@@ -8,6 +9,7 @@ import pytest
 import scipy.io
 import tifffile
 
+import cubescope
 from cubescope import CubeError, load_cube
 from cubescope.io import detect_format, list_arrays
 from cubescope.io.axes import guess_band_axis
@@ -215,3 +217,59 @@ def test_detection_by_content_not_name(tmp_path):
 )
 def test_guess_band_axis(shape, n_wl, expected):
     assert guess_band_axis(shape, n_wl)[0] == expected
+
+
+def test_band_limit_checked_on_the_final_layout(tmp_path):
+    path = tmp_path / "tall.npy"
+    np.save(path, np.zeros((20000, 1, 1), np.float32))
+    with pytest.raises(CubeError, match="bands"):
+        cubescope.load_cube(path)
+
+
+def test_small_first_axis_is_taken_as_bands(tmp_path):
+    path = tmp_path / "channels_first.npy"
+    data = np.random.default_rng(0).random((15, 100, 120)).astype("f4")
+    np.save(path, data)
+    cube = cubescope.load_cube(path)
+    assert cube.shape == (100, 120, 15)
+    np.testing.assert_array_equal(cube.spectrum(4, 7), data[:, 4, 7])
+    assert cubescope.load_cube(path, band_axis=2).shape == (15, 100, 120)
+
+
+def npz_bytes() -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, cube=sample_cube(3, 3, 3), wavelengths=np.arange(3.0))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "flag_offset, value, message",
+    [
+        (6, 0x01, "encrypted"),  # general purpose flag bit 0 of the first local header: "encrypted"
+        (8, 0x63, "compression"),  # compression method 99: not supported
+    ],
+)
+def test_npz_member_claiming_encryption_or_unknown_compression(tmp_path, flag_offset, value, message):
+    data = bytearray(npz_bytes())
+    central = data.rfind(b"PK\x01\x02")  # the central directory entries carry the same fields
+    while central != -1:
+        data[central + 2 + flag_offset] = value
+        central = data.rfind(b"PK\x01\x02", 0, central)
+    data[flag_offset] = value
+    path = tmp_path / "c.npz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(CubeError, match=r"not a valid \.npz archive|could not be read"):
+        load_cube(path)
+
+
+def test_tiff_with_a_zeroed_dimension_tag(tmp_path):
+    """tifffile divides by a zero-sized dimension (ZeroDivisionError) or trips an assert."""
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, sample_cube(1, 1, 1, dtype="u1"))
+    data = bytearray(buffer.getvalue())
+    position = int(0.0625 * len(data))
+    data[position : position + 4] = (0).to_bytes(4, "little")
+    path = tmp_path / "c.tif"
+    path.write_bytes(bytes(data))
+    with pytest.raises(CubeError):
+        load_cube(path)

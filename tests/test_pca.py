@@ -1,5 +1,6 @@
 """PCA against scikit-learn's full SVD on float64 data."""
 
+
 import numpy as np
 import pytest
 from sklearn.decomposition import PCA
@@ -156,3 +157,13 @@ def test_moments_match_numpy():
     pixels = data.reshape(-1, 12)
     np.testing.assert_allclose(moments.covariance, np.cov(pixels, rowvar=False), rtol=1e-10)
     np.testing.assert_allclose(moments.mean, pixels.mean(axis=0), rtol=1e-12)
+
+
+def test_pca_work_is_bounded_by_the_cube_shape():
+    from cubescope import Cube
+    from cubescope.pca import MAX_FEATURES, fit_pca
+
+    cube = Cube.from_array(np.random.default_rng(0).random((10, 20, 10000)).astype("f4"))  # 8 MB, legal
+    with pytest.raises(CubeError, match="up to 2,000 bands"):  # refused before any covariance is formed
+        fit_pca(cube, 3)
+    assert fit_pca(Cube.from_array(np.random.default_rng(0).random((10, 20, MAX_FEATURES)).astype("f4")), 2)

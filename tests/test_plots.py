@@ -1,9 +1,12 @@
 """Spectra lines break where the wavelengths jump across bands cut out of a file or step back."""
 
+import json
+
 import numpy as np
 
 from cubescope import export
-from cubescope.plots import Trace, spectra_figure, spectra_spec
+from cubescope.display import MARKER_COLOURS
+from cubescope.plots import Trace, marker_sizes, spectra_figure, spectra_spec
 from cubescope.wavelengths import line_breaks, wide_gaps
 
 #: A real habit: water-vapour bands removed from the file (no bad-band list), 10 nm steps
@@ -51,3 +54,46 @@ def test_training_figure_shows_both_curves_and_pca_s_error_on_a_log_scale():
     assert list(figure.data[1].y) == [1.1, 0.6, 0.4] and figure.layout.yaxis.type == "log"
     (line,) = figure.layout.shapes
     assert line.y0 == line.y1 == 0.3 and line.line.color == "#1f77b4"
+
+
+def test_isolated_samples_get_markers_and_text_is_escaped():
+    y = np.array([np.nan] * 30 + [1.0] + [np.nan] * 5 + [2.0, 3.0])
+    sizes = marker_sizes(y)
+    assert sizes[30] > 0 and sizes[36] == 0 and sizes[0] == 0
+    assert marker_sizes(np.array([1.0])).tolist() == [6]
+    figure = spectra_figure([Trace("<b>x</b>", np.ones(3))], np.arange(3.0), '<a href="x">nm</a>')
+    assert "<a href" not in figure.layout.xaxis.title.text and "&lt;a" in figure.layout.xaxis.title.text
+
+
+def test_spectrum_line_breaks_where_wavelengths_step_back():
+    w = np.array([600.0, 650, 700, 680, 720])
+    figure = spectra_figure([Trace("p", np.arange(5.0))], w, "nm")
+    x = np.asarray(figure.data[0].x, dtype=float)
+    assert np.isnan(x[3]) and x.size == 6 and figure.data[0].connectgaps is False
+
+
+def test_spectra_are_lines_and_markers_only_where_no_line_shows_a_sample():
+    w = np.linspace(400.0, 900.0, 60)
+    gappy = np.arange(60.0)
+    gappy[[10, 12]] = np.nan  # band 11 is alone between two gaps: only a marker can show it
+    smooth, isolated = spectra_figure([Trace("a", np.ones(60)), Trace("b", gappy)], w, "nm").data
+    assert smooth.mode == "lines" and isolated.mode == "lines+markers"
+    assert np.flatnonzero(np.asarray(isolated.marker.size)).tolist() == [11]
+
+
+def test_spectra_chart_data_keeps_gaps_breaks_marks_and_plain_text():
+    w = np.array([600.0, 650, 700, 680, 720])  # a second spectrometer starts at band 3
+    values = np.array([1.0, np.nan, 3.0, 4.0, 5.0])
+    spec = spectra_spec([Trace("<b>p</b>", values, spread=np.full(5, 0.5), dash="dot", marker=2)], w, "µm",
+                        bad_bands=np.array([False, False, False, False, True]), y_title="reflectance",
+                        marks=[(2, "#555555")])
+    assert spec["x"] == w.tolist() and spec["breaks"] == [3] and spec["x_unit"] == "µm"
+    assert spec["x_title"] == "wavelength (µm)" and spec["y_title"] == "reflectance"
+    (trace,) = spec["traces"]
+    assert trace["name"] == "<b>p</b>"  # drawn as text by the chart, so not escaped
+    assert trace["y"] == [1.0, None, 3.0, 4.0, None] and trace["spread"] == [0.5, 0.5, 0.5, 0.5, None]
+    assert trace["markers"] == [0, 2, 3]  # few bands: every sample keeps a marker
+    assert trace["dash"] == "dot" and trace["colour"] == MARKER_COLOURS[2]
+    assert spec["marks"] == [{"x": 700.0, "colour": "#555555"}]
+    json.dumps(spec, allow_nan=False)  # what Streamlit sends: no NaN in it
+    assert spectra_spec([Trace("a", np.ones(3))], None, None)["x_unit"] == "band"

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import scipy.signal
+from scipy.signal import savgol_filter
 
 from cubescope import Cube, CubeError
 from cubescope.smoothing import check_parameters, savgol_band, savgol_cube, savgol_plan, savgol_spectrum
@@ -142,3 +143,49 @@ def test_savgol_cube_into_memory_map(tmp_path, cube32):
     result = savgol_cube(cube32, 7, 2, 0, out=out, max_chunk_bytes=4000)
     assert result.is_memory_mapped
     np.testing.assert_allclose(np.moveaxis(np.asarray(result.bsq), 0, 2), reference(cube32, 7, 2, 0, 1.0), atol=1e-5)
+
+
+def test_savgol_fits_each_spectrometer_on_its_own():
+    rng = np.random.default_rng(0)
+    first, second = np.linspace(400, 675.6, 30), np.linspace(664.1, 1000, 25)
+    w = np.r_[first, second]
+    x = rng.random(w.size)
+    out = savgol_spectrum(x, 11, 3, wavelengths=w)
+    # Each segment on its own equals the uniform-axis result of scipy on that segment.
+    np.testing.assert_allclose(out[:30], savgol_filter(x[:30], 11, 3), atol=1e-10)
+    np.testing.assert_allclose(out[30:], savgol_filter(x[30:], 11, 3), atol=1e-10)
+    # Derivatives per nm, on a descending axis too (the sign follows the wavelength).
+    ramp = 2.0 * np.linspace(1000, 400, 40)
+    d = savgol_spectrum(ramp, 7, 2, 1, wavelengths=np.linspace(1000, 400, 40))
+    np.testing.assert_allclose(d, 2.0, atol=1e-9)
+
+
+def test_savgol_short_segment_uses_all_its_bands():
+    w = np.r_[np.linspace(400, 700, 20), np.linspace(690, 720, 5)]
+    x = np.r_[np.zeros(20), np.arange(5.0)]
+    out = savgol_spectrum(x, 11, 2, wavelengths=w)
+    np.testing.assert_allclose(out[20:], np.arange(5.0), atol=1e-9)  # a line is fitted exactly
+
+
+def test_nan_sample_does_not_blank_its_window():
+    x = np.sin(np.linspace(0, 3, 40))
+    gap = x.copy()
+    gap[20] = np.nan
+    out = savgol_spectrum(gap, 9, 2)
+    assert np.isnan(out).sum() == 1 and np.isnan(out[20])
+    # Exactly as a bad band: the same as leaving band 20 out.
+    bad = np.zeros(40, bool)
+    bad[20] = True
+    np.testing.assert_allclose(out, savgol_spectrum(x, 9, 2, bad_bands=bad), equal_nan=True)
+
+
+def test_band_image_refits_windows_with_nan():
+    rng = np.random.default_rng(2)
+    values = np.cumsum(rng.random((6, 7, 30)), axis=2).astype("f8")
+    values[2, 3, 14] = np.nan
+    cube = Cube.from_array(values)
+    image = savgol_band(cube, 15, 7, 2)
+    assert np.isfinite(image).all()
+    window = np.delete(np.arange(12, 19), 2)  # band 14 left out
+    coefficients = np.polyfit(window, values[2, 3, window], 2)
+    assert image[2, 3] == pytest.approx(np.polyval(coefficients, 15), rel=1e-9)

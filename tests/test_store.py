@@ -1,12 +1,17 @@
+import io
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
+import zipfile
 
 import numpy as np
 import pytest
+import scipy.io
 
-from cubescope import Cube, CubeError, SeveralCubes
+from cubescope import Cube, CubeError, SeveralCubes, load_cube
 from cubescope.store import CubeStore, valid_id
 from tests.writers import sample_cube, write_envi
 
@@ -41,7 +46,6 @@ def test_same_files_same_id_in_any_order_other_names_other_id(tmp_path):
 
 def test_zip_bundle(tmp_path):
     import io
-    import zipfile
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -54,7 +58,6 @@ def test_zip_bundle(tmp_path):
 
 def test_zip_with_parent_path_refused(tmp_path):
     import io
-    import zipfile
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -191,7 +194,6 @@ def test_container_choice(tmp_path):
 @pytest.mark.parametrize("interleave", ["bsq", "bil", "bip"])
 @pytest.mark.parametrize("byte_order", [0, 1])
 def test_lazy_load_is_a_view_of_the_file(tmp_path, interleave, byte_order):
-    from cubescope import load_cube
 
     values = sample_cube(rows=9, cols=4, bands=5, dtype="i2")
     header, _ = write_envi(tmp_path, values, interleave=interleave, byte_order=byte_order)
@@ -205,7 +207,6 @@ def test_row_chunked_conversion_equals_band_sequential(tmp_path, monkeypatch, in
     """An interleaved file converted a few rows at a time gives the same store entry (bytes and
     per-band checksums) as the same cube written band by band."""
     import cubescope.store as store_module
-    from cubescope import load_cube
 
     monkeypatch.setattr(store_module, "_WRITE_CHUNK", 3 * 5 * 7 * 4)  # three rows per step
     values = sample_cube(rows=23, cols=7, bands=5, dtype="f4")
@@ -312,3 +313,65 @@ def test_relayout_keeps_what_still_holds(tmp_path):
     other_count = store.open(store.relayout(cube_id, 1))
     assert other_count.quantity == "reflectance" and other_count.n_bands == 7
     assert other_count.fwhm is None and other_count.bad_bands is None and other_count.wavelengths is None
+
+
+def test_what_dead_processes_left_in_tmp_is_removed_at_start(tmp_path):
+    import os
+
+    store = CubeStore(tmp_path / "store")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left = tmp_path / "store" / "tmp" / f"convert-{dead.stdout.strip()}-abc"
+    (left / "entry-1-x").mkdir(parents=True)
+    (left / "entry-1-x" / "data.npy").write_bytes(b"\0" * 4096)
+    live = tmp_path / "store" / "tmp" / f"upload-{os.getpid()}-def"
+    live.mkdir()
+    CubeStore(store.root)  # a server starting on the same store
+    assert not left.exists() and live.exists()
+
+
+def test_a_failed_conversion_leaves_nothing_in_tmp(tmp_path):
+    header, raw = write_envi(tmp_path, sample_cube())
+    header.write_text(header.read_text().replace("data type = 4", "data type = 4\nheader offset = 999999"))
+    store = CubeStore(tmp_path / "store")
+    with pytest.raises(CubeError):
+        store.put_files([(header.name, header.read_bytes()), (raw.name, raw.read_bytes())])
+    assert list((tmp_path / "store" / "tmp").iterdir()) == []
+
+
+def crashing_mat() -> bytes:
+    """A MAT v5 file whose last variable's data element has type code 0: scipy.io.loadmat
+    segfaults on it (scipy 1.17), so it may only ever be read in a child process."""
+    buffer = io.BytesIO()
+    scipy.io.savemat(buffer, {"cube": sample_cube(3, 4, 5), "wavelengths": np.arange(5) + 400.0})
+    data = bytearray(buffer.getvalue())
+    # The wavelengths' real part: the last data element, 5 doubles = 40 bytes after an 8-byte tag.
+    tag = len(data) - 40 - 8
+    assert int.from_bytes(data[tag : tag + 4], "little") == 9  # miDOUBLE
+    data[tag : tag + 4] = (0).to_bytes(4, "little")
+    return bytes(data)
+
+
+def test_mat_file_that_crashes_scipy_is_refused_by_the_store(tmp_path):
+    store = CubeStore(tmp_path / "store")
+    with pytest.raises(CubeError, match="crashed the file reader"):
+        store.put_files([("scan.mat", crashing_mat())])
+    # The server (this process) is still here, and the store still works.
+    good = io.BytesIO()
+    scipy.io.savemat(good, {"cube": sample_cube(3, 4, 5)})
+    assert store.open(store.put_files([("ok.mat", good.getvalue())])).shape == (3, 4, 5)
+
+
+def test_scaled_cube_survives_the_store_and_pca_sees_physical_values(tmp_path):
+    from cubescope.pca import fit_pca
+    from cubescope.store import CubeStore
+
+    rng = np.random.default_rng(1)
+    stored = rng.integers(0, 5000, (20, 30, 6)).astype("i2")
+    gain = np.array([1e-4, 2e-4, 1e-4, 5e-4, 1e-4, 1e-4])
+    cube = Cube.from_array(stored, gain=gain, quantity="reflectance")
+    store = CubeStore(tmp_path)
+    reopened = store.open(store.put(cube, "c" * 32))
+    np.testing.assert_allclose(reopened.spectrum(3, 4), stored[3, 4] * gain, rtol=1e-6)
+    physical = Cube.from_array((stored * gain).astype("f4"))
+    a, b = fit_pca(reopened, 3), fit_pca(physical, 3)
+    np.testing.assert_allclose(a.explained_variance_, b.explained_variance_, rtol=1e-4)

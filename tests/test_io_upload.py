@@ -1,11 +1,9 @@
-"""What the store and the upload path serve, and to whom (role-aware ids, names, limits, the child)."""
+"""Uploads (cubescope.io.upload): content ids that know each file's role, names kept apart, limits
+checked before reading, several cubes in one upload, damaged archives."""
 
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
-import textwrap
 import zipfile
 
 import numpy as np
@@ -16,6 +14,29 @@ from cubescope import CubeError, SeveralCubes
 from cubescope.io.upload import content_id, safe_name
 from cubescope.store import CubeStore
 from tests.writers import sample_cube, write_envi
+
+
+def _high_ratio_files(folder):
+    """A file of each container format declaring far more samples than it holds (> 64 MiB)."""
+    import h5py
+    import tifffile
+
+    shape = (512, 512, 128)  # 128 MiB of float32
+    with h5py.File(folder / "unwritten.h5", "w") as handle:
+        handle.create_dataset("cube", shape=shape, dtype="f4", chunks=(64, 64, 16))
+    with h5py.File(folder / "unwritten.mat", "w", userblock_size=512) as handle:
+        handle.create_dataset("cube", shape=shape[::-1], dtype="f4", chunks=(16, 64, 64))
+        handle["cube"].attrs["MATLAB_class"] = np.bytes_("single")
+    with open(folder / "unwritten.mat", "r+b") as handle:
+        handle.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Nov 23 2026 HDF5 schema 1.00 .")
+    zeros = np.zeros(shape, np.float32)
+    tifffile.imwrite(
+        folder / "zeros.tif", np.moveaxis(zeros, 2, 0), tile=(256, 256), compression="zlib", photometric="minisblack"
+    )
+    np.savez_compressed(folder / "zeros.npz", cube=zeros)
+    with zipfile.ZipFile(folder / "zeros.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zeros.npy", zeros.tobytes())
+    return [folder / n for n in ("unwritten.h5", "unwritten.mat", "zeros.tif", "zeros.npz", "zeros.zip")]
 
 
 def test_swapped_roles_are_different_cubes(tmp_path):
@@ -54,41 +75,6 @@ def test_long_and_non_ascii_names_still_pair(tmp_path, name):
     assert safe_name(f"{name}.hdr").endswith(".hdr")
 
 
-def test_band_limit_checked_on_the_final_layout(tmp_path):
-    path = tmp_path / "tall.npy"
-    np.save(path, np.zeros((20000, 1, 1), np.float32))
-    with pytest.raises(CubeError, match="bands"):
-        cubescope.load_cube(path)
-
-
-def test_small_first_axis_is_taken_as_bands(tmp_path):
-    path = tmp_path / "channels_first.npy"
-    data = np.random.default_rng(0).random((15, 100, 120)).astype("f4")
-    np.save(path, data)
-    cube = cubescope.load_cube(path)
-    assert cube.shape == (100, 120, 15)
-    np.testing.assert_array_equal(cube.spectrum(4, 7), data[:, 4, 7])
-    assert cubescope.load_cube(path, band_axis=2).shape == (15, 100, 120)
-
-
-def test_conversion_child_does_not_run_the_callers_script(tmp_path):
-    script = tmp_path / "script.py"
-    script.write_text(
-        textwrap.dedent(f"""
-        # No __main__ guard, as in many users' scripts.
-        from pathlib import Path
-        import numpy as np
-        from cubescope.store import CubeStore
-        print("BODY")
-        np.save({str(tmp_path / "c.npy")!r}, np.ones((4, 5, 6), np.float32))
-        print(CubeStore({str(tmp_path / "store")!r}).put_path(Path({str(tmp_path / "c.npy")!r}), "a" * 32))
-    """)
-    )
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["BODY", "a" * 32]
-
-
 def test_several_headers_ask_which_cube(tmp_path):
     first = sample_cube(rows=7, cols=5, bands=6, seed=1)
     second = sample_cube(rows=9, cols=4, bands=3, seed=2)
@@ -104,52 +90,6 @@ def test_several_headers_ask_which_cube(tmp_path):
     assert several.value.choices == ("dark.hdr", "white.hdr")
     cube = store.open(store.put_files(files, dataset="white.hdr"))
     np.testing.assert_array_equal(cube.spectrum(8, 3), second[8, 3])
-
-
-def test_what_dead_processes_left_in_tmp_is_removed_at_start(tmp_path):
-    import os
-
-    store = CubeStore(tmp_path / "store")
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    left = tmp_path / "store" / "tmp" / f"convert-{dead.stdout.strip()}-abc"
-    (left / "entry-1-x").mkdir(parents=True)
-    (left / "entry-1-x" / "data.npy").write_bytes(b"\0" * 4096)
-    live = tmp_path / "store" / "tmp" / f"upload-{os.getpid()}-def"
-    live.mkdir()
-    CubeStore(store.root)  # a server starting on the same store
-    assert not left.exists() and live.exists()
-
-
-def test_a_failed_conversion_leaves_nothing_in_tmp(tmp_path):
-    header, raw = write_envi(tmp_path, sample_cube())
-    header.write_text(header.read_text().replace("data type = 4", "data type = 4\nheader offset = 999999"))
-    store = CubeStore(tmp_path / "store")
-    with pytest.raises(CubeError):
-        store.put_files([(header.name, header.read_bytes()), (raw.name, raw.read_bytes())])
-    assert list((tmp_path / "store" / "tmp").iterdir()) == []
-
-
-def _high_ratio_files(folder):
-    """A file of each container format declaring far more samples than it holds (> 64 MiB)."""
-    import h5py
-    import tifffile
-
-    shape = (512, 512, 128)  # 128 MiB of float32
-    with h5py.File(folder / "unwritten.h5", "w") as handle:
-        handle.create_dataset("cube", shape=shape, dtype="f4", chunks=(64, 64, 16))
-    with h5py.File(folder / "unwritten.mat", "w", userblock_size=512) as handle:
-        handle.create_dataset("cube", shape=shape[::-1], dtype="f4", chunks=(16, 64, 64))
-        handle["cube"].attrs["MATLAB_class"] = np.bytes_("single")
-    with open(folder / "unwritten.mat", "r+b") as handle:
-        handle.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Nov 23 2026 HDF5 schema 1.00 .")
-    zeros = np.zeros(shape, np.float32)
-    tifffile.imwrite(
-        folder / "zeros.tif", np.moveaxis(zeros, 2, 0), tile=(256, 256), compression="zlib", photometric="minisblack"
-    )
-    np.savez_compressed(folder / "zeros.npz", cube=zeros)
-    with zipfile.ZipFile(folder / "zeros.zip", "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("zeros.npy", zeros.tobytes())
-    return [folder / n for n in ("unwritten.h5", "unwritten.mat", "zeros.tif", "zeros.npz", "zeros.zip")]
 
 
 def test_high_ratio_inputs_are_refused_before_reading(tmp_path):
@@ -194,13 +134,3 @@ def test_damaged_zip_members_are_messages(tmp_path, damage):
     store = CubeStore(tmp_path / "store")
     with pytest.raises(CubeError, match="cannot be unpacked"):
         store.put_files([("bundle.zip", bytes(data))])
-
-
-def test_pca_work_is_bounded_by_the_cube_shape():
-    from cubescope import Cube
-    from cubescope.pca import MAX_FEATURES, fit_pca
-
-    cube = Cube.from_array(np.random.default_rng(0).random((10, 20, 10000)).astype("f4"))  # 8 MB, legal
-    with pytest.raises(CubeError, match="up to 2,000 bands"):  # refused before any covariance is formed
-        fit_pca(cube, 3)
-    assert fit_pca(Cube.from_array(np.random.default_rng(0).random((10, 20, MAX_FEATURES)).astype("f4")), 2)

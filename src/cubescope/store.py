@@ -49,12 +49,12 @@ import numpy as np
 from cubescope.cube import Cube, physical_memory
 from cubescope.errors import CubeError
 from cubescope.geo import Georef
-from cubescope.io import ArrayInfo, list_arrays, load_cube
+from cubescope.io import ArrayInfo, headers, list_arrays, load_cube, main_file
 from cubescope.io.axes import cube_from_bare_array
 from cubescope.io.envi import describe_envi
 from cubescope.io.isolated import run_isolated
 from cubescope.io.limits import Limits
-from cubescope.io.upload import Content, content_id, headers, main_file, stage_files
+from cubescope.io.upload import Content, content_id, stage_files
 
 CUBE_ID = re.compile(r"^[0-9a-f]{32}$")
 _FORMAT_VERSION = 3

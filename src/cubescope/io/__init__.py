@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from cubescope.cube import Cube
-from cubescope.errors import CubeError
+from cubescope.errors import CubeError, SeveralCubes
 from cubescope.io.arrays import list_npz, load_npy, load_npz
 from cubescope.io.envi import find_header, load_envi, load_lan
 from cubescope.io.gdal import gdal_errors, is_gdal_stack, load_geotiff
@@ -13,8 +14,15 @@ from cubescope.io.hdf5 import hdf5_arrays, load_hdf5
 from cubescope.io.limits import DEFAULT_LIMITS, Limits
 from cubescope.io.listing import ArrayInfo
 from cubescope.io.matlab import list_mat, load_mat
-from cubescope.io.products import list_hdf5_product, load_hdf5_product, load_product, load_tiff_product
+from cubescope.io.products import (
+    list_hdf5_product,
+    load_hdf5_product,
+    load_product,
+    load_tiff_product,
+    product_file,
+)
 from cubescope.io.tiff import load_tiff
+from cubescope.io.upload import safe_name
 
 __all__ = ["FORMATS", "ArrayInfo", "Limits", "detect_format", "list_arrays", "load_cube"]
 
@@ -234,3 +242,34 @@ def _parser_errors() -> tuple[type[BaseException], ...]:
     return (OSError, ValueError, TypeError, KeyError, IndexError, ArithmeticError, EOFError, RuntimeError,
             UnicodeDecodeError, zipfile.BadZipFile, zlib.error, struct.error, MatReadError, tifffile.TiffFileError,
             *gdal_errors())
+
+
+def headers(paths: Sequence[Path]) -> list[Path]:
+    """The ENVI headers among uploaded files, sorted by name."""
+    return sorted((p for p in paths if p.suffix.lower() == ".hdr"), key=lambda p: p.name)
+
+
+def main_file(paths: Sequence[Path], header: str | None = None) -> Path:
+    """The file that opens the cube: the ENVI header when there is one (``header`` names which,
+    when there are several), else the only file. An EnMAP or DESIS product (its metadata XML,
+    or a spectral image with its header) opens from the file that holds its bands' description."""
+    product = product_file(list(paths))
+    if product is not None:
+        return product
+    found = headers(paths)
+    if header is not None and len(found) > 1:
+        chosen = [p for p in found if p.name == safe_name(header)]
+        if chosen:
+            return chosen[0]
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise SeveralCubes("Several ENVI headers were uploaded (" + ", ".join(p.name for p in found) + "); "
+                           "choose which cube to open.", [p.name for p in found])
+    if len(paths) == 1:
+        return paths[0]
+    names = ", ".join(p.name for p in paths)
+    raise CubeError(
+        f"Several files were uploaded ({names}) but none is an ENVI header (.hdr). Upload one "
+        "cube file, or an ENVI header with its data file."
+    )

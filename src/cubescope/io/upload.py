@@ -1,4 +1,6 @@
-"""Uploaded files: safe names, zip bundles, and which file opens the cube."""
+"""Uploaded files: safe names, content ids, zip bundles unpacked within limits.
+
+Which of the staged files opens the cube is :func:`cubescope.io.main_file`'s to say."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from cubescope.errors import CubeError, SeveralCubes
+from cubescope.errors import CubeError
 from cubescope.io.limits import Limits, check_expansion, human_bytes
 
 # Letters and digits of any script, spaces, and ._- survive; anything else (slashes, controls,
@@ -165,36 +167,3 @@ def _unzip(name: str, data: Content, folder: Path, limits: Limits) -> list[Path]
                 ) from exc
             paths.append(target)
     return paths
-
-
-def headers(paths: Sequence[Path]) -> list[Path]:
-    """The ENVI headers among uploaded files, sorted by name."""
-    return sorted((p for p in paths if p.suffix.lower() == ".hdr"), key=lambda p: p.name)
-
-
-def main_file(paths: Sequence[Path], header: str | None = None) -> Path:
-    """The file that opens the cube: the ENVI header when there is one (``header`` names which,
-    when there are several), else the only file. An EnMAP or DESIS product (its metadata XML,
-    or a spectral image with its header) opens from the file that holds its bands' description."""
-    from cubescope.io.products import product_file
-
-    product = product_file(list(paths))
-    if product is not None:
-        return product
-    found = headers(paths)
-    if header is not None and len(found) > 1:
-        chosen = [p for p in found if p.name == safe_name(header)]
-        if chosen:
-            return chosen[0]
-    if len(found) == 1:
-        return found[0]
-    if len(found) > 1:
-        raise SeveralCubes("Several ENVI headers were uploaded (" + ", ".join(p.name for p in found) + "); "
-                           "choose which cube to open.", [p.name for p in found])
-    if len(paths) == 1:
-        return paths[0]
-    names = ", ".join(p.name for p in paths)
-    raise CubeError(
-        f"Several files were uploaded ({names}) but none is an ENVI header (.hdr). Upload one "
-        "cube file, or an ENVI header with its data file."
-    )

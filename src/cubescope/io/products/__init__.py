@@ -26,6 +26,7 @@ from cubescope.io.hdf5 import open_hdf5
 from cubescope.io.limits import Limits
 from cubescope.io.listing import ArrayInfo
 from cubescope.io.products import aviris, desis, emit, enmap, neon, pace, prisma, tanager
+from cubescope.io.upload import stage_files
 
 #: Readers of HDF5/netCDF4 products, asked in this order whether a file is theirs.
 HDF5_PRODUCTS = (emit, pace, prisma, tanager, neon, aviris)
@@ -103,8 +104,6 @@ def load_product(path: Path, limits: Limits, *, name: str | None = None) -> Cube
             raise CubeError(f"The folder '{path.name}' holds no EnMAP or DESIS product (no METADATA.XML with bands).")
         return _load_found(found, limits, name or path.name)
     if path.suffix.lower() == ".zip":
-        from cubescope.io.upload import stage_files
-
         folder = Path(tempfile.mkdtemp(prefix="cubescope-zip-"))
         try:
             with open(path, "rb") as handle:

@@ -110,7 +110,7 @@ def _on_band_axis() -> None:
     itself is gone)."""
     st.session_state.pop("upload_error", None)
     try:
-        cube_id = store().relayout(st.session_state.get("cube") or DEMO_ID, st.session_state[BAND_AXIS])
+        cube_id = store().relayout(session.cube_id(), st.session_state[BAND_AXIS])
     except CubeError as exc:
         st.session_state["upload_error"] = str(exc)
         return
@@ -220,6 +220,6 @@ def upload_panel() -> None:
 def _band_axis_guess() -> str | None:
     """How the open cube's band axis was chosen, for formats that do not state it."""
     try:
-        return open_cube(st.session_state.get("cube") or DEMO_ID).metadata.get("band axis")
+        return open_cube(session.cube_id()).metadata.get("band axis")
     except CubeError:
         return None

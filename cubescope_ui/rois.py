@@ -37,8 +37,8 @@ def panel(cube_id: str, cube: Cube, band: int) -> None:
             right.text_input("Class", value=areas[index].label, key=f"roi_label_{index}", max_chars=40)
             with st.container(horizontal=True):
                 st.button("Apply", key="roi_apply", on_click=_rename, args=(index,))
-                st.button("Remove", key="roi_remove", on_click=_remove, args=(index,))
-                st.button("Remove all", key="roi_clear", on_click=lambda: st.session_state.update(rois=[]))
+                st.button("Remove", key="roi_remove", on_click=session.remove_roi, args=(index,))
+                st.button("Remove all", key="roi_clear", on_click=session.remove_roi)
         unlinked = [a.name for a in areas if not session.in_link(a)]
         if unlinked:
             st.caption(plain(f"Not in the share link (too many corners for an address): {', '.join(unlinked)}. "
@@ -57,19 +57,8 @@ def panel(cube_id: str, cube: Cube, band: int) -> None:
 
 
 def _rename(index: int) -> None:
-    areas = session.rois()
-    if index >= len(areas):
-        return
-    old = areas[index]
-    name = (st.session_state.get(f"roi_name_{index}") or old.name).strip() or old.name
-    label = (st.session_state.get(f"roi_label_{index}") or "").strip()
-    areas[index] = roi_module.ROI(name, old.vertices, colour=old.colour, label=label, extra_rings=old.extra_rings)
-
-
-def _remove(index: int) -> None:
-    areas = session.rois()
-    if index < len(areas):
-        del areas[index]
+    session.rename_roi(index, st.session_state.get(f"roi_name_{index}") or "",
+                       st.session_state.get(f"roi_label_{index}") or "")
 
 
 def _import(cube: Cube) -> None:
@@ -82,6 +71,4 @@ def _import(cube: Cube) -> None:
     except CubeError as exc:
         st.session_state["roi_error"] = str(exc)
         return
-    areas = session.rois()
-    areas.extend(imported)
-    del areas[:-roi_module.MAX_ROIS]
+    session.add_rois(imported)

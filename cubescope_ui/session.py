@@ -179,6 +179,31 @@ def _decode_rois(text: Any) -> tuple[list[roi_module.ROI], list[str]]:
         return [], [f"The link's ROIs could not be read ({exc}); none are shown."]
 
 
+def rename_roi(index: int, name: str, label: str) -> None:
+    """Give ROI ``index`` another name (kept when empty) and class."""
+    areas = rois()
+    if index < len(areas):
+        old = areas[index]
+        areas[index] = roi_module.ROI(name.strip() or old.name, old.vertices, colour=old.colour, label=label.strip(),
+                                      extra_rings=old.extra_rings)
+
+
+def remove_roi(index: int | None = None) -> None:
+    """Remove ROI ``index``, or every ROI."""
+    areas = rois()
+    if index is None:
+        areas.clear()
+    elif index < len(areas):
+        del areas[index]
+
+
+def add_rois(added: list[roi_module.ROI]) -> None:
+    """Add ROIs (imported ones); the oldest go beyond :data:`cubescope.roi.MAX_ROIS`."""
+    areas = rois()
+    areas.extend(added)
+    del areas[:-roi_module.MAX_ROIS]
+
+
 def add_class_rois(labels: np.ndarray, colours: list[str], label: str) -> None:
     """Each class of ``labels`` ``(rows, cols)`` as an ROI of exactly its pixels, replacing ROIs
     of the same name; classes too ragged for an ROI are skipped. What was done is kept for
@@ -230,6 +255,15 @@ def region() -> tuple[int, int, int, int] | None:
 
 def set_region(box: list[int] | None) -> None:
     st.session_state["region"] = list(box) if box else None
+
+
+def clear_pins() -> None:
+    st.session_state["pins"] = []
+
+
+def set_zoom(window: Window | None) -> None:
+    """Show ``window`` in every image of the cube (None: the whole image)."""
+    st.session_state["zoom"] = None if window is None else window.as_list()
 
 
 def window(cube: Cube) -> Window:

@@ -275,7 +275,7 @@ def _on_view(key: str, size: tuple[int, int]) -> None:
     window = _integers(view.get("window"), 4)
     if window and window[0] < window[1] and window[2] < window[3]:
         shown = viewport.Window(*window).fitted(*size)
-        st.session_state["zoom"] = None if shown.is_whole(*size) else shown.as_list()
+        session.set_zoom(None if shown.is_whole(*size) else shown)
     box = view.get("box")
     if (isinstance(box, list) and len(box) == 3
             and all(isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) for v in box)):

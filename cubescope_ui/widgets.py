@@ -132,7 +132,7 @@ def pin_controls(cube: Cube) -> None:
     # A row that wraps, so that the buttons keep their labels in a narrow column.
     with st.container(horizontal=True):
         st.button("Clear pins", key="clear_pins", disabled=not session.pins(),
-                  on_click=lambda: st.session_state.update(pins=[]))
+                  on_click=session.clear_pins)
         st.button("Clear region", key="clear_region", disabled=session.region() is None,
                   on_click=session.set_region, args=(None,))
 

@@ -4,7 +4,7 @@ column, zooms and pans, reads out values under the pointer and draws pins and re
 Why a component of our own rather than ``st.image``, plotly or streamlit-image-coordinates:
 ``st.image`` has no events; a plotly heatmap sends every value as JSON (7 MB a band) and has no
 click on image traces; streamlit-image-coordinates is an iframe of fixed size (cut off at narrow
-widths) with no zoom. This one is about 400 lines of plain JavaScript bundled with the app
+widths) with no zoom. This one is about 600 lines of plain JavaScript bundled with the app
 (``assets/viewer.js``), downloads nothing, and receives one binary payload per image: the shown
 window's float32 values and its colours, packed by :func:`pack`.
 """

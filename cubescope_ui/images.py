@@ -84,7 +84,7 @@ def show_classes(key: str, cube: Cube, tile: display.Tile, names: Sequence[str],
     image_viewer(key, cube, tile, label=label, channel_names=channel_names, quantity=quantity, name=name,
                  value_names=list(names))
     colours = class_colours(len(names))
-    swatches = (f"<span style='background:{c};padding:0 0.6em;border-radius:3px'>&nbsp;</span> {i} {html_text(n)}"
-                for i, (n, c) in enumerate(zip(names, colours, strict=True)))
+    swatches = (f"<span style='background:{c};padding:0 0.6em;border-radius:3px'>&nbsp;</span> {html_text(n)}"
+                for n, c in zip(names, colours, strict=True))
     st.markdown(" &nbsp; ".join(swatches), unsafe_allow_html=True)
     exporting.class_map_download(labels, list(names), colours, export.name_parts, key=export.key, geo=cube.geo)

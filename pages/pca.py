@@ -87,7 +87,6 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
 
     view = widgets.kept(st.segmented_control, "pca_view", context, "Show", options=list(VIEWS),
                         default="PC image")
-    image_col, _ = two_columns("pca")
     if view == "RGB of PCs" and k >= 3:
         picks = []
         for column, name, default in zip(st.columns(3), ("red", "green", "blue"), range(3), strict=True):
@@ -95,6 +94,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                                       options=list(range(k)), index=default, format_func=lambda j: f"PC{j + 1}",
                                       allowed=lambda j: 0 <= j < k))
         names = [f"PC{j + 1}" for j in picks]
+        image_col, _ = two_columns("pca")
         with image_col:
             show_rgb("image_pca", cube_id, cube, context, tuple(pca.PCImage(k, fit_region, j) for j in picks),
                      prefix="pca_", label="RGB of " + " / ".join(names), channel_names=names,
@@ -121,6 +121,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                              f"{k}: " + ", ".join(f"{v:.3g}" for v in fitted.snr_) + "."))
         else:
             product, title = pca.PCImage(k, fit_region, component), f"PC{component + 1} score"
+        image_col, _ = two_columns("pca")
         with image_col:
             show_image("image_pca", cube_id, cube, context, product, prefix="pca_", label=title,
                        quantity=cube.quantity or "" if isinstance(product, pca.ErrorImage) else "",

@@ -54,6 +54,8 @@ def test_training_figure_shows_both_curves_and_pca_s_error_on_a_log_scale():
     assert list(figure.data[1].y) == [1.1, 0.6, 0.4] and figure.layout.yaxis.type == "log"
     (line,) = figure.layout.shapes
     assert line.y0 == line.y1 == 0.3 and line.line.color == "#1f77b4"
+    low, high = figure.layout.yaxis.range  # the errors' own decades, not plotly's wider guess
+    assert 10 ** low < 0.25 and 10 ** high > 1.1 and high - low < 1.0
 
 
 def test_isolated_samples_get_markers_and_text_is_escaped():

@@ -189,8 +189,13 @@ def training_figure(loss: Sequence[float], validation: Sequence[float], referenc
     ])
     figure.add_hline(y=reference, line={"color": reference_colour, "dash": "dash"}, annotation_text="PCA",
                      annotation_position="top right")
+    # The range of the errors themselves: left to itself, plotly spanned decades above them and
+    # squashed the curves into a line at the bottom.
+    errors = np.array([*loss, *validation, reference], dtype=float)
+    errors = errors[np.isfinite(errors) & (errors > 0)]
+    span = [float(np.log10(errors.min() / 1.3)), float(np.log10(errors.max() * 1.3))] if errors.size else None
     figure.update_layout(height=height, margin={"l": 50, "r": 10, "t": 30, "b": 40}, title="autoencoder training",
-                         xaxis_title="epoch", yaxis_title="mean squared error", yaxis_type="log",
+                         xaxis_title="epoch", yaxis={"title": "mean squared error", "type": "log", "range": span},
                          legend={"orientation": "h", "y": -0.25})
     return figure
 

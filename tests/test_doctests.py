@@ -8,7 +8,7 @@ import pytest
 
 MODULES = ["cubescope.io", "cubescope.indices", "cubescope.pca", "cubescope.mnf", "cubescope.unmixing",
            "cubescope.compress", "cubescope.export", "cubescope.io.upload", "cubescope.wavelengths", "cubescope.words",
-           "cubescope.products"]
+           "cubescope.products", "cubescope.detect"]
 
 
 @pytest.mark.parametrize("name", MODULES)

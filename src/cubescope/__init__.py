@@ -25,7 +25,8 @@ from cubescope.unmixing import atgp, unmix
 #: and storing cubes (a child process per upload) does not pay for them.
 _LAZY = {"band_depth": "continuum", "continuum_removed": "continuum", "SpectralLibrary": "library",
          "load_library": "library", "resample_spectra": "library", "spectral_angles": "library",
-         "undefined_continuum": "continuum", "fit_autoencoder": "compress", "fourier_codec": "compress"}
+         "undefined_continuum": "continuum", "fit_autoencoder": "compress", "fourier_codec": "compress",
+         "rx": "detect", "matched_filter": "detect", "ace": "detect", "cem": "detect"}
 
 
 def __getattr__(name: str) -> Any:
@@ -33,7 +34,8 @@ def __getattr__(name: str) -> Any:
         return getattr(import_module(f"cubescope.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'cubescope' has no attribute {name!r}")
 
-__all__ = ["INDICES", "ROI", "Cube", "CubeError", "SeveralCubes", "SpectralLibrary", "atgp", "band_depth", "band_math",
-           "continuum_removed", "fit_autoencoder", "fourier_codec", "kmeans", "load_cube", "load_library", "mnf",
-           "resample_spectra", "spectral_angles", "undefined_continuum", "unmix"]
+__all__ = ["INDICES", "ROI", "Cube", "CubeError", "SeveralCubes", "SpectralLibrary", "ace", "atgp", "band_depth",
+           "band_math", "cem", "continuum_removed", "fit_autoencoder", "fourier_codec", "kmeans", "load_cube",
+           "load_library", "matched_filter", "mnf", "resample_spectra", "rx", "spectral_angles", "undefined_continuum",
+           "unmix"]
 __version__ = "0.1.0"

@@ -1,0 +1,123 @@
+"""Target and anomaly detection against Spectral Python: RX, matched filter, ACE (global and
+windowed), and CEM against its formula."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import spectral
+
+from cubescope import Cube, CubeError, detect
+from cubescope.demo import demo_cube
+
+RNG = np.random.default_rng(28)
+
+
+def correlated(rows=30, cols=36, bands=8, offset=5.0):
+    return (RNG.normal(size=(rows, cols, bands)) @ RNG.normal(size=(bands, bands)) + offset).astype(np.float64)
+
+
+@pytest.fixture(scope="module")
+def scene():
+    values = correlated()
+    return Cube.from_array(values), values, values[10, 12] + 0.5
+
+
+def test_global_detectors_equal_spectral_python(scene):
+    cube, values, target = scene
+    stats = spectral.calc_stats(values)
+    np.testing.assert_allclose(detect.rx(cube), spectral.rx(values, background=stats), rtol=1e-10)
+    np.testing.assert_allclose(detect.matched_filter(cube, target), spectral.matched_filter(values, target, stats),
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(detect.ace(cube, target), spectral.ace(values, target, background=stats),
+                               rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("window", [(1, 5), (3, 11), (5, 9)])
+def test_windowed_detectors_equal_spectral_python_with_the_cube_s_covariance(scene, window):
+    cube, values, target = scene
+    cov = spectral.calc_stats(values).cov
+    # Spectral Python returns float32 for windowed scores.
+    np.testing.assert_allclose(detect.rx(cube, window), spectral.rx(values, window=window, cov=cov), rtol=1e-6)
+    np.testing.assert_allclose(detect.matched_filter(cube, target, window),
+                               spectral.matched_filter(values, target, window=window, cov=cov), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(detect.ace(cube, target, window), spectral.ace(values, target, window=window, cov=cov),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_windowed_scores_do_not_depend_on_the_chunks(scene, monkeypatch):
+    cube, _, target = scene
+    whole = detect.ace(cube, target, (3, 7))
+    monkeypatch.setattr(detect, "_WINDOW_CHUNK_BYTES", 1)  # one row per chunk
+    # Summed-area tables over other rows round differently: equal to ~1e-12 of the scores.
+    np.testing.assert_allclose(detect.ace(cube, target, (3, 7)), whole, rtol=1e-9, atol=1e-12)
+
+
+def test_cem_is_its_formula_and_passes_the_target_with_gain_one(scene):
+    cube, values, target = scene
+    pixels = values.reshape(-1, values.shape[2])
+    correlation = pixels.T @ pixels / len(pixels)
+    weights = np.linalg.solve(correlation, target)
+    weights /= target @ weights
+    np.testing.assert_allclose(detect.cem(cube, target), values @ weights, rtol=1e-10)
+    on_target = Cube.from_array(np.concatenate([values, target[None, None].repeat(36, axis=1)]))
+    assert detect.cem(on_target, target)[-1, 0] == pytest.approx(1.0)
+
+
+def test_float32_cube_scores_in_float32_close_to_float64():
+    cube = demo_cube()
+    target = cube.spectrum(100, 120)
+    scores = detect.matched_filter(cube, target)
+    assert scores.dtype == np.float32 and scores[100, 120] == pytest.approx(1.0, abs=1e-4)
+    good = cube.good_bands
+    values = np.moveaxis(np.asarray(cube.bsq, np.float64), 0, 2)[:, :, good]
+    reference = spectral.rx(values)
+    np.testing.assert_allclose(detect.rx(cube), reference, rtol=2e-3, atol=1e-3 * np.median(reference))
+
+
+def test_pixels_without_data_score_nothing_and_stay_out_of_the_background(scene):
+    values = scene[1]
+    holed = values.copy()
+    holed[3, 4, 2] = np.nan
+    scores = detect.rx(Cube.from_array(holed))
+    assert np.isnan(scores[3, 4]) and np.isfinite(np.delete(scores.ravel(), 3 * 36 + 4)).all()
+    others = np.delete(values.reshape(-1, 8), 3 * 36 + 4, axis=0)
+    stats = spectral.GaussianStats(others.mean(axis=0), np.cov(others, rowvar=False))
+    np.testing.assert_allclose(np.delete(scores.ravel(), 3 * 36 + 4),
+                               np.delete(spectral.rx(values, background=stats).ravel(), 3 * 36 + 4), rtol=1e-10)
+    windowed = detect.rx(Cube.from_array(holed), (1, 5))
+    assert np.isnan(windowed[3, 4]) and np.isfinite(windowed[0, 0])
+
+
+def test_bad_bands_are_left_out(scene):
+    cube, values, target = scene
+    noisy = np.concatenate([values, RNG.normal(scale=1e6, size=(*values.shape[:2], 1))], axis=2)
+    bad = np.array([False] * 8 + [True])
+    with_bad = Cube.from_array(noisy, bad_bands=bad)
+    np.testing.assert_allclose(detect.rx(with_bad), detect.rx(cube), rtol=1e-10)
+    np.testing.assert_allclose(detect.ace(with_bad, np.append(target, 0.0)), detect.ace(cube, target), rtol=1e-10)
+
+
+def test_a_target_missing_bands_is_matched_on_the_others(scene):
+    cube, values, target = scene
+    partial = target.copy()
+    partial[5] = np.nan
+    expected = detect.matched_filter(Cube.from_array(np.delete(values, 5, axis=2)), np.delete(target, 5))
+    np.testing.assert_allclose(detect.matched_filter(cube, partial), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda c, t: detect.rx(Cube.from_array(np.ones((4, 4, 1)))), "at least two usable bands"),
+    (lambda c, t: detect.rx(Cube.from_array(np.ones((4, 4, 3)))), "same spectrum"),
+    (lambda c, t: detect.rx(c, (2, 5)), "two odd widths"),
+    (lambda c, t: detect.rx(c, (5, 5)), "inner < outer"),
+    (lambda c, t: detect.rx(c, (3, 99)), "larger than this 30 x 36 image"),
+    (lambda c, t: detect.rx(c, "big"), "two odd widths"),
+    (lambda c, t: detect.ace(c, t[:5]), "5 values"),
+    (lambda c, t: detect.ace(c, np.full(8, np.nan)), "fewer than two"),
+    (lambda c, t: detect.matched_filter(c, detect.background(c).mean), "background's mean"),
+])
+def test_unusable_requests_get_a_message(scene, call, message):
+    cube, _, target = scene
+    with pytest.raises(CubeError, match=message):
+        call(cube, target)

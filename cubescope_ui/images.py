@@ -17,6 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from cubescope import Cube, display, state
 from cubescope.products import Product
+from cubescope.roi import mask_rings
 from cubescope_ui import data, exporting, widgets
 from cubescope_ui.text import html_text
 from cubescope_ui.viewer import band_tile, image_viewer, rgb_tile
@@ -35,17 +36,20 @@ class Export:
 def show_image(key: str, cube_id: str, cube: Cube, context: state.LinkContext, product: Product, *,
                label: str, prefix: str = "", quantity: str = "", colorbar: str | None = None,
                export: Export | None = None, stretch: widgets.Stretch | None = None,
-               follow: tuple[str, int] | None = None) -> tuple[widgets.Stretch, DeltaGenerator]:
+               follow: tuple[str, int] | None = None, outlines: Sequence[dict] = ()
+               ) -> tuple[widgets.Stretch, DeltaGenerator]:
     """Stretch controls (keys starting with ``prefix``; none when ``stretch`` is given), then
     ``product`` in viewer ``key``, read out in ``quantity`` and titled ``label``, with a
     colourbar titled ``colorbar`` (default: the label), then its export panel when ``export``
-    says how. Returns the stretch used and the viewer's container.
+    says how; ``outlines`` are polygons drawn over it (:func:`outline`). Returns the stretch
+    used and the viewer's container.
     """
     if stretch is None:
         stretch = widgets.stretch_controls(context, prefix, value_range=data.value_range(cube_id, product))
     tile = band_tile(key, cube_id, cube, product, stretch)
     holder = image_viewer(key, cube, tile, colormap=stretch.colormap, label=label, quantity=quantity,
-                          name=product.name, colorbar=label if colorbar is None else colorbar, follow=follow)
+                          name=product.name, colorbar=label if colorbar is None else colorbar, follow=follow,
+                          outlines=outlines)
     if export is not None:
         exporting.image_panel(lambda: data.derived_image(cube_id, product), stretch, export.name_parts,
                               export.metadata, key=export.key, geo=cube.geo)
@@ -68,6 +72,19 @@ def show_rgb(key: str, cube_id: str, cube: Cube, context: state.LinkContext,
         exporting.rgb_panel(lambda: tuple(data.derived_image(cube_id, p) for p in products), tile.limits,
                             export.name_parts, export.metadata, key=export.key, geo=cube.geo)
     return stretch
+
+
+#: Most corners of outlines drawn over an image (a ragged mask would send megabytes to the browser).
+MAX_OUTLINE_CORNERS = 20_000
+
+
+def outline(mask: np.ndarray, colour: str, name: str) -> list[dict]:
+    """The boundary of ``mask`` (rows, cols) as polygons the viewer draws over an image; none
+    when it has more than :data:`MAX_OUTLINE_CORNERS` corners."""
+    rings = mask_rings(mask)
+    if sum(len(ring) for ring in rings) > MAX_OUTLINE_CORNERS:
+        return []
+    return [{"kind": "polygon", "points": [[y, x] for x, y in ring], "colour": colour, "name": name} for ring in rings]
 
 
 def class_colours(count: int) -> list[str]:

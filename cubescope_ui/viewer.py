@@ -166,12 +166,13 @@ def _payload(key: str, cube: Cube, tile: display.Tile, *, name: str = "image", *
 def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "gray", label: str = "",
                  quantity: str = "", channel_names: Sequence[str] = ("",), name: str = "image",
                  colorbar: str | None = None, value_names: Sequence[str] | None = None,
-                 follow: tuple[str, int] | None = None) -> DeltaGenerator:
+                 follow: tuple[str, int] | None = None, outlines: Sequence[dict] = ()) -> DeltaGenerator:
     """Show ``tile`` in the viewer with key ``key``. A click pins a pixel, a drag selects a
     region, a zoom or pan sets the window every image of the cube shows (and says the box it
     is shown in); all are applied in callbacks, before the run that draws them. ``name`` says
     what the image is (``band-12``): with the tile's window and step it names what is painted.
     ``follow`` is ``(slider key, value)`` when a slider picks the image (see :func:`prefetch_band`).
+    ``outlines`` are polygons drawn over the image besides the session's (:func:`overlays`).
     Returns the viewer's container, for :func:`prefetch_band`.
     """
     payload = _payload(key, cube, tile, name=name, colormap=colormap, label=label, quantity=quantity,
@@ -186,7 +187,7 @@ def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "g
             on_view_change=functools.partial(_on_view, key, size),
             on_polygon_change=functools.partial(_on_polygon, key, size),
         )
-        _OVERLAYS(key=f"{key}_overlays", data={"target": key, "overlays": overlays()})
+        _OVERLAYS(key=f"{key}_overlays", data={"target": key, "overlays": overlays(outlines)})
     return holder
 
 

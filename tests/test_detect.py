@@ -9,6 +9,7 @@ import spectral
 
 from cubescope import Cube, CubeError, detect
 from cubescope.demo import demo_cube
+from tests.apptest import open_page, share_query, viewer_overlays, viewer_payload
 
 RNG = np.random.default_rng(28)
 
@@ -121,3 +122,62 @@ def test_unusable_requests_get_a_message(scene, call, message):
     cube, _, target = scene
     with pytest.raises(CubeError, match=message):
         call(cube, target)
+
+
+# ----------------------------------------------------------------------------- the page
+def test_detection_page_scores_outlines_and_counts_anomalies():
+    at = open_page("pages/detect.py")
+    assert not at.error and not at.warning
+    header, values, _ = viewer_payload(at, "image_dt")
+    assert header["label"] == "RX score"
+    np.testing.assert_allclose(values[0], detect.rx(demo_cube()), rtol=1e-4)
+    outlines = [o for o in viewer_overlays(at, "image_dt") if o.get("name") == "detections"]
+    threshold = at.number_input(key="dt_threshold").value
+    count = int((detect.rx(demo_cube()) >= threshold).sum())
+    assert outlines and any(f"{count} pixels at or above" in c.value for c in at.caption)
+    assert len(at.dataframe[0].value) == 5  # the five best-scoring pixels
+    assert "dt_threshold" not in share_query(at)  # the starting threshold follows the scores
+    at.number_input(key="dt_threshold").set_value(230.0).run()  # the best RX score of the demo is 234.6
+    assert share_query(at)["dt_threshold"] == "230" and any("2 pixels at or above" in c.value for c in at.caption)
+
+
+def test_a_pinned_pixel_is_the_target_and_its_own_best_match():
+    at = open_page("pages/detect.py", query={"dt_method": "ACE", "px": "40-60", "dt_local": "true",
+                                             "dt_inner": "3", "dt_outer": "11"})
+    assert not at.error and not at.warning
+    assert at.selectbox(key="dt_target").value == "pixel (40, 60)"
+    best = at.dataframe[0].value.iloc[0]
+    assert best["pixel"] == "(40, 60)" and float(best["score"]) == pytest.approx(1.0, abs=1e-4)
+    link = share_query(at)
+    assert link["dt_method"] == "ACE" and link["dt_outer"] == "11" and link["dt_target"] == "pixel (40, 60)"
+
+
+def test_without_a_target_the_page_says_how_to_give_one():
+    at = open_page("pages/detect.py", query={"dt_method": "CEM"})
+    assert any("is the target" in i.value for i in at.info) and not at.error
+
+
+def test_unusable_link_values_fall_back_to_the_defaults():
+    at = open_page("pages/detect.py", query={"dt_method": "evil", "dt_inner": "4", "dt_threshold": "nan",
+                                             "dt_target": "<b>x</b>" * 40})
+    assert not at.error
+    assert at.segmented_control(key="dt_method").value == "RX"
+    assert np.isfinite(at.number_input(key="dt_threshold").value)
+
+
+@pytest.mark.parametrize("query, said", [
+    ({"dt_local": "true", "dt_inner": "9", "dt_outer": "5"}, "must be two odd widths with inner"),
+    ({"dt_local": "true", "dt_inner": "3", "dt_outer": "41"}, "larger than this 30 x 40 image"),
+    ({"dt_method": "ACE", "px": "10-10", "dt_target": "nobody"}, "cannot be used here"),
+])
+def test_unusable_detection_settings_are_messages(query, said):
+    small = Cube.from_array(RNG.random((30, 40, 6)).astype(np.float32), name="small scan")
+    at = open_page("pages/detect.py", query=query, cube=small)
+    assert not at.error and any(said in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_values_near_float32_s_largest_are_measured_in_float64():
+    values = (RNG.random((12, 14, 4)) * 3e38).astype(np.float32)
+    scores = detect.rx(Cube.from_array(values))
+    reference = spectral.rx(values.astype(np.float64))
+    np.testing.assert_allclose(scores, reference, rtol=1e-3)

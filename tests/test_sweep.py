@@ -86,6 +86,14 @@ CONTROLS = {
         ("slider", "cz_k", 1),
         ("segmented_control", "cz_codes", "Fourier"),
     ],
+    "pages/detect.py": [
+        ("state", "pins", [[0, 0], [3, 5]]),
+        ("segmented_control", "dt_method", "ACE"),
+        ("toggle", "dt_local", True),
+        ("number_input", "dt_outer", 199),
+        ("segmented_control", "dt_method", "CEM"),
+        ("number_input", "dt_threshold", 1e30),
+    ],
     "pages/map.py": [
         ("state", "pins", [[0, 0], [10**6, 10**6]]),
         ("radio", "map_show", "RGB"),

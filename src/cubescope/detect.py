@@ -41,6 +41,7 @@ import numpy as np
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
 from cubescope.pca import project_chunk
+from cubescope.products import Compute, Product
 from cubescope.stats import _feature_bands, _map_chunks, _pixels, pixel_moments, work_dtype
 
 #: Float64 bytes of whitened samples (with their window sums) per chunk of rows, windowed.
@@ -94,6 +95,11 @@ def background(cube: Cube, mask: Any = None, bands: Any = None) -> Background:
     moments = pixel_moments(cube, mask=mask, bands=bands)
     if moments.n_samples < 2:
         raise CubeError("The background has fewer than two pixels with data in every band used.")
+    if not np.isfinite(moments.covariance).all():
+        # Values near float32's largest overflow its products; float64's hold them.
+        moments = pixel_moments(cube, mask=mask, bands=bands, dtype=np.float64)
+    if not np.isfinite(moments.covariance).all():
+        raise CubeError("The pixels' values are too large to measure their spread (their covariance overflows).")
     values, vectors = np.linalg.eigh(moments.covariance)
     keep = values > max(values[-1], 0.0) * bands.size * np.finfo(np.float64).eps
     if not keep.any():
@@ -322,3 +328,69 @@ def _windowed(cube: Cube, stats: Background, target: np.ndarray | None, kind: st
 
     _map_chunks(run, _chunks(cube.rows, step))
     return out
+
+
+#: The detectors by name, as a page offers them; those after RX need a target.
+DETECTORS = ("RX", "Matched filter", "ACE", "CEM")
+
+
+@dataclass(frozen=True, eq=False)
+class DetectionImage(Product):
+    """One detector's scores over the cube: ``method`` one of :data:`DETECTORS`, ``target``
+    (n_bands,) for all but RX, ``window`` (inner, outer) for a local background (not CEM)."""
+
+    method: str
+    target: np.ndarray | None = None
+    window: tuple[int, int] | None = None
+    doing = "Scoring every pixel…"
+
+    def image(self, cube: Cube, compute: Compute) -> np.ndarray:
+        if self.method not in DETECTORS:
+            raise CubeError(f"Detect with one of {', '.join(DETECTORS)}, not '{self.method}'.")
+        if self.method == "RX":
+            return rx(cube, self.window, stats=compute(background))
+        if self.target is None:
+            raise CubeError(f"{self.method} needs a target spectrum.")
+        if self.method == "CEM":
+            return cem(cube, self.target)
+        target = _target(cube, self.target)
+        bands = tuple(int(b) for b in np.flatnonzero(cube.good_bands & np.isfinite(target)))
+        stats = compute(background, None, bands)
+        detector = matched_filter if self.method == "Matched filter" else ace
+        return detector(cube, target, self.window, stats=stats)
+
+
+@dataclass(frozen=True)
+class Detections:
+    """The pixels scoring at least a threshold.
+
+    Attributes
+    ----------
+    mask : ndarray of bool, shape (rows, cols)
+    pixels : int
+        How many pixels score at least the threshold.
+    objects : int
+        How many groups of touching pixels (8-connected) they form.
+    top : list of (row, col, score)
+        The highest-scoring pixels, best first.
+    """
+
+    mask: np.ndarray
+    pixels: int
+    objects: int
+    top: list[tuple[int, int, float]]
+
+
+def detections(scores: np.ndarray, threshold: float, top: int = 5) -> Detections:
+    """The pixels of ``scores`` (rows, cols) at or above ``threshold``, grouped into objects,
+    and the ``top`` highest-scoring pixels (NaN scores are never detections)."""
+    from scipy import ndimage
+
+    scores = np.asarray(scores)
+    mask = np.nan_to_num(scores, nan=-np.inf) >= threshold
+    _, objects = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    finite = np.flatnonzero(np.isfinite(scores.ravel()))
+    best = finite[np.argsort(scores.ravel()[finite])[::-1][:top]]
+    rows, cols = np.unravel_index(best, scores.shape)
+    return Detections(mask, int(mask.sum()), int(objects),
+                      [(int(r), int(c), float(scores[r, c])) for r, c in zip(rows, cols, strict=True)])

@@ -264,6 +264,14 @@ def roi_stats(cube_id: str, encoded: str) -> roi.ROIStats:
     return roi.roi_stats(open_cube(cube_id), area)
 
 
+@st.cache_resource(max_entries=24, show_spinner=False)
+def labels_tile(cube_id: str, name: str, window: Box, step: int, n_classes: int, _labels: np.ndarray) -> display.Tile:
+    """The tile of a class map ``_labels`` (rows, cols) ints, -1 for no class, named ``name``
+    (what the map is: its tiles are cached by name)."""
+    shown = viewport.Window(*window)
+    return display.class_tile(viewport.crop(_labels, shown, step), None, shown, step, n_classes)
+
+
 def kmeans_classes(cube_id: str, n_classes: int, seed: int) -> KMeansResult:
     """k-means classes of every pixel (seeded: the same classes for everyone)."""
     return computed(cube_id, "Forming the classes…", kmeans, n_classes, seed=seed)

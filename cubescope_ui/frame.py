@@ -40,6 +40,7 @@ PAGES = (
     ("pages/unmixing.py", "Classes", ":material/category:", "unmixing"),
     ("pages/compress.py", "Compression", ":material/compress:", "compress"),
     ("pages/detect.py", "Detection", ":material/crisis_alert:", "detect"),
+    ("pages/classify.py", "Classification", ":material/label:", "classify"),
     ("pages/map.py", "Map", ":material/public:", "map"),
 )
 

@@ -81,6 +81,12 @@ def kmeans_tile(key: str, cube_id: str, cube: Cube, n_classes: int, seed: int) -
     return data.kmeans_tile(cube_id, n_classes, seed, tuple(window.as_list()), _step_for(key, window))
 
 
+def labels_tile(key: str, cube_id: str, cube: Cube, name: str, labels: np.ndarray, n_classes: int) -> display.Tile:
+    """The tile viewer ``key`` shows of a class map ``labels`` (-1 for no class) named ``name``."""
+    window = session.window(cube)
+    return data.labels_tile(cube_id, name, tuple(window.as_list()), _step_for(key, window), n_classes, labels)
+
+
 def overlays(polygons: Sequence[dict] = ()) -> list[dict[str, Any]]:
     """The session's pins and region (and any polygons) as the viewer draws them."""
     drawn: list[dict[str, Any]] = [

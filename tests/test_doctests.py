@@ -8,7 +8,8 @@ import pytest
 
 MODULES = ["cubescope.io", "cubescope.indices", "cubescope.pca", "cubescope.mnf", "cubescope.unmixing",
            "cubescope.compress", "cubescope.export", "cubescope.io.upload", "cubescope.wavelengths", "cubescope.words",
-           "cubescope.products", "cubescope.detect"]
+           "cubescope.products", "cubescope.detect",
+           "cubescope.classify"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cubescope.roi import ROI
 from cubescope_ui.frame import PAGES
 from cubescope_ui.text import plain
 from tests.apptest import open_page
@@ -93,6 +94,13 @@ CONTROLS = {
         ("number_input", "dt_outer", 199),
         ("segmented_control", "dt_method", "CEM"),
         ("number_input", "dt_threshold", 1e30),
+    ],
+    "pages/classify.py": [
+        ("state", "rois", [ROI("a", ((0, 0), (3, 0), (3, 2), (0, 2)), label="one"),
+                           ROI("b", ((0, 2), (3, 2), (3, 4), (0, 4)), label="two")]),
+        ("segmented_control", "cl_method", "sam"),
+        ("segmented_control", "cl_method", "random_forest"),
+        ("segmented_control", "cl_view", "Confidence"),
     ],
     "pages/map.py": [
         ("state", "pins", [[0, 0], [10**6, 10**6]]),

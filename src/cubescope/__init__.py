@@ -26,7 +26,8 @@ from cubescope.unmixing import atgp, unmix
 _LAZY = {"band_depth": "continuum", "continuum_removed": "continuum", "SpectralLibrary": "library",
          "load_library": "library", "resample_spectra": "library", "spectral_angles": "library",
          "undefined_continuum": "continuum", "fit_autoencoder": "compress", "fourier_codec": "compress",
-         "rx": "detect", "matched_filter": "detect", "ace": "detect", "cem": "detect"}
+         "rx": "detect", "matched_filter": "detect", "ace": "detect", "cem": "detect",
+         "fit_classifier": "classify"}
 
 
 def __getattr__(name: str) -> Any:
@@ -35,7 +36,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'cubescope' has no attribute {name!r}")
 
 __all__ = ["INDICES", "ROI", "Cube", "CubeError", "SeveralCubes", "SpectralLibrary", "ace", "atgp", "band_depth",
-           "band_math", "cem", "continuum_removed", "fit_autoencoder", "fourier_codec", "kmeans", "load_cube",
-           "load_library", "matched_filter", "mnf", "resample_spectra", "rx", "spectral_angles", "undefined_continuum",
-           "unmix"]
+           "band_math", "cem", "continuum_removed", "fit_autoencoder", "fit_classifier", "fourier_codec", "kmeans",
+           "load_cube", "load_library", "matched_filter", "mnf", "resample_spectra", "rx", "spectral_angles",
+           "undefined_continuum", "unmix"]
 __version__ = "0.1.0"

@@ -200,6 +200,22 @@ def training_figure(loss: Sequence[float], validation: Sequence[float], referenc
     return figure
 
 
+def confusion_figure(confusion: np.ndarray, names: Sequence[str], height: int = 320) -> go.Figure:
+    """A confusion matrix as a heat map: rows the true class, columns the class assigned, each
+    cell's count written in it and coloured by the share of its row (its class's recall)."""
+    confusion = np.asarray(confusion)
+    totals = confusion.sum(axis=1, keepdims=True)
+    share = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
+    labels = [escape(str(n)) for n in names]
+    figure = go.Figure(go.Heatmap(z=share, x=labels, y=labels, text=confusion, texttemplate="%{text}",
+                                  colorscale="Blues", zmin=0, zmax=1, colorbar={"title": "share of row"},
+                                  hovertemplate="true %{y}, assigned %{x}: %{text} px<extra></extra>"))
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, template="plotly_white",
+                         title="confusion (held-out pixels)", xaxis={"title": "assigned", "side": "bottom"},
+                         yaxis={"title": "true", "autorange": "reversed"})
+    return figure
+
+
 def scree_figure(ratios: np.ndarray, kept: int, height: int = 320) -> go.Figure:
     """Explained-variance ratio per component (bars; the kept ones solid) with the cumulative
     ratio (line) and the 95% and 99% levels marked with the number of components reaching them."""

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from cubescope_ui.frame import PAGES
 from tests.e2e.conftest import running_app
 from tests.e2e.helpers import band_image, wait_ready
 
 pytestmark = pytest.mark.e2e
 
-PAGE_TITLES = ["Bands", "Smoothing", "PCA", "Band math", "Continuum", "Library", "Classes", "Compression", "Map"]
+PAGE_TITLES = [title for _, title, *_ in PAGES]
 
 
 @pytest.mark.parametrize("width", [1024, 1400])

@@ -8,8 +8,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bands", "smoothing", "pca", "analysis", "analysis2", "compress", "detect", "browser", "scale", "load",
-              "load10"]
+BENCHMARKS = ["bands", "smoothing", "pca", "analysis", "analysis2", "compress", "detect", "classify", "browser",
+              "scale", "load", "load10"]
 
 
 def main(names: list[str]) -> int:

@@ -152,3 +152,27 @@ def test_mnf_and_unmixing_on_dask_equal_in_memory():
     lazy = dask_arrays.unmix(array, ends, bands=cube.good_bands, nodata=cube.nodata)
     np.testing.assert_allclose(np.moveaxis(dask_arrays.compute(lazy)[0], 0, -1), unmix(cube, ends), rtol=1e-9,
                                equal_nan=True)
+
+
+def test_detectors_and_classifier_on_dask_equal_the_in_memory_ones():
+    from cubescope import classify, detect
+
+    cube = nodata_cube()
+    good = np.flatnonzero(cube.good_bands)
+    import dask.array
+
+    array = dask.array.from_array(np.asarray(cube.bsq), chunks=(cube.n_bands, 8, 23))
+    stats = dask_arrays.background(array, bands=good, nodata=-9999.0)
+    np.testing.assert_allclose(stats.covariance, detect.background(cube).covariance, rtol=1e-9)
+    np.testing.assert_allclose(dask_arrays.rx(array, stats=stats, nodata=-9999.0).compute(), detect.rx(cube),
+                               rtol=1e-9, equal_nan=True)
+    target = cube.spectrum(20, 7) + 0.1
+    target[cube.bad_bands] = np.nan  # the target has no value at the bad bands: they are left out
+    for lazy, eager in ((dask_arrays.matched_filter, detect.matched_filter), (dask_arrays.ace, detect.ace)):
+        np.testing.assert_allclose(lazy(array, target, nodata=-9999.0).compute(), eager(cube, target),
+                                   rtol=1e-8, atol=1e-10, equal_nan=True)
+    labels = np.zeros((cube.rows, cube.cols), int)
+    labels[:10] = 1
+    labels[25:] = 2
+    model = classify.fit_classifier(cube, labels, "sam")
+    np.testing.assert_array_equal(dask_arrays.classify(model, array, nodata=-9999.0).compute(), model.predict(cube))

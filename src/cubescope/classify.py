@@ -38,7 +38,7 @@ import numpy as np
 from cubescope.cube import Cube
 from cubescope.errors import CubeError
 from cubescope.products import Compute, Product
-from cubescope.stats import _feature_bands, _map_chunks, _pixels, _valid_pixels
+from cubescope.stats import _feature_bands, _map_chunks, _pixels, _valid_pixels, work_dtype
 
 METHODS = ("gaussian", "random_forest", "svm", "sam")
 #: Rows per block when a cube is classified.
@@ -70,10 +70,12 @@ class Classifier:
         """Per-class scores of spectra ``(n, bands used)``, higher is likelier: ``(n, k)``
         (log-likelihoods, probabilities, or minus the spectral angle)."""
         if self.method == "gaussian":
+            # Whitened by each class (W = L^-1, L L^T its covariance): the squared distance is a
+            # sum of squares of values near 1, exact enough in the samples' own float32.
             out = np.empty((len(spectra), len(self.classes)))
-            for i, (mean, inverse, constant) in enumerate(self.model):
-                delta = spectra - mean
-                out[:, i] = constant - 0.5 * np.einsum("ij,ij->i", delta @ inverse, delta)
+            for i, (mean, whitening, constant) in enumerate(self.model):
+                z = (spectra - mean.astype(spectra.dtype)) @ whitening.T.astype(spectra.dtype)
+                out[:, i] = constant - 0.5 * np.einsum("ij,ij->i", z, z)
             return out
         if self.method == "sam":
             unit = spectra / np.linalg.norm(spectra, axis=1, keepdims=True)
@@ -110,7 +112,7 @@ class Classifier:
             valid = _valid_pixels(raw, cube.nodata, None)
             if valid.any():
                 block = out[rows].reshape(-1, *shape[2:])
-                block[valid] = function(np.asarray(raw[:, valid], np.float64).T)
+                block[valid] = function(np.asarray(raw[:, valid], work_dtype(cube.dtype)).T)
                 out[rows] = block.reshape(out[rows].shape)
 
         _map_chunks(run, [slice(r, min(r + _ROWS, cube.rows)) for r in range(0, cube.rows, _ROWS)])
@@ -172,11 +174,14 @@ def fit_classifier(cube: Cube, labels: Any, method: str = "gaussian", seed: int 
                                 f"than the {bands.size} bands used. Draw larger regions or use another method.")
             members = spectra[found == label]
             covariance = np.atleast_2d(np.cov(members, rowvar=False))
-            sign, log_det = np.linalg.slogdet(covariance)
-            if sign <= 0:
+            try:
+                lower = np.linalg.cholesky(covariance)
+            except np.linalg.LinAlgError:
                 raise CubeError(f"The pixels of class {label} do not vary in every band: their covariance cannot "
-                                "be inverted. Use another method.")
-            model.append((members.mean(axis=0), np.linalg.inv(covariance), -0.5 * log_det))
+                                "be inverted. Use another method.") from None
+            whitening = np.linalg.solve(lower, np.eye(bands.size))
+            log_det = 2.0 * np.log(np.diag(lower)).sum()
+            model.append((members.mean(axis=0), whitening, -0.5 * log_det))
     elif method == "sam":
         means = np.array([spectra[found == label].mean(axis=0) for label in classes])
         model = means / np.linalg.norm(means, axis=1, keepdims=True)

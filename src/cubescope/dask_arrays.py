@@ -1,5 +1,5 @@
-"""PCA, Savitzky-Golay, band math, continuum removal and spectral angles on Dask arrays: the
-same computations, spread over threads or a cluster.
+"""PCA, Savitzky-Golay, band math, continuum removal, spectral angles, unmixing, detection and
+classification on Dask arrays: the same computations, spread over threads or a cluster.
 
 A cube as a Dask array is ``(bands, rows, cols)``, chunked along rows only, so every chunk
 holds whole spectra. The per-chunk work is the in-memory code's own (:func:`cubescope.pca.chunk_gram`,
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from cubescope import continuum, indices, library, unmixing
+from cubescope import continuum, detect, indices, library, unmixing
 from cubescope.cube import Cube, band_mask, float_dtype_for
 from cubescope.errors import CubeError
 from cubescope.mnf import mnf_from_moments, noise_gram
@@ -280,3 +280,65 @@ def unmix(array, endmembers: Any, *, sum_to_one: bool = False, bands: Any = None
     keep = np.ones(array.shape[0], bool) if bands is None else band_mask(bands, array.shape[0])
     return array.map_blocks(_block_unmix, ends, keep, sum_to_one, nodata, dtype=np.float64,
                             chunks=((ends.shape[0],), *array.chunks[1:]))
+
+
+def background(array, *, bands: Any = None, nodata: float | None = None) -> detect.Background:
+    """:func:`cubescope.detect.background` of a Dask array ``(bands, rows, cols)``."""
+    import dask
+
+    bands, shift = _features(array, bands, 1, nodata)
+    if bands.size < 2:
+        raise CubeError(f"Detection needs at least two bands; this array has {bands.size}.")
+    parts = [dask.delayed(_block_gram)(block, bands, shift, np.dtype(np.float64), nodata)
+             for block in array.to_delayed().ravel()]
+    (gram,) = compute(dask.delayed(sum)(parts))
+    return detect.background_from_moments(moments_from_gram(gram, shift), bands)
+
+
+def _block_detect(block: np.ndarray, stats: detect.Background, target: np.ndarray | None, kind: str,
+                  dtype: np.dtype, nodata: float | None) -> np.ndarray:
+    raw = block[stats.bands].reshape(stats.bands.size, -1)
+    return detect.score_chunk(raw, stats, target, kind, nodata, dtype).reshape(block.shape[1:])
+
+
+def _detector(array, kind: str, target: Any, stats: detect.Background | None, nodata: float | None):
+    _check(array)
+    if target is not None:
+        target = np.asarray(target, dtype=np.float64).ravel()
+        if target.size != array.shape[0]:
+            raise CubeError(f"The target has {target.size} values; the array has {array.shape[0]} bands.")
+        if stats is None:
+            stats = background(array, bands=np.flatnonzero(np.isfinite(target)), nodata=nodata)
+        target = stats.whitening @ (target[stats.bands] - stats.mean)
+        if not target @ target > 0:
+            raise CubeError("The target is the background's mean: there is nothing to detect.")
+    elif stats is None:
+        stats = background(array, nodata=nodata)
+    dtype = work_dtype(array.dtype)
+    return array.map_blocks(_block_detect, stats, target, kind, dtype, nodata, dtype=dtype, drop_axis=0,
+                            chunks=array.chunks[1:])
+
+
+def rx(array, *, stats: detect.Background | None = None, nodata: float | None = None):
+    """:func:`cubescope.detect.rx` (global background) of a Dask array, lazily: ``(rows, cols)``."""
+    return _detector(array, "rx", None, stats, nodata)
+
+
+def matched_filter(array, target: Any, *, stats: detect.Background | None = None, nodata: float | None = None):
+    """:func:`cubescope.detect.matched_filter` (global background) of a Dask array, lazily."""
+    return _detector(array, "mf", target, stats, nodata)
+
+
+def ace(array, target: Any, *, stats: detect.Background | None = None, nodata: float | None = None):
+    """:func:`cubescope.detect.ace` (global background) of a Dask array, lazily."""
+    return _detector(array, "ace", target, stats, nodata)
+
+
+def _block_classes(block: np.ndarray, classifier: Any, nodata: float | None) -> np.ndarray:
+    return classifier.predict(Cube(block, nodata=nodata))
+
+
+def classify(classifier: Any, array, *, nodata: float | None = None):
+    """:meth:`cubescope.classify.Classifier.predict` of a Dask array, lazily: ``(rows, cols)`` int32."""
+    _check(array)
+    return array.map_blocks(_block_classes, classifier, nodata, dtype=np.int32, drop_axis=0, chunks=array.chunks[1:])

@@ -100,12 +100,18 @@ def background(cube: Cube, mask: Any = None, bands: Any = None) -> Background:
         moments = pixel_moments(cube, mask=mask, bands=bands, dtype=np.float64)
     if not np.isfinite(moments.covariance).all():
         raise CubeError("The pixels' values are too large to measure their spread (their covariance overflows).")
+    return background_from_moments(moments, bands)
+
+
+def background_from_moments(moments: Any, bands: np.ndarray) -> Background:
+    """The :class:`Background` of pixels with these moments (:class:`cubescope.stats.Moments`)
+    over ``bands``; its whitening is the covariance's pseudo-inverse square root."""
     values, vectors = np.linalg.eigh(moments.covariance)
     keep = values > max(values[-1], 0.0) * bands.size * np.finfo(np.float64).eps
     if not keep.any():
         raise CubeError("Every background pixel has the same spectrum: there is no spread to measure against.")
     whitening = (vectors[:, keep] / np.sqrt(values[keep])).T
-    return Background(bands, moments.mean, moments.covariance, whitening, moments.n_samples)
+    return Background(np.asarray(bands), moments.mean, moments.covariance, whitening, moments.n_samples)
 
 
 def rx(cube: Cube, window: tuple[int, int] | None = None, stats: Background | None = None) -> np.ndarray:
@@ -232,27 +238,34 @@ def _chunks(rows: int, step: int) -> list[slice]:
     return [slice(r, min(r + step, rows)) for r in range(0, rows, step)]
 
 
+def score_chunk(raw: np.ndarray, stats: Background, target: np.ndarray | None, kind: str,
+                nodata: float | None, dtype: np.dtype) -> np.ndarray:
+    """Global-background scores of one chunk of pixels ``raw`` ``(bands used, pixels)``, as
+    stored: ``kind`` "rx", "mf" or "ace", ``target`` whitened (:func:`_with_target`); NaN where
+    a pixel lacks data. The in-memory and the Dask detectors share it."""
+    if kind == "mf":
+        # Linear in the pixel: one weight vector, no whitened copy of the pixels needed.
+        weights = (target @ stats.whitening / (target @ target))[None, :].astype(dtype)
+        out = np.empty((1, raw.shape[1]), dtype)
+        return project_chunk(raw, weights, stats.mean, nodata, out)[0]
+    z = np.empty((stats.whitening.shape[0], raw.shape[1]), dtype)
+    project_chunk(raw, stats.whitening.astype(dtype), stats.mean, nodata, z)
+    zz = np.einsum("ij,ij->j", z, z)
+    if kind == "rx":
+        return zz
+    sz = target.astype(dtype) @ z
+    return sz * sz / (float(target @ target) * zz)
+
+
 def _scores(cube: Cube, stats: Background, target: np.ndarray | None, kind: str,
             window: tuple[int, int] | None) -> np.ndarray:
     if window is not None:
         return _windowed(cube, stats, target, kind, _check_window(cube, window))
-    if kind == "mf":
-        # Linear in the pixel: one weight vector, no whitened copy of the pixels needed.
-        return _project(cube, stats.bands, (target @ stats.whitening / (target @ target))[None, :], stats.mean)
     out = _output(cube)
     dtype = work_dtype(cube.dtype)
-    whitening = stats.whitening.astype(dtype)
 
     def run(rows: slice) -> None:
-        raw = _pixels(cube, stats.bands, rows)
-        z = np.empty((whitening.shape[0], raw.shape[1]), dtype)
-        project_chunk(raw, whitening, stats.mean, cube.nodata, z)
-        zz = np.einsum("ij,ij->j", z, z)
-        if kind == "rx":
-            score = zz
-        else:
-            sz = target.astype(dtype) @ z
-            score = sz * sz / (float(target @ target) * zz)
+        score = score_chunk(_pixels(cube, stats.bands, rows), stats, target, kind, cube.nodata, dtype)
         out[rows] = score.reshape(-1, cube.cols)
 
     _map_chunks(run, _chunks(cube.rows, _ROWS))

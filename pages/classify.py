@@ -36,9 +36,9 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                 "page's ROI panel: at least two classes. With two or more ROIs of a class, whole ROIs are held out "
                 "to measure the accuracy; a lone ROI is cut in two.")
         return
-    left, middle, right = st.columns([2, 1, 2], vertical_alignment="bottom")
-    method = widgets.kept(left.segmented_control, "cl_method", context, "Classifier", options=list(METHODS),
+    method = widgets.kept(st.segmented_control, "cl_method", context, "Classifier", options=list(METHODS),
                           default=METHODS[0], format_func=NAMES.get)
+    middle, right = st.columns([1, 2], vertical_alignment="bottom")
     seed = widgets.kept(middle.number_input, "cl_seed", context, "Seed", min_value=0, max_value=9999, value=0,
                         help="Which ROIs are held out, and the forest's and SVM's randomness.")
     encoded = roi_module.encode_rois(labelled)

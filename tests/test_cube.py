@@ -109,3 +109,65 @@ def test_default_band_avoids_water_absorption():
     assert abs(cube.wavelengths[cube.default_band()] - 650) < 5
     assert Cube.from_array(np.zeros((2, 2, 5), "f4"), default_bands=(3, 2, 1)).default_band() == 3
     assert Cube.from_array(np.zeros((2, 2, 5), "f4")).default_band() == 2
+
+
+def test_a_subset_is_exactly_its_samples_with_everything_that_describes_them():
+    demo = demo_cube()
+    bad = np.zeros(demo.n_bands, bool)
+    bad[[12, 60]] = True
+    cube = Cube.from_meta(demo.bsq, {**demo.to_meta(), "bad_bands": bad}, geo=demo.geo)
+    slice_bands = np.arange(10, 40)
+    part = cube.subset(slice(20, 70), slice(100, 180), slice_bands)
+    assert part.shape == (50, 80, 30)
+    np.testing.assert_array_equal(part.spectrum(0, 0), cube.spectrum(20, 100)[slice_bands])
+    np.testing.assert_array_equal(part.band(5), cube.band(15)[20:70, 100:180])
+    np.testing.assert_array_equal(part.wavelengths, cube.wavelengths[10:40])
+    np.testing.assert_array_equal(part.bad_bands, cube.bad_bands[10:40])
+    np.testing.assert_allclose(part.lonlat(0, 0), cube.lonlat(20, 100))  # pixel (0, 0) where (20, 100) was
+    np.testing.assert_allclose(part.lonlat(49, 79), cube.lonlat(69, 179))
+    assert np.shares_memory(part.bsq, cube.bsq)  # one run of bands: a view, never a copy
+    assert part.metadata["subset of"] == cube.name and part.metadata["subset bands"] == "30 of 128"
+
+
+def test_a_subset_of_scattered_bands_copies_only_them_over_the_window():
+    values = np.arange(4 * 5 * 6, dtype=np.float32).reshape(4, 5, 6)
+    cube = Cube.from_array(values, wavelengths=[400, 500, 600, 700, 800, 900], wavelength_units="nm",
+                           fwhm=[10] * 6, gain=[1, 2, 3, 4, 5, 6], default_bands=(4, 2, 0))
+    mask = np.array([True, False, True, False, True, False])
+    part = cube.subset(slice(1, 3), slice(0, 5), mask)
+    assert part.shape == (2, 5, 3) and not np.shares_memory(part.bsq, cube.bsq)
+    np.testing.assert_array_equal(part.spectrum(1, 2), cube.spectrum(2, 2)[mask])  # gain moved with the bands
+    np.testing.assert_array_equal(part.wavelengths, [400, 600, 800])
+    assert part.default_bands == (2, 1, 0)
+    assert cube.subset(bands=[1, 3]).default_bands is None  # the true-colour bands are not all there
+
+
+@pytest.mark.parametrize("rows, cols, bands, message", [
+    (slice(5, 5), slice(None), None, "not empty"),
+    (slice(0, 4, 2), slice(None), None, "step 1"),
+    (slice(None), slice(None), [], "at least one"),
+    (slice(None), slice(None), [9], "within 0..5"),
+])
+def test_an_impossible_subset_is_a_message(rows, cols, bands, message):
+    cube = Cube.from_array(np.zeros((4, 5, 6), np.float32))
+    with pytest.raises(CubeError, match=message):
+        cube.subset(rows, cols, bands)
+
+
+def test_a_subset_of_a_stored_cube_reads_only_checked_bands(tmp_path):
+    from cubescope.store import CubeStore
+
+    store = CubeStore(tmp_path / "store")
+    cube_id = store.put(Cube.from_array(sample_cube(rows=12, cols=10, bands=8)), "e" * 32)
+    data = store.root / "objects" / cube_id / "data.npy"
+    raw = bytearray(data.read_bytes())
+    raw[-5] ^= 0xFF  # a sample of the last band
+    data.write_bytes(bytes(raw))
+    cube, again = store.open(cube_id), store.open(cube_id)
+    part = cube.subset(slice(2, 9), slice(1, 7), [5, 6, 7])  # a view of the last three bands
+    np.testing.assert_array_equal(part.band(0), cube.band(5)[2:9, 1:7])
+    with pytest.raises(CubeError, match="damaged"):
+        part.band(2)
+    assert part.damaged and cube.damaged
+    with pytest.raises(CubeError, match="damaged"):
+        again.subset(bands=[0, 7])  # scattered bands are checked before they are copied

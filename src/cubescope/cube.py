@@ -285,6 +285,56 @@ class Cube:
         """True when stored samples are scaled to physical values on reading."""
         return self.gain is not None or self.offset is not None
 
+    def subset(self, rows: slice = slice(None), cols: slice = slice(None), bands: Any = None) -> Cube:
+        """A cube of exactly these samples: ``rows`` and ``cols`` (slices of step 1) and ``bands``
+        (indices, or a boolean mask over the bands; default all).
+
+        Wavelengths, band widths, the bad-band list, gain and offset move with the bands; the
+        georeferencing with the window (the subset's pixel (0, 0) lies where ``(rows.start,
+        cols.start)`` does). The samples are a view of this cube's when the bands are one run,
+        else a copy of the chosen bands over the window only; either way the store's checks of
+        the bands read still apply.
+
+        Raises
+        ------
+        CubeError
+            For a window outside the image, a step other than 1, or no band.
+        """
+        r0, r1, rstep = rows.indices(self.rows)
+        c0, c1, cstep = cols.indices(self.cols)
+        if rstep != 1 or cstep != 1 or r0 >= r1 or c0 >= c1:
+            raise CubeError(f"A subset is a window of rows and columns inside the {self.rows} x {self.cols} image "
+                            f"(step 1, not empty); got rows {r0}:{r1}:{rstep}, columns {c0}:{c1}:{cstep}.")
+        if bands is None:
+            index = np.arange(self.n_bands)
+        else:
+            chosen = np.asarray(bands)
+            index = np.flatnonzero(band_mask(chosen, self.n_bands)) if chosen.dtype == bool else chosen.astype(int)
+            if index.size == 0 or index.min() < 0 or index.max() >= self.n_bands:
+                raise CubeError(f"A subset needs bands within 0..{self.n_bands - 1}, at least one.")
+        run = index.size == index[-1] - index[0] + 1 and bool(np.all(np.diff(index) == 1))
+        if run:
+            samples = self._bsq[index[0]:index[-1] + 1, r0:r1, c0:c1]
+        else:
+            for band in index:  # verified before they are copied
+                self._checked(int(band), int(band) + 1)
+            samples = self._bsq[:, r0:r1, c0:c1][index]
+
+        def per_band(values: Any) -> Any:
+            return None if values is None or np.ndim(values) == 0 else np.asarray(values)[index]
+
+        meta = self.to_meta()
+        kept = [int(np.flatnonzero(index == b)[0]) for b in (self.default_bands or ()) if b in index]
+        meta.update(
+            name=f"{self.name} subset", wavelengths=per_band(self.wavelengths), fwhm=per_band(self.fwhm),
+            bad_bands=per_band(self.bad_bands), gain=per_band(self.gain), offset=per_band(self.offset),
+            default_bands=kept if len(kept) == len(self.default_bands or ()) and kept else None,
+            metadata={**self.metadata, "subset of": self.name, "subset rows": f"{r0}-{r1}",
+                      "subset columns": f"{c0}-{c1}", "subset bands": f"{index.size} of {self.n_bands}"},
+        )
+        geo = None if self.geo is None else self.geo.window(slice(r0, r1), slice(c0, c1))
+        return Cube.from_meta(samples, meta, geo=geo, check=_ParentCheck(self, index) if run else None)
+
     def as_stored(self) -> Cube:
         """The same samples without the file's gain and offset: the values as stored."""
         if not self.is_scaled:
@@ -637,3 +687,18 @@ def to_band_sequential(array: np.ndarray, band_axis: int, copy: bool | None = Tr
         stop = min(start + step, rows)
         out[:, start:stop, :] = moved[:, start:stop, :]
     return out
+
+
+class _ParentCheck:
+    """A subset's check: its bands are checked as the parent's bands they are (a view)."""
+
+    def __init__(self, parent: Cube, index: np.ndarray) -> None:
+        self.parent, self.index = parent, index
+
+    @property
+    def failed(self) -> bool:
+        return self.parent.damaged
+
+    def __call__(self, _: np.ndarray, start: int, stop: int) -> None:
+        for band in self.index[start:stop]:
+            self.parent._checked(int(band), int(band) + 1)

@@ -195,9 +195,18 @@ def page(what: str, title: Callable[[Cube], str], body: Callable[[str, Cube, sta
             body(cube_id, cube, context)
 
 
+def rerun_if_switched(cube_id: str) -> None:
+    """Rerun the whole page when a fragment runs with a cube the session no longer shows: a
+    fragment rerun queued just before another cube was opened keeps the earlier run's cube,
+    and would draw it (and its share link) under the new cube's title."""
+    if cube_id.removesuffix(data.STORED) != session.cube_id():
+        st.rerun()
+
+
 @st.fragment
 def _body(what: str, body: Callable[[str, Cube, state.LinkContext], None], cube_id: str, cube: Cube,
           context: state.LinkContext) -> None:
+    rerun_if_switched(cube_id)
     with page_guard(what):
         body(cube_id, cube, context)
         share_link(cube)

@@ -7,7 +7,7 @@ from cubescope.products import Band
 from cubescope.wavelengths import band_label
 from cubescope.words import number_text
 from cubescope_ui import exporting, rois, widgets
-from cubescope_ui.frame import page, share_link
+from cubescope_ui.frame import page, rerun_if_switched, share_link
 from cubescope_ui.guard import page_guard
 from cubescope_ui.images import Export, show_image, show_rgb
 from cubescope_ui.layout import two_columns
@@ -24,6 +24,7 @@ SETTINGS = {"view": state.Setting("view", state.choice(VIEWS), lambda c: "Band")
 @st.fragment(key="explorer")
 def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     """The image and the spectra: a change of view reruns only this part."""
+    rerun_if_switched(cube_id)
     with page_guard("The Bands page"):
         image_col, spectra_col = two_columns("bands")
         spectra_box = spectra_col.container()
@@ -56,6 +57,7 @@ def band_view(cube_id: str, cube: Cube, context: state.LinkContext, spectra_box)
     """The band slider, stretch, image, and the spectra marked at the band with the pin
     controls (written into the spectra column, ``spectra_box``): a band move, a click or a zoom
     reruns only this, the new image is sent first, and the rest of the page is not redrawn."""
+    rerun_if_switched(cube_id)
     with page_guard("The Bands page"):
         band = widgets.band_slider(cube, context, "band")
         shown = band_image(cube, band, "gray")

@@ -149,6 +149,17 @@ def choose_tool(page, tool: str, key: str = "image") -> None:
     )
 
 
+
+def draw_polygon(page, image, corners: list[tuple[int, int]]) -> None:
+    """Draw a polygon ROI with the viewer's Polygon tool (chosen already): a click on each
+    corner pixel ``(row, col)``, a double-click on the last to close it."""
+    for row, col in corners:
+        x, y = pixel_centre(page, row, col)
+        image.click(position={"x": x, "y": y})
+    x, y = pixel_centre(page, *corners[-1])
+    image.dblclick(position={"x": x, "y": y})
+    wait_ready(page)
+
 def click_and_check_spectrum(page, data, fx: float, fy: float) -> tuple[int, int]:
     """Click the band image at fractions ``(fx, fy)`` of its size; check that the new spectrum
     trace holds ``data[row, col]`` (``data``: the cube as ``(rows, cols, bands)``). Returns the pixel."""

@@ -8,18 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import band_image, choose_tool, current_url, pixel_centre, wait_ready
+from tests.e2e.helpers import band_image, choose_tool, current_url, draw_polygon, wait_ready
 
 pytestmark = pytest.mark.e2e
-
-
-def draw(page, image, corners) -> None:
-    for row, col in corners:
-        x, y = pixel_centre(page, row, col)
-        image.click(position={"x": x, "y": y})
-    x, y = pixel_centre(page, *corners[-1])
-    image.dblclick(position={"x": x, "y": y})
-    wait_ready(page)
 
 
 def give_class(page, index: int, name: str) -> None:
@@ -40,8 +31,8 @@ def test_two_drawn_rois_of_two_classes_are_classified_with_their_accuracy(page, 
     wait_ready(page)
     image = band_image(page)
     choose_tool(page, "polygon")
-    draw(page, image, [(10, 10), (10, 60), (40, 60), (40, 10)])  # vegetation
-    draw(page, image, [(60, 150), (60, 200), (95, 200), (95, 150)])  # the lake
+    draw_polygon(page, image, [(10, 10), (10, 60), (40, 60), (40, 10)])  # vegetation
+    draw_polygon(page, image, [(60, 150), (60, 200), (95, 200), (95, 150)])  # the lake
     page.get_by_text("Name, class or remove an ROI").click()
     give_class(page, 0, "vegetation")
     give_class(page, 1, "water")

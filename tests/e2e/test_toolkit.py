@@ -15,6 +15,7 @@ from tests.e2e.helpers import (
     band_image,
     choose_tool,
     current_url,
+    draw_polygon,
     pixel_centre,
     traces,
     viewer_state,
@@ -83,12 +84,7 @@ def test_polygon_roi_drawn_plotted_in_its_colour_and_tabled(page, server, artifa
     image = band_image(page)
     choose_tool(page, "polygon")
     corners = [(20, 20), (20, 80), (70, 90), (80, 30)]
-    for row, col in corners:
-        x, y = pixel_centre(page, row, col)
-        image.click(position={"x": x, "y": y})
-    x, y = pixel_centre(page, *corners[-1])
-    image.dblclick(position={"x": x, "y": y})
-    wait_ready(page)
+    draw_polygon(page, image, corners)
     link = current_url(page, "rois=")
     (roi,) = decode_rois(parse_qs(urlsplit(link).query)["rois"][0])
     assert [(round(x - 0.5), round(y - 0.5)) for x, y in roi.vertices] == [(c, r) for r, c in corners]

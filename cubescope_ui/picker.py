@@ -128,19 +128,27 @@ def cube_picker(max_upload_mb: int) -> None:
         help=f"{ACCEPTED}. Up to {max_upload_mb} MB per file.",
     )
     st.sidebar.caption(f"{ACCEPTED}. Up to {max_upload_mb} MB per file.")
-    st.sidebar.button("Open the demo cube", on_click=session.open_demo, width="stretch")
-    session.cube_id()
+    st.sidebar.button("Open the demo cube", on_click=session.open_demo, key="open_demo", width="stretch")
     _server_sources()
+    # One box per cube, not the session's cube itself as the widget: a rerun the browser asks
+    # for just after an upload (a click, a component's report) still carries the box it shows,
+    # with the previous cube's id, which Streamlit would take for the user typing it back.
+    shown = session.cube_id()
+    box = f"cube_box_{shown}"
     st.sidebar.text_input(
         "Cube id",
-        key="cube",
+        value=shown,
+        key=box,
         on_change=_on_cube_typed,
+        args=(box,),
         help="Every cube has an id; links carry it. Paste one to open that cube.",
     )
 
 
-def _on_cube_typed() -> None:
-    session.switch_cube(state.normal_cube_id(st.session_state.get("cube")) or DEMO_ID)
+def _on_cube_typed(box: str) -> None:
+    if box != f"cube_box_{session.cube_id()}":
+        return  # the box of a cube the session has left: a stale report, not typing
+    session.switch_cube(state.normal_cube_id(st.session_state.get(box)) or DEMO_ID)
 
 
 @st.cache_data(ttl=30, show_spinner=False)

@@ -43,8 +43,7 @@ def open_page(page: str | None = None, *, query: Mapping[str, str] | None = None
     at = app_session(timeout)
     if cube is not None:
         cube_id = cube_id or hashlib.md5(cube.name.encode()).hexdigest()
-        # Through session state: AppTest drops a cube adopted from ?cube= on its next run (browsers keep it).
-        at.session_state["cube"] = CubeStore(os.environ["CUBESCOPE_STORE"]).put(cube, cube_id)
+        at.query_params["cube"] = CubeStore(os.environ["CUBESCOPE_STORE"]).put(cube, cube_id)
     for key, value in (query or {}).items():
         at.query_params[key] = value
     for key, value in (session or {}).items():

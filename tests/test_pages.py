@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 import streamlit as st
+from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
 from cubescope import Cube
@@ -477,6 +478,61 @@ def test_cube_id_in_a_link_is_read_in_any_letter_case(tmp_path):
     assert "scan" in second.subheader[0].value
 
 
+def test_a_late_report_from_the_browser_keeps_the_uploaded_cube(tmp_path):
+    """A rerun the browser asks for before it has drawn the upload's run (a click on the
+    previous image, a component's report) carries the widget values it still shows: they must
+    not reopen the previous cube (seen in a browser test: the new cube's title over the
+    previous cube's link)."""
+    st.cache_resource.clear()
+    at = app_session(60).run()
+    # What a browser reports: every widget's value, and no button (a button is only reported
+    # when clicked; AppTest reports all of them as not clicked).
+    shown_before = WidgetStates(widgets=[w for w in at._tree.get_widget_states().widgets
+                                         if w.WhichOneof("value") != "trigger_value"])
+    np.save(tmp_path / "scan.npy", sample_cube(rows=12, cols=10, bands=5, dtype="f4"))
+    at.file_uploader(key="upload").set_value(
+        ("scan.npy", (tmp_path / "scan.npy").read_bytes(), "application/octet-stream")
+    ).run()
+    cube_id = share_query(at)["cube"]
+    at._run(shown_before)
+    assert not at.exception and not at.error
+    assert at.session_state["cube"] == cube_id and share_query(at)["cube"] == cube_id
+    assert "scan" in at.subheader[0].value
+    assert at.text_input(key=f"cube_box_{cube_id}").value == cube_id
+
+
+def test_a_cube_opened_from_a_link_stays_open_on_the_next_runs(tmp_path):
+    """The session's cube is not the id box's value: the box once dropped a linked cube on the
+    run after the first, and the page fell back to the demo cube."""
+    st.cache_resource.clear()
+    first = app_session(60).run()
+    np.save(tmp_path / "scan.npy", sample_cube(rows=12, cols=10, bands=5, dtype="f4"))
+    first.file_uploader(key="upload").set_value(
+        ("scan.npy", (tmp_path / "scan.npy").read_bytes(), "application/octet-stream")
+    ).run()
+    cube_id = share_query(first)["cube"]
+    at = app_session(60)
+    at.query_params["cube"] = cube_id
+    at.run()
+    at.run()
+    at.select_slider(key="band").set_value(3).run()
+    assert not at.exception and at.session_state["cube"] == cube_id and "scan" in at.subheader[0].value
+
+
+def test_a_cube_id_typed_in_the_box_opens_that_cube(tmp_path):
+    st.cache_resource.clear()
+    at = app_session(60).run()
+    np.save(tmp_path / "scan.npy", sample_cube(rows=12, cols=10, bands=5, dtype="f4"))
+    at.file_uploader(key="upload").set_value(
+        ("scan.npy", (tmp_path / "scan.npy").read_bytes(), "application/octet-stream")
+    ).run()
+    cube_id = share_query(at)["cube"]
+    at.text_input(key=f"cube_box_{cube_id}").set_value("demo").run()
+    assert at.session_state["cube"] == "demo" and "cube" not in share_query(at)
+    at.text_input(key="cube_box_demo").set_value(cube_id.upper()).run()
+    assert not at.exception and at.session_state["cube"] == cube_id and "scan" in at.subheader[0].value
+
+
 def map_payload(at, key: str = "map") -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
     """Header, RGBA, values and cell -> pixel index the Map page sends to its map ``key``."""
     for element in at.get("bidi_component"):
@@ -507,7 +563,7 @@ def test_map_page_places_the_band_and_the_pins_of_a_georeferenced_cube():
     CubeStore(os.environ["CUBESCOPE_STORE"]).put(cube, cube_id)
     st.cache_resource.clear()
     at = app_session(90)
-    at.session_state["cube"] = cube_id  # AppTest drops a cube adopted from ?cube= on its next run
+    at.query_params["cube"] = cube_id
     at.run()
     at.session_state["pins"] = [[40, 60]]
     at.switch_page("pages/map.py").run()

@@ -551,6 +551,36 @@ def map_payload(at, key: str = "map") -> tuple[dict, np.ndarray, np.ndarray, np.
     raise AssertionError(f"no map {key!r}")
 
 
+def test_the_region_and_the_good_bands_open_as_a_new_cube_with_its_own_link():
+    from cubescope import state
+
+    wavelengths = np.arange(10) * 50 + 400.0
+    bad = np.zeros(10, bool)
+    bad[[0, 7]] = True
+    array = sample_cube(rows=40, cols=30, bands=10, dtype="f4")
+    parent = Cube.from_array(array, wavelengths, wavelength_units="nm", bad_bands=bad, name="scan")
+    at = open_page(cube=parent, query={"roi": state.encode_region((5, 25, 10, 20))})
+    parent_id = at.session_state["cube"]
+    window = at.radio(key="subset_window")
+    assert window.options == ["The whole image", "The region: rows 5-25, columns 10-20"]
+    assert window.value == window.options[-1] and at.toggle(key="subset_good").value
+    at.button(key="subset_open").click().run()
+    assert not at.exception and not at.error
+    new_id = at.session_state["cube"]
+    assert new_id != parent_id and share_query(at)["cube"] == new_id
+    assert at.subheader[0].value == "scan subset"
+    about = dict(zip(at.dataframe[0].value["field"], at.dataframe[0].value["value"], strict=True))
+    assert about["subset of cube id"] == parent_id and about["subset rows"] == "5-25"
+    opened = app_session(60)
+    opened.query_params["cube"] = new_id
+    opened.run()
+    assert not opened.exception and opened.subheader[0].value == "scan subset"
+    assert share_query(opened)["cube"] == new_id
+    band = opened.select_slider(key="band").value
+    header, values, _ = viewer_payload(opened, "image")
+    np.testing.assert_array_equal(values.reshape(20, 10), array[5:25, 10:20][:, :, ~bad][:, :, band])
+
+
 def test_map_page_places_the_band_and_the_pins_of_a_georeferenced_cube():
     from cubescope.geo import Georef
     from cubescope.mapping import from_mercator

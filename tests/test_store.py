@@ -375,3 +375,29 @@ def test_scaled_cube_survives_the_store_and_pca_sees_physical_values(tmp_path):
     physical = Cube.from_array((stored * gain).astype("f4"))
     a, b = fit_pca(reopened, 3), fit_pca(physical, 3)
     np.testing.assert_allclose(a.explained_variance_, b.explained_variance_, rtol=1e-4)
+
+
+def test_a_subset_is_stored_under_an_id_of_its_parent_and_bounds(tmp_path):
+    from cubescope.geo import Georef
+
+    array = sample_cube(rows=20, cols=16, bands=8, dtype="f4")
+    geo = Georef(20, 16, crs="EPSG:32633", geotransform=(380000.0, 30.0, 0.0, 5810000.0, 0.0, -30.0))
+    bad = np.zeros(8, bool)
+    bad[[2, 5]] = True
+    parent = Cube.from_array(array, np.arange(8) * 10 + 500.0, wavelength_units="nm", bad_bands=bad, geo=geo,
+                             name="scene")
+    store = CubeStore(tmp_path / "store")
+    parent_id = store.put(parent, "b" * 32)
+    first = store.subset(parent, parent_id, slice(4, 12), slice(3, 9), ~bad)
+    assert store.subset(parent, parent_id, slice(4, 12), slice(3, 9), ~bad) == first  # the same cut: the same entry
+    assert len({first, store.subset(parent, parent_id, slice(4, 12), slice(3, 10), ~bad),
+                store.subset(parent, parent_id, slice(4, 12), slice(3, 9))}) == 3
+    part = store.open(first)
+    assert (part.rows, part.cols, part.n_bands) == (8, 6, 6)
+    np.testing.assert_array_equal(np.moveaxis(np.asarray(part.bsq), 0, 2), array[4:12, 3:9][:, :, ~bad])
+    np.testing.assert_array_equal(part.wavelengths, (np.arange(8) * 10 + 500.0)[~bad])
+    assert part.lonlat(0, 0) == pytest.approx(parent.lonlat(4, 3))
+    assert part.metadata["subset of cube id"] == parent_id and part.metadata["subset of"] == "scene"
+    assert part.metadata["subset rows"] == "4-12" and part.metadata["subset bands"] == "6 of 8"
+    with pytest.raises(CubeError, match="window of rows and columns"):
+        store.subset(parent, parent_id, slice(12, 4), slice(None))

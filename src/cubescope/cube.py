@@ -305,13 +305,7 @@ class Cube:
         if rstep != 1 or cstep != 1 or r0 >= r1 or c0 >= c1:
             raise CubeError(f"A subset is a window of rows and columns inside the {self.rows} x {self.cols} image "
                             f"(step 1, not empty); got rows {r0}:{r1}:{rstep}, columns {c0}:{c1}:{cstep}.")
-        if bands is None:
-            index = np.arange(self.n_bands)
-        else:
-            chosen = np.asarray(bands)
-            index = np.flatnonzero(band_mask(chosen, self.n_bands)) if chosen.dtype == bool else chosen.astype(int)
-            if index.size == 0 or index.min() < 0 or index.max() >= self.n_bands:
-                raise CubeError(f"A subset needs bands within 0..{self.n_bands - 1}, at least one.")
+        index = band_indices(bands, self.n_bands)
         run = index.size == index[-1] - index[0] + 1 and bool(np.all(np.diff(index) == 1))
         if run:
             samples = self._bsq[index[0]:index[-1] + 1, r0:r1, c0:c1]
@@ -649,6 +643,24 @@ def band_mask(bands: Any, n_bands: int) -> np.ndarray:
     mask = np.zeros(n_bands, bool)
     mask[bands.astype(int)] = True
     return mask
+
+
+def band_indices(bands: Any, n_bands: int) -> np.ndarray:
+    """The band indices ``bands`` names: None (all), indices, or a boolean mask over the
+    ``n_bands`` bands; at least one, each within range.
+
+    Raises
+    ------
+    CubeError
+        For no band, or an index outside ``0 .. n_bands - 1``.
+    """
+    if bands is None:
+        return np.arange(n_bands)
+    chosen = np.asarray(bands)
+    index = np.flatnonzero(band_mask(chosen, n_bands)) if chosen.dtype == bool else chosen.astype(int).ravel()
+    if index.size == 0 or index.min() < 0 or index.max() >= n_bands:
+        raise CubeError(f"A subset needs bands within 0..{n_bands - 1}, at least one.")
+    return index
 
 
 def physical_memory() -> int:

@@ -46,7 +46,7 @@ from typing import Any
 import blake3
 import numpy as np
 
-from cubescope.cube import Cube, physical_memory
+from cubescope.cube import Cube, band_indices, physical_memory
 from cubescope.errors import CubeError
 from cubescope.geo import Georef
 from cubescope.io import ArrayInfo, headers, list_arrays, load_cube, main_file
@@ -293,6 +293,39 @@ class CubeStore:
             before = cube.to_meta()
             described.update(fwhm=before["fwhm"], bad_bands=before["bad_bands"])
         return self.put(Cube.from_meta(relaid.bsq, described), new_id, {"relaid from": cube_id, "band_axis": band_axis})
+
+    def subset(self, parent: Cube, cube_id: str, rows: slice = slice(None), cols: slice = slice(None),
+               bands: Any = None) -> str:
+        """Store a window and a choice of bands of a cube as a cube of its own; return its id.
+
+        The id covers the parent's id and the subset's bounds, so the same cut of the same cube
+        is one entry, and another cut another. The new cube names its parent (its name and id)
+        and the bounds in its metadata; see :meth:`Cube.subset` for what moves with the window
+        and the bands.
+
+        Parameters
+        ----------
+        parent : Cube
+            The cube cut from (stored, or one the server makes such as the demo cube).
+        cube_id : str
+            Its id.
+        rows, cols : slice
+            The window, end-exclusive, step 1.
+        bands : sequence of int or bool mask, optional
+            The bands kept (default all).
+        """
+        part = parent.subset(rows, cols, bands)
+        index = band_indices(bands, parent.n_bands)
+        r0, r1, _ = rows.indices(parent.rows)
+        c0, c1, _ = cols.indices(parent.cols)
+        bounds = f"{cube_id};subset={r0}:{r1},{c0}:{c1};bands={','.join(map(str, index.tolist()))}"
+        new_id = hashlib.sha256(bounds.encode()).hexdigest()[:32]
+        if new_id in self:
+            return new_id
+        described = part.to_meta()
+        described["metadata"] = {**described["metadata"], "subset of cube id": cube_id}
+        return self.put(Cube.from_meta(part.bsq, described, geo=part.geo), new_id,
+                        {"subset of": cube_id, "rows": [r0, r1], "cols": [c0, c1], "bands": index.tolist()})
 
     def list_upload(self, files: Sequence[tuple[str, Content]], waiting: Waiting | None = None) -> list[ArrayInfo]:
         """The arrays an uploaded container (.npz, .mat, HDF5) holds, so the user can choose."""

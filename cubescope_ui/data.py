@@ -20,6 +20,7 @@ import numpy as np
 import streamlit as st
 
 from cubescope import Cube, CubeError, compress, display, library, mapping, pca, roi, spectra, viewport
+from cubescope.badbands import decode_runs
 from cubescope.cluster import KMeansResult, kmeans
 from cubescope.demo import demo_cube
 from cubescope.io.limits import Limits
@@ -42,14 +43,33 @@ def store() -> CubeStore:
 
 #: Suffix of a view key that shows a scaled cube's samples as stored (see :func:`open_cube`).
 STORED = ":stored"
+#: Suffix of a view key with an edited bad-band list, followed by its runs of band numbers.
+BAD = ":bad="
+
+
+def view_id(cube_id: str, bad: str | None = None) -> str:
+    """The id of the view of cube ``cube_id`` with the bad-band list ``bad`` (runs of band
+    numbers, see :func:`cubescope.badbands.encode_runs`; None: the file's list). Every cache
+    is keyed by the view, so that an edited list computes everything anew."""
+    return cube_id if bad is None else f"{cube_id}{BAD}{bad}"
+
+
+def base_id(view: str) -> str:
+    """The stored cube's id behind a view id."""
+    return view.partition(":")[0]
 
 
 @st.cache_resource(max_entries=32, show_spinner="Opening the cube…")
 def open_cube(cube_id: str) -> Cube:
     """The cube behind an id; ``"demo"`` is the generated demo scene. An id ending in
-    :data:`STORED` gives the cube's samples as stored, without the file's scaling."""
+    :data:`STORED` gives the cube's samples as stored, without the file's scaling; one with
+    :data:`BAD` the cube with that bad-band list."""
     if cube_id.endswith(STORED):
         return open_cube(cube_id.removesuffix(STORED)).as_stored()
+    if BAD in cube_id:
+        base, _, runs = cube_id.partition(BAD)
+        cube = open_cube(base)
+        return cube.with_bad_bands(decode_runs(runs, cube.n_bands))
     if cube_id == DEMO_ID:
         return demo_cube()
     return store().open(cube_id)

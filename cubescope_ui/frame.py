@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from cubescope import Cube, CubeError, state
-from cubescope_ui import data, session, widgets
+from cubescope_ui import badbands, data, session, widgets
 from cubescope_ui.guard import page_guard
 from cubescope_ui.layout import page_style
 from cubescope_ui.picker import cube_picker, upload_panel
@@ -45,8 +45,13 @@ PAGES = (
 )
 
 
-#: The frame's own setting: a scaled cube's samples as stored (the sidebar's toggle).
-SETTINGS = {"stored": state.Setting("show stored values", state.flag, lambda c: False, encode=state.flag_text)}
+#: The frame's own settings: a scaled cube's samples as stored (the sidebar's toggle), and the
+#: bad-band list as edited (None: the file's; see :mod:`cubescope_ui.badbands`).
+SETTINGS = {
+    "stored": state.Setting("show stored values", state.flag, lambda c: False, encode=state.flag_text),
+    "bad": state.Setting("bad-band list", badbands.parse_setting, lambda c: None, show=badbands.show_setting,
+                         per_cube=True, unset="the file's list"),
+}
 
 _DECLARING = threading.local()
 _DECLARED_LOCK = threading.Lock()
@@ -165,6 +170,9 @@ def current_cube() -> tuple[str, Cube, state.LinkContext] | None:
         return None
     session.declare(link_settings())
     session.adopt_link(cube)
+    if session.settings().get("bad") is not None:
+        cube_id = data.view_id(cube_id, session.settings()["bad"])
+        cube = data.open_cube(cube_id)
     context = session.link_context(cube)
     session.show_link_problems()
     if cube.is_scaled:
@@ -197,9 +205,10 @@ def page(what: str, title: Callable[[Cube], str], body: Callable[[str, Cube, sta
 
 def rerun_if_switched(cube_id: str) -> None:
     """Rerun the whole page when a fragment runs with a cube the session no longer shows: a
-    fragment rerun queued just before another cube was opened keeps the earlier run's cube,
-    and would draw it (and its share link) under the new cube's title."""
-    if cube_id.removesuffix(data.STORED) != session.cube_id():
+    fragment rerun queued just before another cube was opened (or the bad-band list edited)
+    keeps the earlier run's cube, and would draw it (and its share link) under the new
+    cube's title."""
+    if cube_id.removesuffix(data.STORED) != data.view_id(session.cube_id(), session.settings().get("bad")):
         st.rerun()
 
 

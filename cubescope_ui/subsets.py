@@ -1,5 +1,6 @@
-"""Cutting a subset: the zoom window or the region, all bands or those not marked bad, stored
-as a cube of its own (its own id, share link and exports) and opened."""
+"""Cutting a subset: the zoom window or the region, all bands or those not marked bad (as the
+session has the list: edited or the file's), stored as a cube of its own (its own id, share link
+and exports) and opened."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import streamlit as st
 
 from cubescope import Cube, CubeError
 from cubescope_ui import session
-from cubescope_ui.data import STORED, store
+from cubescope_ui.data import STORED, base_id, store
 from cubescope_ui.text import error
 
 _ERROR = "subset_error"
@@ -16,7 +17,8 @@ _ERROR = "subset_error"
 def _open_subset(cube_id: str, cube: Cube, window: tuple[int, int, int, int], good_only: bool) -> None:
     r0, r1, c0, c1 = window
     try:
-        new_id = store().subset(cube, cube_id, slice(r0, r1), slice(c0, c1), cube.good_bands if good_only else None)
+        new_id = store().subset(cube, base_id(cube_id), slice(r0, r1), slice(c0, c1),
+                                cube.good_bands if good_only else None)
     except CubeError as exc:
         st.session_state[_ERROR] = str(exc)
         return

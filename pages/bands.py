@@ -6,7 +6,7 @@ from cubescope import Cube, export, state
 from cubescope.products import Band
 from cubescope.wavelengths import band_label
 from cubescope.words import number_text
-from cubescope_ui import exporting, rois, subsets, widgets
+from cubescope_ui import badbands, exporting, rois, subsets, widgets
 from cubescope_ui.frame import page, rerun_if_switched, share_link
 from cubescope_ui.guard import page_guard
 from cubescope_ui.images import Export, show_image, show_rgb
@@ -45,6 +45,7 @@ def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                 with spectra_box:
                     spectra(cube_id, cube, picks[1], list(zip(picks, RGB_MARKS, strict=True)), clickable=False)
                     widgets.pin_controls(cube)
+                    badbands.panel(cube_id, cube)
                 subsets.panel(cube_id, cube)
                 share_link(cube)
             else:
@@ -70,6 +71,7 @@ def band_view(cube_id: str, cube: Cube, context: state.LinkContext, spectra_box)
         with spectra_box:
             spectra(cube_id, cube, band, [(band, "#555555")], clickable=True)
             widgets.pin_controls(cube)
+            badbands.panel(cube_id, cube)
         subsets.panel(cube_id, cube)
         share_link(cube)
         prefetch_band(holder, "image", cube_id, cube, band, stretch, control="band")
@@ -96,6 +98,7 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
     spectra_chart("spectra", traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
                   y_title=cube.quantity or "value", marks=marks,
                   on_band=widgets.show_band("band") if clickable else None,
+                  on_bad_bands=badbands.chart_marker(cube_id),
                   name_parts=(cube.name, "spectra"))
     st.caption("Click the chart to show the band there; drag across it to zoom, double-click to see every "
                "band." if clickable else "Drag across the chart to zoom, double-click to see every band.")

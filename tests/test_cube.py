@@ -171,3 +171,18 @@ def test_a_subset_of_a_stored_cube_reads_only_checked_bands(tmp_path):
     assert part.damaged and cube.damaged
     with pytest.raises(CubeError, match="damaged"):
         again.subset(bands=[0, 7])  # scattered bands are checked before they are copied
+
+
+def test_an_edited_bad_band_list_is_left_out_of_fits_on_the_same_samples():
+    cube = demo_cube()
+    bad = np.zeros(cube.n_bands, bool)
+    bad[[5, 6, 40]] = True
+    edited = cube.with_bad_bands(bad)
+    assert np.shares_memory(edited.bsq, cube.bsq)
+    np.testing.assert_array_equal(edited.good_bands, ~bad)
+    assert edited.default_band() not in (5, 6, 40)
+    np.testing.assert_array_equal(edited.wavelengths, cube.wavelengths)
+    assert edited.geo is cube.geo and edited.name == cube.name
+    assert edited.with_bad_bands(None).bad_bands is None
+    with pytest.raises(CubeError, match="band mask of 3"):
+        cube.with_bad_bands([True, False, True])

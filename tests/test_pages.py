@@ -577,8 +577,62 @@ def test_the_region_and_the_good_bands_open_as_a_new_cube_with_its_own_link():
     assert not opened.exception and opened.subheader[0].value == "scan subset"
     assert share_query(opened)["cube"] == new_id
     band = opened.select_slider(key="band").value
-    header, values, _ = viewer_payload(opened, "image")
+    _, values, _ = viewer_payload(opened, "image")
     np.testing.assert_array_equal(values.reshape(20, 10), array[5:25, 10:20][:, :, ~bad][:, :, band])
+
+
+def _bad_ranges(at):
+    return next(t for t in at.text_input if t.key.startswith("bad_ranges"))
+
+
+def _finite_loadings(at) -> int:
+    import base64
+
+    y = json.loads(spectra_spec(at, "loadings"))["data"][0]["y"]
+    return int(np.isfinite(np.frombuffer(base64.b64decode(y["bdata"]), y["dtype"])).sum())
+
+
+def test_bad_bands_typed_as_ranges_go_into_the_link_and_every_page():
+    at = open_page(query={"px": "50-60"})
+    assert _bad_ranges(at).value == "" and "bad" not in share_query(at)
+    _bad_ranges(at).set_value("1340-1445, 1790-1955 nm").run()
+    assert not at.exception and not at.error
+    wavelengths = demo_cube().wavelengths
+    expected = np.flatnonzero(((wavelengths >= 1340) & (wavelengths <= 1445))
+                              | ((wavelengths >= 1790) & (wavelengths <= 1955))).tolist()
+    assert share_query(at)["bad"] == "57-63,85-94" and json.loads(spectra_spec(at, "spectra"))["bad"] == expected
+    assert _bad_ranges(at).value == "1342.52-1441.73, 1805.51-1954.33 nm"
+    assert any(e.label == "Bad bands: 17 of 128 (edited)" for e in at.expander)
+    about = dict(zip(at.dataframe[0].value["field"], at.dataframe[0].value["value"], strict=True))
+    assert about["bad bands"] == "17"
+    at.switch_page("pages/pca.py").run()
+    assert not at.exception and _finite_loadings(at) == 128 - 17 and share_query(at)["bad"] == "57-63,85-94"
+    # The link opens the same list in another browser; the file's list comes back with one click.
+    other = open_page("pages/pca.py", query={"bad": "57-63,85-94"})
+    assert _finite_loadings(other) == 128 - 17
+    other.switch_page("pages/bands.py").run()
+    other.button(key="bad_restore").click().run()
+    assert "bad" not in share_query(other) and _bad_ranges(other).value == ""
+    other.switch_page("pages/pca.py").run()
+    assert _finite_loadings(other) == 128
+
+
+@pytest.mark.parametrize(("typed", "why"), [
+    ("1340-1445 furlongs", "not a unit"),
+    ("b0-b127", "every band bad"),
+    ("5000 nm", "outside this cube's bands"),
+])
+def test_an_unreadable_bad_band_list_is_a_message_and_changes_nothing(typed, why):
+    at = open_page()
+    _bad_ranges(at).set_value(typed).run()
+    assert not at.exception and any(why in e.value for e in at.error)
+    assert "bad" not in share_query(at) and _bad_ranges(at).value == typed  # kept to be corrected
+
+
+def test_a_link_s_bad_band_list_that_does_not_fit_the_cube_is_named():
+    at = open_page(query={"bad": "120-300"})
+    assert not at.exception and "bad" not in share_query(at)
+    assert any("bands 0 to 127); the file's list is used" in w.value.replace("\\", "") for w in at.warning)
 
 
 def test_map_page_places_the_band_and_the_pins_of_a_georeferenced_cube():

@@ -4,7 +4,9 @@
 // Hover reads every spectrum's value at the nearest band; a click sends that band back (as the
 // trigger "band"); a drag zooms to the dragged wavelengths, a double-click shows them all; the
 // legend hides and shows spectra; "PNG" downloads the chart with its legend. From the keyboard,
-// the arrow keys read the values band by band and Enter shows that band.
+// the arrow keys read the values band by band and Enter shows that band. Bad bands are shaded;
+// while bad bands are edited (spec.editing) a click marks or unmarks the band under the pointer
+// and a drag every band it crosses (as the trigger "bad": {bands, bad}).
 // (niceTicks, formatTick and formatValue come from common.js, put before this file.)
 
 const CHARTS = (window.__cubescopeCharts ||= {});
@@ -192,6 +194,7 @@ class Chart {
       g.beginPath(); g.moveTo(f.X(m.x), f.top); g.lineTo(f.X(m.x), f.top + f.h); g.stroke();
     }
     g.setLineDash([]);
+    this.shadeBadBands(g, f);
     const broken = new Set(breaks);
     // Runs of bands a line joins: it breaks at a missing value and where a second spectrometer begins.
     const runs = (ok) => {
@@ -246,10 +249,36 @@ class Chart {
     }
     if (this.drag && this.drag.moved) {
       const a = Math.min(this.drag.x, this.drag.now), b = Math.max(this.drag.x, this.drag.now);
-      g.fillStyle = "rgba(49, 51, 63, 0.12)";
+      g.fillStyle = this.spec.editing ? "rgba(214, 39, 40, 0.18)" : "rgba(49, 51, 63, 0.12)";
       g.fillRect(a, f.top, b - a, f.h);
     }
     g.restore();
+  }
+
+  // Each bad band as a grey column reaching half-way to its neighbours.
+  shadeBadBands(g, f) {
+    const { x, bad } = this.spec;
+    if (!bad || !bad.length) return;
+    g.fillStyle = this.spec.editing ? "rgba(214, 39, 40, 0.16)" : "rgba(49, 51, 63, 0.08)";
+    for (const i of bad) {
+      const here = f.X(x[i]);
+      const before = i > 0 ? (here + f.X(x[i - 1])) / 2 : here - 2;
+      const after = i < x.length - 1 ? (here + f.X(x[i + 1])) / 2 : here + 2;
+      const a = Math.min(before, after), b = Math.max(before, after);
+      g.fillRect(a, f.top, Math.max(b - a, 1), f.h);
+    }
+  }
+
+  // The bands from the one nearest the stroke's start to the one nearest its end, and every band
+  // whose centre lies between them (both spectrometers' where they overlap).
+  bandsBetween(clientX0, clientX1) {
+    const first = this.nearest(clientX0), last = this.nearest(clientX1);
+    if (first === null || last === null) return [];
+    const { x } = this.spec;
+    const a = Math.min(x[first], x[last]), b = Math.max(x[first], x[last]);
+    const inside = [];
+    x.forEach((v, i) => { if (v >= a && v <= b) inside.push(i); });
+    return inside;
   }
 
   legend() {
@@ -363,6 +392,16 @@ class Chart {
     const d = this.drag;
     this.drag = null;
     if (!d) return;
+    if (this.spec.editing) {
+      // Painting: the bands take the opposite of the state of the band the stroke began on.
+      const start = this.nearest(d.clientX);
+      const bands = d.moved ? this.bandsBetween(d.clientX, e.clientX) : [start];
+      if (start === null || !bands.length || !this.api) { this.draw(); return; }
+      const bad = !(this.spec.bad || []).includes(start);
+      this.api.setTriggerValue("bad", { bands, bad });
+      this.draw();
+      return;
+    }
     if (!d.moved) {
       const index = this.nearest(e.clientX);
       if (index !== null && this.spec.clickable && this.api) this.api.setTriggerValue("band", index);

@@ -336,6 +336,13 @@ class Cube:
         described = {**self.to_meta(), "gain": None, "offset": None, "quantity": "stored values"}
         return Cube.from_meta(self._bsq, described, geo=self.geo, check=self._check)
 
+    def with_bad_bands(self, bad_bands: Any) -> Cube:
+        """The same samples with another bad-band list (boolean, one per band; None: no band
+        is bad): what every fit, plot and export of the returned cube leaves out."""
+        mask = None if bad_bands is None else band_mask(np.asarray(bad_bands, bool), self.n_bands)
+        described = {**self.to_meta(), "bad_bands": None if mask is None else mask.tolist()}
+        return Cube.from_meta(self._bsq, described, geo=self.geo, check=self._check)
+
     def to_meta(self) -> dict[str, Any]:
         """What the cube is besides its samples and georeferencing, as JSON values (lists, not
         arrays): the fields :meth:`from_meta` takes back."""

@@ -65,7 +65,8 @@ def spectra_spec(
     Returns a dict: ``x`` (one position per band: wavelength, or band number), ``x_unit``,
     ``breaks`` (band indices where the line breaks: a second spectrometer begins, or bands
     were cut out of the file, see :func:`~cubescope.wavelengths.line_breaks`),
-    ``x_title``, ``y_title``, ``height`` (px) and ``marks`` (``{"x", "colour"}``), and
+    ``x_title``, ``y_title``, ``height`` (px), ``marks`` (``{"x", "colour"}``), ``bad`` (the
+    bad bands' indices, shaded), and
     ``traces``, each ``{"name", "colour", "dash", "y", "spread", "markers"}`` with ``None``
     where a value is missing or a band is bad, and ``markers`` the samples no line can show.
     Texts are plain (the chart draws them as text, never as markup).
@@ -87,6 +88,7 @@ def spectra_spec(
         "breaks": breaks,
         "y_title": y_title, "height": height, "traces": out,
         "marks": [{"x": float(x[b]), "colour": colour} for b, colour in marks],
+        "bad": [] if bad_bands is None else np.flatnonzero(bad_bands).tolist(),
     }
 
 

@@ -139,6 +139,8 @@ class Setting:
     encode: Callable[[Any], str] = str
     show: Callable[[Any, LinkContext], str] = lambda value, context: str(value)
     per_cube: bool = False
+    #: What a default of None means, in a message ("the image's own range").
+    unset: str = "the image's own range"
 
 
 #: Settings by query key (the key is also the widget's key).
@@ -290,7 +292,7 @@ def read_settings(query: Mapping[str, str], context: LinkContext,
             values[key] = setting.parse(text.strip(), context)
         except ValueError as why:
             default = setting.default(context)
-            instead = "the image's own range" if default is None else setting.show(default, context)
+            instead = setting.unset if default is None else setting.show(default, context)
             problems.append(f"The link's {setting.what} '{text[:30]}' cannot be used ({why}); "
                             f"{instead} is used instead.")
     return values, problems

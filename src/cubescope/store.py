@@ -46,6 +46,7 @@ from typing import Any
 import blake3
 import numpy as np
 
+from cubescope.badbands import encode_runs
 from cubescope.cube import Cube, band_indices, physical_memory
 from cubescope.errors import CubeError
 from cubescope.geo import Georef
@@ -298,10 +299,10 @@ class CubeStore:
                bands: Any = None) -> str:
         """Store a window and a choice of bands of a cube as a cube of its own; return its id.
 
-        The id covers the parent's id and the subset's bounds, so the same cut of the same cube
-        is one entry, and another cut another. The new cube names its parent (its name and id)
-        and the bounds in its metadata; see :meth:`Cube.subset` for what moves with the window
-        and the bands.
+        The id covers the parent's id, the subset's bounds and the parent's bad-band list (it
+        may be edited), so the same cut of the same cube is one entry, and another cut another.
+        The new cube names its parent (its name and id) and the bounds in its metadata; see
+        :meth:`Cube.subset` for what moves with the window and the bands.
 
         Parameters
         ----------
@@ -318,7 +319,8 @@ class CubeStore:
         index = band_indices(bands, parent.n_bands)
         r0, r1, _ = rows.indices(parent.rows)
         c0, c1, _ = cols.indices(parent.cols)
-        bounds = f"{cube_id};subset={r0}:{r1},{c0}:{c1};bands={','.join(map(str, index.tolist()))}"
+        bounds = (f"{cube_id};subset={r0}:{r1},{c0}:{c1};bands={','.join(map(str, index.tolist()))}"
+                  f";bad={encode_runs(~parent.good_bands)}")
         new_id = hashlib.sha256(bounds.encode()).hexdigest()[:32]
         if new_id in self:
             return new_id

@@ -38,12 +38,12 @@ def wait_viewer(page, condition: str, key: str = "image", arg=None, timeout: flo
 
 
 def wait_ready(page) -> None:
-    """Wait until the app is connected and has finished running its script."""
+    """Wait until the app is connected and has finished running its script: Streamlit's own
+    run state on the app's root, not the status widget (which shows a run only after a delay,
+    so a check between a run's start and that delay passed while the run went on)."""
     page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']")
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')"
-    )
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning'],"
+                           "[data-testid='stApp'][data-test-script-state='compilationError']")
 
 
 def choose_option(page, key: str, name: str, attempts: int = 4) -> None:
@@ -63,6 +63,25 @@ def choose_option(page, key: str, name: str, attempts: int = 4) -> None:
                 raise
             page.keyboard.press("Escape")
     option.click()
+
+
+def switch_on(page, key: str, attempts: int = 4) -> None:
+    """Turn on the toggle with Streamlit key ``key``. As with :func:`choose_option`, a rerun
+    that lands just after the click can draw the toggle again as it was (a loaded CI machine
+    sees this), so the click is made again until the switch stays on."""
+    switch = page.locator(f".st-key-{key} input[role='switch']")
+    for attempt in range(attempts):
+        wait_ready(page)
+        if not switch.is_checked():
+            page.locator(f".st-key-{key} label").click()  # the label covers the switch's input
+        try:
+            expect(switch).to_be_checked(timeout=5_000)
+            wait_ready(page)
+            expect(switch).to_be_checked(timeout=1_000)
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
 
 
 def band_image(page, key: str = "image"):

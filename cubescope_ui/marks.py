@@ -19,6 +19,8 @@ from cubescope_ui.text import plain
 
 #: The marker whose colour the region's spectrum takes (the viewer draws the region in it).
 REGION_MARKER = 8
+#: The colours of the spectra at a transect's ends (its start dark, its end light).
+LINE_END_COLOURS = {"A": "#111111", "B": "#8c8c8c"}
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,8 @@ class Marked:
 
 
 def marked_spectra(cube_id: str, cube: Cube) -> list[Marked]:
-    """The session's marked spectra on ``cube``: the pins inside it, the ROIs with pixels, then
-    the region. A region that cannot be measured is said so on the page and left out."""
+    """The session's marked spectra on ``cube``: the pins inside it, the ROIs with pixels, the
+    transect's ends, then the region. A region that cannot be measured is said so on the page and left out."""
     found = [Marked("pin", f"pixel ({r}, {c})", f"({r}, {c})", cube.spectrum(r, c), pixel=(r, c), marker=k)
              for k, (r, c) in enumerate(session.pins_in(cube))]
     for area in session.rois():
@@ -54,6 +56,11 @@ def marked_spectra(cube_id: str, cube: Cube) -> list[Marked]:
         if stats.count:
             found.append(Marked("roi", area.name, f"{area.name} mean ({stats.count} px)", stats.mean, stats.std,
                                 stats.count, colour=area.colour))
+    ends = session.line()
+    if ends is not None:
+        for name, (r, c) in (("A", ends[:2]), ("B", ends[2:])):
+            found.append(Marked("line", f"transect {name} ({r}, {c})", f"{name} ({r}, {c})", cube.spectrum(r, c),
+                                pixel=(r, c), colour=LINE_END_COLOURS[name]))
     box = session.region()
     if box is not None:
         try:

@@ -91,13 +91,15 @@ def adopt_link(cube: Cube) -> None:
     pins, more = state.decode_pins(query.get("px"), cube.rows, cube.cols)
     region, again = state.decode_region(query.get("roi"), cube.rows, cube.cols)
     window, zoom = state.decode_window(query.get("zoom"), cube.rows, cube.cols)
+    line, crossed = state.decode_line(query.get("line"), cube.rows, cube.cols)
     polygons, unread = _decode_rois(query.get("rois"))
     st.session_state["settings"] = values
     st.session_state["pins"] = pins
     st.session_state["region"] = region
     st.session_state["rois"] = polygons
     st.session_state["zoom"] = None if window is None else window.as_list()
-    st.session_state["link_problems"] = problems + more + again + zoom + unread
+    st.session_state["line"] = line
+    st.session_state["link_problems"] = problems + more + again + zoom + crossed + unread
 
 
 def show_link_problems() -> None:
@@ -257,6 +259,16 @@ def set_region(box: list[int] | None) -> None:
     st.session_state["region"] = list(box) if box else None
 
 
+def line() -> tuple[int, int, int, int] | None:
+    """The transect drawn with the Line tool as ``(row0, col0, row1, col1)``, or None."""
+    ends = st.session_state.get("line")
+    return tuple(ends) if ends else None
+
+
+def set_line(ends: list[int] | None) -> None:
+    st.session_state["line"] = list(ends) if ends else None
+
+
 def clear_pins() -> None:
     st.session_state["pins"] = []
 
@@ -290,6 +302,7 @@ def reset_view() -> None:
     st.session_state["region"] = None
     st.session_state["rois"] = []
     st.session_state["zoom"] = None
+    st.session_state["line"] = None
     forget(*(key for key, setting in _declared.items() if setting.per_cube), *_cube_widgets)
 
 
@@ -322,6 +335,8 @@ def link_query(cube: Cube) -> str:
         entries["px"] = state.encode_pins(pins())
     if region():
         entries["roi"] = state.encode_region(region())
+    if line():
+        entries["line"] = state.encode_line(line())
     linked = [area for area in rois() if in_link(area)]
     if linked:
         entries["rois"] = roi_module.encode_rois(linked)

@@ -1,5 +1,6 @@
 """The image viewer: a custom component (Streamlit components v2, no iframe) that fits its
-column, zooms and pans, reads out values under the pointer and draws pins and regions.
+column, zooms and pans, reads out values under the pointer and draws pins, regions, polygons
+and the transect's line.
 
 Why a component of our own rather than ``st.image``, plotly or streamlit-image-coordinates:
 ``st.image`` has no events; a plotly heatmap sends every value as JSON (7 MB a band) and has no
@@ -45,6 +46,8 @@ DEFAULT_BOX = (700, 560, 1.0)
 #: The largest box a browser may report (a hostile one could otherwise ask for whole bands).
 MAX_BOX_SIDE = 4096
 REGION_COLOUR = display.MARKER_COLOURS[8]
+#: The transect's colour on the image (its end spectra take it too).
+LINE_COLOUR = "#111111"
 
 
 def _step_for(key: str, window: viewport.Window) -> int:
@@ -96,6 +99,9 @@ def overlays(polygons: Sequence[dict] = ()) -> list[dict[str, Any]]:
     box = session.region()
     if box is not None:
         drawn.append({"kind": "rect", "box": list(box), "colour": REGION_COLOUR})
+    ends = session.line()
+    if ends is not None:
+        drawn.append({"kind": "line", "ends": [list(ends[:2]), list(ends[2:])], "colour": LINE_COLOUR})
     drawn += [{"kind": "polygon", "points": [[y, x] for x, y in ring], "colour": area.colour, "name": area.name}
               for area in session.rois() for ring in area.rings]
     return drawn + list(polygons)
@@ -103,7 +109,7 @@ def overlays(polygons: Sequence[dict] = ()) -> list[dict[str, Any]]:
 
 def pack(tile: display.Tile, rows: int, cols: int, *, key: str = "image", colormap: str = "gray", label: str = "",
          quantity: str = "", channel_names: Sequence[str] = ("",),
-         tile_id: str = "", tools: Sequence[str] = ("select", "polygon", "pan"),
+         tile_id: str = "", tools: Sequence[str] = ("select", "polygon", "line", "pan"),
          geo: dict[str, Any] | None = None, colorbar: str | None = None,
          value_names: Sequence[str] | None = None, follow: tuple[str, int] | None = None) -> bytes:
     """One image as the viewer's payload: a little-endian uint32 header length, the JSON
@@ -192,6 +198,7 @@ def image_viewer(key: str, cube: Cube, tile: display.Tile, *, colormap: str = "g
             on_region_change=functools.partial(_on_region, key, size),
             on_view_change=functools.partial(_on_view, key, size),
             on_polygon_change=functools.partial(_on_polygon, key, size),
+            on_line_change=functools.partial(_on_line, key, size),
         )
         _OVERLAYS(key=f"{key}_overlays", data={"target": key, "overlays": overlays(outlines)})
     return holder
@@ -272,6 +279,14 @@ def _on_polygon(key: str, size: tuple[int, int]) -> None:
             return
         vertices.append((round(min(max(pair[0], 0.0), size[1]), 2), round(min(max(pair[1], 0.0), size[0]), 2)))
     session.add_roi(vertices)
+
+
+def _on_line(key: str, size: tuple[int, int]) -> None:
+    """A line drawn with the Line tool, from one pixel to another: the session's transect."""
+    ends = _integers(component_event(key, "line"), 4)
+    if ends and all(0 <= r < size[0] for r in ends[::2]) and all(0 <= c < size[1] for c in ends[1::2]) \
+            and ends[:2] != ends[2:]:
+        session.set_line(ends)
 
 
 def _on_view(key: str, size: tuple[int, int]) -> None:

@@ -6,7 +6,7 @@ from cubescope import Cube, export, state
 from cubescope.products import Band
 from cubescope.wavelengths import band_label
 from cubescope.words import number_text
-from cubescope_ui import badbands, exporting, rois, subsets, widgets
+from cubescope_ui import badbands, exporting, rois, subsets, transects, widgets
 from cubescope_ui.frame import page, rerun_if_switched, share_link
 from cubescope_ui.guard import page_guard
 from cubescope_ui.images import Export, show_image, show_rgb
@@ -46,12 +46,13 @@ def explorer(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                     spectra(cube_id, cube, picks[1], list(zip(picks, RGB_MARKS, strict=True)), clickable=False)
                     widgets.pin_controls(cube)
                     badbands.panel(cube_id, cube)
+                transects.panel(cube_id, cube, picks[1])
                 subsets.panel(cube_id, cube)
                 share_link(cube)
             else:
                 band_view(cube_id, cube, context, spectra_box)
-            st.caption("Click to pin a pixel, drag to select a region; zoom with the wheel or the buttons, "
-                       "pan with Shift-drag.")
+            st.caption("Click to pin a pixel, drag to select a region, draw a transect with the Line tool; zoom "
+                       "with the wheel or the buttons, pan with Shift-drag.")
 
 
 @st.fragment
@@ -72,6 +73,7 @@ def band_view(cube_id: str, cube: Cube, context: state.LinkContext, spectra_box)
             spectra(cube_id, cube, band, [(band, "#555555")], clickable=True)
             widgets.pin_controls(cube)
             badbands.panel(cube_id, cube)
+        transects.panel(cube_id, cube, band)
         subsets.panel(cube_id, cube)
         share_link(cube)
         prefetch_band(holder, "image", cube_id, cube, band, stretch, control="band")

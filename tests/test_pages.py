@@ -635,6 +635,38 @@ def test_a_link_s_bad_band_list_that_does_not_fit_the_cube_is_named():
     assert any("bands 0 to 127); the file's list is used" in w.value.replace("\\", "") for w in at.warning)
 
 
+def test_a_transect_in_the_link_shows_its_spectra_profile_ends_and_csv():
+    import csv
+    import io
+
+    at = open_page(query={"line": "20-30-120-200", "band": "40"})
+    assert not at.exception and not at.warning
+    assert share_query(at)["line"] == "20-30-120-200"
+    figure = json.loads(spectra_spec(at, "transect"))
+    heatmap, profile = figure["data"]
+    assert heatmap["type"] == "heatmap" and profile["type"] == "scatter"
+    cube = demo_cube()
+    names = [t["name"] for t in json.loads(spectra_spec(at, "spectra"))["traces"]]
+    assert names == ["A (20, 30)", "B (120, 200)"]
+    csv_button = next(b for b in at.get("download_button") if b.proto.id.endswith("-transect_csv"))
+    assert csv_button.proto.label == "Download the transect (.csv)"
+    from cubescope.transect import transect, transect_csv
+
+    rows = list(csv.reader(io.StringIO(transect_csv(transect(cube, (20, 30), (120, 200)), cube).decode())))
+    assert rows[1][:2] == ["20", "30"] and rows[-1][:2] == ["120", "200"] and rows[0][2] == "distance (m)"
+    overlays = viewer_overlays(at, "image")
+    assert {"kind": "line", "ends": [[20, 30], [120, 200]], "colour": "#111111"} in overlays
+    at.button(key="transect_clear").click().run()
+    assert "line" not in share_query(at) and not any(o["kind"] == "line" for o in viewer_overlays(at, "image"))
+
+
+@pytest.mark.parametrize("line", ["20-30-500-200", "20-30-20-30", "a-b"])
+def test_a_link_s_transect_that_is_not_a_line_of_the_image_is_named(line):
+    at = open_page(query={"line": line})
+    assert not at.exception and "line" not in share_query(at)
+    assert any("transect" in w.value for w in at.warning)
+
+
 def test_map_page_places_the_band_and_the_pins_of_a_georeferenced_cube():
     from cubescope.geo import Georef
     from cubescope.mapping import from_mercator

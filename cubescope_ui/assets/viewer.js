@@ -67,6 +67,7 @@ class Viewer {
         <div class="cs-bar" role="toolbar" aria-label="Image tools">
           <button type="button" data-mode="select" title="Drag to select a region; click to pin a pixel">Select</button>
           <button type="button" data-mode="polygon" title="Click the corners of a polygon ROI; double-click, or click the first corner, to close it (Esc cancels)">Polygon</button>
+          <button type="button" data-mode="line" title="Drag a line to see the spectra along it (a transect)">Line</button>
           <button type="button" data-mode="pan" title="Drag to move the zoomed image (or hold Shift)">Pan</button>
           <span class="cs-gap"></span>
           <button type="button" data-act="in" title="Zoom in">+</button>
@@ -343,8 +344,25 @@ class Viewer {
       g.setLineDash([]);
       for (const [x, y] of this.sketch) { g.fillStyle = "#111111"; g.fillRect(X(x) - 2.5, Y(y) - 2.5, 5, 5); }
     }
+    const drawLine = (ends, colour) => {
+      const [[ra, ca], [rb, cb]] = ends;
+      for (const [stroke, w] of [["#ffffff", 4], [colour, 2]]) {
+        g.strokeStyle = stroke; g.lineWidth = w;
+        g.beginPath(); g.moveTo(X(ca + 0.5), Y(ra + 0.5)); g.lineTo(X(cb + 0.5), Y(rb + 0.5)); g.stroke();
+      }
+      g.font = "bold 11px sans-serif";
+      for (const [[r, c], name] of [[ends[0], "A"], [ends[1], "B"]]) {
+        g.lineWidth = 3; g.strokeStyle = "#ffffff"; g.strokeText(name, X(c + 0.5) + 5, Y(r + 0.5) - 5);
+        g.fillStyle = colour; g.fillText(name, X(c + 0.5) + 5, Y(r + 0.5) - 5);
+      }
+    };
+    if (this.drag && this.drag.line && this.drag.end) {
+      drawLine([[this.drag.start.row, this.drag.start.col], this.drag.end], "#111111");
+    }
     for (const o of OVERLAYS[this.header.key] || []) {
-      if (o.kind === "rect") {
+      if (o.kind === "line") {
+        drawLine(o.ends, o.colour);
+      } else if (o.kind === "rect") {
         const [a, b, c, d] = o.box;
         for (const [colour, w] of [["#ffffff", 3], [o.colour, 1.5]]) {
           g.strokeStyle = colour; g.lineWidth = w;
@@ -446,7 +464,7 @@ class Viewer {
     this.canvas.setPointerCapture(e.pointerId);
     const pan = this.mode === "pan" || e.shiftKey;
     this.drag = { x: e.clientX, y: e.clientY, start: this.pixelAt(e.clientX, e.clientY), view: this.view.slice(), pan,
-                  moved: false };
+                  moved: false, line: this.mode === "line" && !pan };
   }
 
   move(e) {
@@ -465,6 +483,11 @@ class Viewer {
       const dr = (e.clientY - d.y) / s, dc = (e.clientX - d.x) / s;
       this.view = this.clampView([d.view[0] - dr, d.view[1] - dr, d.view[2] - dc, d.view[3] - dc]);
       this.draw();
+    } else if (d.start && d.line) {
+      const p = this.pixelAt(e.clientX, e.clientY) || this.edgePixel(e);
+      d.end = [p.row, p.col];
+      this.draw();
+      this.readout.textContent = `line from (${d.start.row}, ${d.start.col}) to (${p.row}, ${p.col})`;
     } else if (d.start) {
       const p = this.pixelAt(e.clientX, e.clientY) || this.edgePixel(e);
       d.rubber = [Math.min(d.start.row, p.row), Math.max(d.start.row, p.row) + 1,
@@ -492,6 +515,8 @@ class Viewer {
       if (d.start) this.api.setTriggerValue("click", [d.start.row, d.start.col]);
     } else if (d.pan) {
       this.commit(this.view.map(Math.round));
+    } else if (d.line && d.end) {
+      this.api.setTriggerValue("line", [d.start.row, d.start.col, d.end[0], d.end[1]]);
     } else if (d.rubber) {
       this.api.setTriggerValue("region", d.rubber);
     }

@@ -257,3 +257,41 @@ def loadings_figure(components: np.ndarray, wavelengths: np.ndarray | None, unit
     figure = spectra_figure(traces, wavelengths, units, y_title="loading", height=height)
     figure.add_hline(y=0, line_color="#bbb", line_width=1)
     return figure
+
+
+def transect_figure(distance: np.ndarray, unit: str, spectra: np.ndarray, wavelengths: np.ndarray | None,
+                    units: str | None, band: int, bad_bands: np.ndarray | None = None,
+                    quantity: str = "value", height: int = 460) -> go.Figure:
+    """A transect: its spectra as an image (distance along the line across, wavelength up; a
+    2-98% stretch of the good bands' finite values) over the profile of band ``band``.
+
+    Parameters
+    ----------
+    distance : ndarray, shape (n,)
+        Each pixel's distance from the line's start, in ``unit``.
+    spectra : ndarray, shape (n, bands)
+        The pixels' spectra; bad bands are left blank.
+    """
+    from plotly.subplots import make_subplots
+
+    y, y_title = x_axis(wavelengths, units, spectra.shape[1], markup=True)
+    image = np.array(spectra, dtype=float).T
+    if bad_bands is not None:
+        image[np.asarray(bad_bands, bool)] = np.nan
+    finite = image[np.isfinite(image)]
+    lo, hi = (np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0))
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
+    figure.add_trace(go.Heatmap(
+        z=image, x=distance, y=y, zmin=float(lo), zmax=float(hi if hi > lo else lo + 1), colorscale="Viridis",
+        colorbar={"title": {"text": escape(quantity)}, "len": 0.6, "y": 0.7},
+        hovertemplate=f"%{{x:.4g}} {unit}, %{{y:.4g}}: %{{z:.4g}}<extra></extra>"), row=1, col=1)
+    figure.add_hline(y=float(y[band]), line={"color": "white", "dash": "dot", "width": 1}, row=1, col=1)
+    figure.add_trace(go.Scatter(x=distance, y=np.array(spectra, dtype=float)[:, band], mode="lines",
+                                line={"color": MARKER_COLOURS[0]}, name="profile",
+                                hovertemplate=f"%{{x:.4g}} {unit}: %{{y:.4g}}<extra></extra>"), row=2, col=1)
+    figure.update_xaxes(title_text=f"distance along the line ({unit})", row=2, col=1)
+    figure.update_yaxes(title_text=y_title, row=1, col=1)
+    figure.update_yaxes(title_text=escape(quantity), row=2, col=1)
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, template="plotly_white",
+                         showlegend=False)
+    return figure

@@ -77,6 +77,25 @@ def decode_region(text: object, rows: int, cols: int) -> tuple[list[int] | None,
     return [r0, r1, c0, c1], []
 
 
+def encode_line(ends: Sequence[int]) -> str:
+    """A transect ``[row0, col0, row1, col1]`` (its end pixels) -> ``"row0-col0-row1-col1"``."""
+    return "-".join(str(int(v)) for v in ends)
+
+
+def decode_line(text: object, rows: int, cols: int) -> tuple[list[int] | None, list[str]]:
+    """A transect's end pixels from ``"r0-c0-r1-c1"``; None when absent, or (said why) when
+    not a line of this image."""
+    if not isinstance(text, str) or not text:
+        return None, []
+    match = _REGION.match(text.strip()[:MAX_VALUE_LENGTH])
+    if not match:
+        return None, [f"'{text[:30]}' in the link is not a transect (expected row0-col0-row1-col1)."]
+    r0, c0, r1, c1 = (int(v) for v in match.groups())
+    if max(r0, r1) >= rows or max(c0, c1) >= cols or (r0, c0) == (r1, c1):
+        return None, ["The link's transect does not lie inside this image."]
+    return [r0, c0, r1, c1], []
+
+
 def valid_cube_id(text: object) -> bool:
     """``"demo"`` or 32 lower-case hex digits: never a path, never anything else."""
     return isinstance(text, str) and bool(_CUBE_ID.match(text))

@@ -161,7 +161,7 @@ def wait_trace(page, name: str, key: str = "spectra") -> None:
 
 
 def choose_tool(page, tool: str, key: str = "image") -> None:
-    """Press the viewer's tool button (``select``, ``polygon``, ``pan``) inside its shadow root."""
+    """Press the viewer's tool button (``select``, ``polygon``, ``line``, ``pan``) inside its shadow root."""
     page.evaluate(
         f"([key, tool]) => ({VIEWER_CANVAS})(key).closest('.cs-viewer').querySelector(`[data-mode=${{tool}}]`).click()",
         [key, tool],

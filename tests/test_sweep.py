@@ -32,6 +32,8 @@ CONTROLS = {
         ("state", "region", [0, 10**6, 0, 10**6]),
         ("state", "zoom", [5, 6, 10**6, 10**6 + 3]),
         ("state", "zoom", [0, 1, 0, 1]),
+        ("state", "line", [0, 0, 5, 3]),
+        ("state", "line", [0, 0, 10**6, 10**6]),
         ("segmented_control", "view", "RGB"),
     ],
     "pages/smoothing.py": [

@@ -462,13 +462,18 @@ def test_link_made_on_one_page_carries_the_settings_of_the_others():
     assert viewer_payload(fresh, "image_pca")[0]["label"] == "RMS reconstruction error with 7 PCs"
 
 
+def _upload_scan(at, tmp_path) -> None:
+    """Upload a small .npy cube named scan through the sidebar's uploader."""
+    np.save(tmp_path / "scan.npy", sample_cube(rows=12, cols=10, bands=5, dtype="f4"))
+    at.file_uploader(key="upload").set_value(
+        ("scan.npy", (tmp_path / "scan.npy").read_bytes(), "application/octet-stream")
+    ).run()
+
+
 def test_cube_id_in_a_link_is_read_in_any_letter_case(tmp_path):
     st.cache_resource.clear()
     first = app_session(60).run()
-    np.save(tmp_path / "scan.npy", sample_cube(rows=12, cols=10, bands=5, dtype="f4"))
-    first.file_uploader(key="upload").set_value(
-        ("scan.npy", (tmp_path / "scan.npy").read_bytes(), "application/octet-stream")
-    ).run()
+    _upload_scan(first, tmp_path)
     cube_id = share_query(first)["cube"]
     second = app_session(60)
     second.query_params["cube"] = cube_id.upper()
@@ -489,10 +494,7 @@ def test_a_late_report_from_the_browser_keeps_the_uploaded_cube(tmp_path):
     # when clicked; AppTest reports all of them as not clicked).
     shown_before = WidgetStates(widgets=[w for w in at._tree.get_widget_states().widgets
                                          if w.WhichOneof("value") != "trigger_value"])
-    np.save(tmp_path / "scan.npy", sample_cube(rows=12, cols=10, bands=5, dtype="f4"))
-    at.file_uploader(key="upload").set_value(
-        ("scan.npy", (tmp_path / "scan.npy").read_bytes(), "application/octet-stream")
-    ).run()
+    _upload_scan(at, tmp_path)
     cube_id = share_query(at)["cube"]
     at._run(shown_before)
     assert not at.exception and not at.error
@@ -506,10 +508,7 @@ def test_a_cube_opened_from_a_link_stays_open_on_the_next_runs(tmp_path):
     run after the first, and the page fell back to the demo cube."""
     st.cache_resource.clear()
     first = app_session(60).run()
-    np.save(tmp_path / "scan.npy", sample_cube(rows=12, cols=10, bands=5, dtype="f4"))
-    first.file_uploader(key="upload").set_value(
-        ("scan.npy", (tmp_path / "scan.npy").read_bytes(), "application/octet-stream")
-    ).run()
+    _upload_scan(first, tmp_path)
     cube_id = share_query(first)["cube"]
     at = app_session(60)
     at.query_params["cube"] = cube_id
@@ -522,10 +521,7 @@ def test_a_cube_opened_from_a_link_stays_open_on_the_next_runs(tmp_path):
 def test_a_cube_id_typed_in_the_box_opens_that_cube(tmp_path):
     st.cache_resource.clear()
     at = app_session(60).run()
-    np.save(tmp_path / "scan.npy", sample_cube(rows=12, cols=10, bands=5, dtype="f4"))
-    at.file_uploader(key="upload").set_value(
-        ("scan.npy", (tmp_path / "scan.npy").read_bytes(), "application/octet-stream")
-    ).run()
+    _upload_scan(at, tmp_path)
     cube_id = share_query(at)["cube"]
     at.text_input(key=f"cube_box_{cube_id}").set_value("demo").run()
     assert at.session_state["cube"] == "demo" and "cube" not in share_query(at)

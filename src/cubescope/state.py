@@ -58,6 +58,17 @@ def decode_pins(text: object, rows: int, cols: int, limit: int = MAX_PINS) -> tu
     return pins, problems
 
 
+def _four_numbers(text: object, what: str, form: str) -> tuple[list[int] | None, list[str]]:
+    """Four whole numbers ``a-b-c-d`` from a link's value; None when absent, or (said why) when
+    not of that form (``what`` and ``form`` name it in the message)."""
+    if not isinstance(text, str) or not text:
+        return None, []
+    match = _REGION.match(text.strip()[:MAX_VALUE_LENGTH])
+    if not match:
+        return None, [f"'{text[:30]}' in the link is not {what} (expected {form})."]
+    return [int(v) for v in match.groups()], []
+
+
 def encode_region(region: Sequence[int]) -> str:
     """``[row0, row1, col0, col1]`` (end-exclusive) -> ``"row0-row1-col0-col1"``."""
     return "-".join(str(int(v)) for v in region)
@@ -65,12 +76,10 @@ def encode_region(region: Sequence[int]) -> str:
 
 def decode_region(text: object, rows: int, cols: int) -> tuple[list[int] | None, list[str]]:
     """A rectangle from ``"r0-r1-c0-c1"``, clipped to the image; None when absent or invalid."""
-    if not isinstance(text, str) or not text:
-        return None, []
-    match = _REGION.match(text.strip()[:MAX_VALUE_LENGTH])
-    if not match:
-        return None, [f"'{text[:30]}' in the link is not a region (expected row0-row1-col0-col1)."]
-    r0, r1, c0, c1 = (int(v) for v in match.groups())
+    numbers, problems = _four_numbers(text, "a region", "row0-row1-col0-col1")
+    if numbers is None:
+        return None, problems
+    r0, r1, c0, c1 = numbers
     r1, c1 = min(r1, rows), min(c1, cols)
     if r0 >= r1 or c0 >= c1:
         return None, ["The link's region lies outside this image or is empty."]
@@ -85,12 +94,10 @@ def encode_line(ends: Sequence[int]) -> str:
 def decode_line(text: object, rows: int, cols: int) -> tuple[list[int] | None, list[str]]:
     """A transect's end pixels from ``"r0-c0-r1-c1"``; None when absent, or (said why) when
     not a line of this image."""
-    if not isinstance(text, str) or not text:
-        return None, []
-    match = _REGION.match(text.strip()[:MAX_VALUE_LENGTH])
-    if not match:
-        return None, [f"'{text[:30]}' in the link is not a transect (expected row0-col0-row1-col1)."]
-    r0, c0, r1, c1 = (int(v) for v in match.groups())
+    numbers, problems = _four_numbers(text, "a transect", "row0-col0-row1-col1")
+    if numbers is None:
+        return None, problems
+    r0, c0, r1, c1 = numbers
     if max(r0, r1) >= rows or max(c0, c1) >= cols or (r0, c0) == (r1, c1):
         return None, ["The link's transect does not lie inside this image."]
     return [r0, c0, r1, c1], []

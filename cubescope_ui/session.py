@@ -19,7 +19,7 @@ import streamlit as st
 
 from cubescope import Cube, CubeError, state
 from cubescope import roi as roi_module
-from cubescope.library import SpectralLibrary
+from cubescope.library import SpectralLibrary, library_from_files
 from cubescope.smoothing import band_spacing
 from cubescope.state import MAX_PINS
 from cubescope.viewport import Window
@@ -308,18 +308,30 @@ def reset_view() -> None:
 
 # --- the spectral library -------------------------------------------------------------------
 
-def library() -> tuple[SpectralLibrary | None, str | None]:
-    """The library the user loaded or made (the Library page's, used by others too), and why
-    the last upload was refused (None when it was not)."""
-    return st.session_state.get("library"), st.session_state.get("library_problem")
+def library(kind: str = "library") -> tuple[SpectralLibrary | None, str | None]:
+    """The library the user loaded or made, and why the last upload was refused (None when it
+    was not). ``kind`` "library" is the Library page's (used by others too); "targets" the
+    target spectra loaded on the Detection page."""
+    return st.session_state.get(kind), st.session_state.get(f"{kind}_problem")
 
 
-def set_library(found: SpectralLibrary | None, problem: str | None = None) -> None:
+def set_library(found: SpectralLibrary | None, problem: str | None = None, kind: str = "library") -> None:
     """Keep a library (or, with ``problem``, keep the previous one and say why the new one
     could not be read)."""
     if found is not None:
-        st.session_state["library"] = found
-    st.session_state["library_problem"] = problem
+        st.session_state[kind] = found
+    st.session_state[f"{kind}_problem"] = problem
+
+
+def load_library(upload_key: str, kind: str = "library") -> None:
+    """Read the files of the uploader ``upload_key`` (a CSV, or an ENVI .sli/.hdr pair) as the
+    library ``kind``: an uploader's ``on_change``."""
+    files = [(f.name, f.getvalue()) for f in st.session_state.get(upload_key) or []]
+    if files:
+        try:
+            set_library(library_from_files(files), kind=kind)
+        except CubeError as exc:
+            set_library(None, problem=str(exc), kind=kind)
 
 
 # --- the link ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import streamlit as st
 
 from cubescope import Cube, CubeError, export, state
 from cubescope.detect import DETECTORS, DetectionImage, detections
+from cubescope.library import MAX_FILE_BYTES
 from cubescope.plots import Trace
 from cubescope.words import number_text, plural
 from cubescope_ui import data, session, widgets
@@ -26,6 +27,8 @@ def _name(text: str, context: state.LinkContext) -> str:
 SETTINGS = {
     "dt_method": state.Setting("detector", state.choice(DETECTORS), lambda c: DETECTORS[0]),
     "dt_target": state.Setting("target", _name, lambda c: None),
+    "dt_absorb": state.Setting("target is an absorption spectrum", state.flag, lambda c: False,
+                               encode=state.flag_text),
     "dt_local": state.Setting("local background", state.flag, lambda c: False, encode=state.flag_text),
     "dt_inner": state.Setting("inner window", state.integer(1, 99, odd=True), lambda c: 3),
     "dt_outer": state.Setting("outer window", state.integer(3, 199, odd=True), lambda c: 15),
@@ -37,16 +40,32 @@ OUTLINE = "#ff2d2d"
 
 
 def targets(cube_id: str, cube: Cube) -> dict[str, np.ndarray]:
-    """The spectra a target can be: the pins, ROIs and region, and the loaded library's."""
+    """The spectra a target can be: the pins, ROIs and region, the loaded library's and those
+    of a target file, resampled to the cube's bands."""
     found = {m.name: m.values for m in marked_spectra(cube_id, cube)}
-    library, _ = session.library()
-    if library is not None and cube.wavelengths_nm is not None:
-        try:
-            on_cube, _ = library.for_cube(cube)
-            found.update({f"library: {n}": s for n, s in zip(on_cube.names, on_cube.spectra, strict=True)})
-        except CubeError:
-            pass  # the library shares too few bands with this cube: not offered
+    for kind, prefix in (("library", "library"), ("targets", "file")):
+        library, _ = session.library(kind)
+        if library is not None and cube.wavelengths_nm is not None:
+            try:
+                on_cube, _ = library.for_cube(cube)
+                found.update({f"{prefix}: {n}": s for n, s in zip(on_cube.names, on_cube.spectra, strict=True)})
+            except CubeError:
+                pass  # the library shares too few bands with this cube: not offered
     return found
+
+
+def target_file(cube: Cube) -> None:
+    """An uploader for target spectra: a CSV (a gas's unit absorption spectrum, a field
+    spectrum) or an ENVI spectral library."""
+    if cube.wavelengths_nm is None:
+        return
+    st.file_uploader("Target spectra from a file: CSV (wavelength column, one column per spectrum) or ENVI .sli + "
+                     ".hdr", type=["csv", "txt", "sli", "hdr"], accept_multiple_files=True, key="dt_upload",
+                     on_change=session.load_library, args=("dt_upload", "targets"),
+                     max_upload_size=MAX_FILE_BYTES // 2**20)
+    _, problem = session.library("targets")
+    if problem:
+        st.warning(plain(problem))
 
 
 def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
@@ -59,15 +78,23 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                           help="RX: anomalies, far from the background. Matched filter, ACE, CEM: a target spectrum.")
     right, a, b, c = st.columns([2, 1.4, 0.8, 0.8], vertical_alignment="bottom")
     target = name = None
+    absorption = False
     if method != "RX":
+        target_file(cube)
         offered = targets(cube_id, cube)
         if not offered:
-            st.info("Pin a pixel, draw an ROI or select a region (or load a library on the Library page): its "
-                    "spectrum is the target.")
+            st.info("Pin a pixel, draw an ROI or select a region, or give a file of target spectra (or load a "
+                    "library on the Library page): its spectrum is the target.")
             return
         name = widgets.kept(right.selectbox, "dt_target", context, "Target", options=list(offered), index=0,
                             on_change=session.forget, args=("dt_threshold",))
         target = offered[name]
+        if method != "CEM":
+            absorption = widgets.kept(st.toggle, "dt_absorb", context, "The target is a unit absorption spectrum",
+                                      value=False, on_change=session.forget, args=("dt_threshold",),
+                                      help="A gas's absorption per unit of it (e.g. methane's, per ppm m): the "
+                                           "target becomes the background mean seen through one unit, and matched "
+                                           "filter scores read in that unit.")
     window = None
     if method != "CEM":
         if widgets.kept(a.toggle, "dt_local", context, "Local background", value=False,
@@ -78,7 +105,7 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
             outer = widgets.kept(c.number_input, "dt_outer", context, "Outer window", min_value=3, max_value=199,
                                  step=2, value=15)
             window = (int(inner), int(outer))
-    product = DetectionImage(method, target, window)
+    product = DetectionImage(method, target, window, absorption)
     try:
         low, high = data.value_range(cube_id, product)
     except CubeError as exc:
@@ -102,7 +129,8 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
         st.caption(plain(f"{plural(found.pixels, 'pixel')} at or above {threshold:g}, in "
                          f"{plural(found.objects, 'group')} of touching pixels (outlined in red)."))
     with side_col:
-        best(cube, target, name, found)
+        # An absorption spectrum is not on the pixels' scale: the chart shows the pixels alone.
+        best(cube, None if absorption else target, name, found)
 
 
 def best(cube: Cube, target: np.ndarray | None, name: str | None, found) -> None:

@@ -10,7 +10,6 @@ from cubescope.library import (
     AngleImage,
     SpectralLibrary,
     best_match,
-    library_from_files,
     library_to_csv,
     library_to_envi_zip,
     spectral_angles,
@@ -35,16 +34,6 @@ SETTINGS = {
 }
 
 
-def _load_upload() -> None:
-    """Read the uploaded library (CSV, or ENVI .sli/.hdr pair) into the session."""
-    files = [(f.name, f.getvalue()) for f in st.session_state.get("lib_upload") or []]
-    if files:
-        try:
-            session.set_library(library_from_files(files))
-        except CubeError as exc:
-            session.set_library(None, problem=str(exc))
-
-
 def _from_marks(cube_id: str, cube: Cube) -> None:
     """The pinned pixels', the ROIs' and the region's spectra as a library."""
     marked = marked_spectra(cube_id, cube)
@@ -59,7 +48,8 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
     source_col, use_col = st.columns([3, 1], vertical_alignment="bottom")
     source_col.file_uploader("Spectral library: CSV (wavelength column, one column per spectrum) or ENVI .sli + .hdr",
                              type=["csv", "txt", "sli", "hdr"], accept_multiple_files=True, key="lib_upload",
-                             on_change=_load_upload, max_upload_size=MAX_FILE_BYTES // 2**20)
+                             on_change=session.load_library, args=("lib_upload",),
+                             max_upload_size=MAX_FILE_BYTES // 2**20)
     use_col.button("Use the pins", on_click=_from_marks, args=(cube_id, cube),
                    disabled=not (session.pins_in(cube) or session.region() or session.rois()), width="stretch",
                    help="The pinned pixels' spectra, the ROIs' and the selected region's means become the library.",

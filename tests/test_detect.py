@@ -3,13 +3,16 @@ windowed), and CEM against its formula."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import spectral
 
 from cubescope import Cube, CubeError, detect
 from cubescope.demo import demo_cube
-from tests.apptest import open_page, share_query, viewer_overlays, viewer_payload
+from cubescope.library import library_from_files
+from tests.apptest import open_page, share_query, spectra_spec, viewer_overlays, viewer_payload
 
 RNG = np.random.default_rng(28)
 
@@ -124,6 +127,35 @@ def test_unusable_requests_get_a_message(scene, call, message):
         call(cube, target)
 
 
+def test_a_gas_target_scores_the_enhancement_in_the_absorption_s_units():
+    """A plume x = b (1 + a k) over a background b: the matched filter with the gas's target
+    (the mean seen through one unit) reads a, the formula of the methane matched filter."""
+    rows, cols, bands = 40, 50, 12
+    background = np.exp(RNG.normal(size=(rows, cols, bands)) * 0.01) * np.linspace(50, 80, bands)
+    k = -np.abs(np.sin(np.arange(bands))) * 1e-4  # fractional absorption per ppm m
+    plume = np.zeros((rows, cols))
+    plume[10:14, 20:26] = 500.0  # ppm m
+    values = background * (1 + plume[..., None] * k)
+    cube = Cube.from_array(values)
+    stats = detect.background(cube)
+    target = detect.gas_target(stats, k)
+    scores = detect.matched_filter(cube, target, stats=stats)
+    shift = stats.mean * k
+    inverse = np.linalg.pinv(stats.covariance)
+    expected = (values.reshape(-1, bands) - stats.mean) @ inverse @ shift / (shift @ inverse @ shift)
+    np.testing.assert_allclose(scores.ravel(), expected, rtol=1e-6, atol=1e-6)
+    assert np.median(scores[10:14, 20:26]) == pytest.approx(500, rel=0.1)
+    assert abs(np.median(scores[plume == 0])) < 25
+
+
+def test_a_gas_target_needs_the_absorption_at_the_background_s_bands(scene):
+    cube, _, _ = scene
+    k = np.zeros(cube.n_bands)
+    k[3] = np.nan
+    with pytest.raises(CubeError, match="lacks values"):
+        detect.gas_target(detect.background(cube), k)
+
+
 # ----------------------------------------------------------------------------- the page
 def test_detection_page_scores_outlines_and_counts_anomalies():
     at = open_page("pages/detect.py")
@@ -150,6 +182,34 @@ def test_a_pinned_pixel_is_the_target_and_its_own_best_match():
     assert best["pixel"] == "(40, 60)" and float(best["score"]) == pytest.approx(1.0, abs=1e-4)
     link = share_query(at)
     assert link["dt_method"] == "ACE" and link["dt_outer"] == "11" and link["dt_target"] == "pixel (40, 60)"
+
+
+def test_a_target_file_s_absorption_spectrum_is_the_gas_target():
+    cube = demo_cube()
+    wavelengths = np.linspace(cube.wavelengths_nm[0] - 5, cube.wavelengths_nm[-1] + 5, 300)
+    absorption = -1e-4 * np.exp(-0.5 * ((wavelengths - 2300) / 40) ** 2)
+    rows = (f"{w},{a}" for w, a in zip(wavelengths, absorption, strict=True))
+    csv = "wavelength (nm),CH4 per ppm m\n" + "\n".join(rows)
+    gas = library_from_files([("ch4.csv", csv.encode())])
+    at = open_page("pages/detect.py", session={"targets": gas},
+                   query={"dt_method": "Matched filter", "dt_target": "file: CH4 per ppm m", "dt_absorb": "true"})
+    assert not at.error and not at.warning
+    assert at.toggle(key="dt_absorb").value
+    on_cube, _ = gas.for_cube(cube)
+    bands = np.flatnonzero(cube.good_bands & np.isfinite(on_cube.spectra[0]))
+    stats = detect.background(cube, bands=bands)
+    expected = detect.matched_filter(cube, detect.gas_target(stats, on_cube.spectra[0]), stats=stats)
+    _, values, _ = viewer_payload(at, "image_dt")
+    np.testing.assert_allclose(values[0], expected, rtol=1e-3, atol=1e-3 * np.nanmax(np.abs(expected)))
+    assert not any(t.get("name", "").startswith("target") for t in json.loads(spectra_spec(at, "dt_spectra"))["traces"])
+    link = share_query(at)
+    assert link["dt_absorb"] == "true" and link["dt_target"] == "file: CH4 per ppm m"
+
+
+def test_a_refused_target_file_is_named():
+    at = open_page("pages/detect.py", session={"targets_problem": "The CSV cannot be read as a table (x)."},
+                   query={"dt_method": "ACE"})
+    assert not at.error and any("cannot be read as a table" in w.value for w in at.warning)
 
 
 def test_without_a_target_the_page_says_how_to_give_one():

@@ -166,6 +166,34 @@ def ace(cube: Cube, target: Any, window: tuple[int, int] | None = None,
     return _scores(cube, stats, target, "ace", window)
 
 
+def gas_target(stats: Background, absorption: Any) -> np.ndarray:
+    """The target of a gas plume for the matched filter: the background mean seen through one
+    unit of the gas, ``mean * (1 + k)`` on the background's bands (NaN elsewhere).
+
+    With it, the matched filter's score is the pixel's enhancement in the units of ``k``: a
+    methane unit absorption spectrum in ppm m^-1 gives scores in ppm m, as the methane matched
+    filter run on AVIRIS-NG and EMIT radiance (Thompson et al. 2015, Foote et al. 2020).
+
+    Parameters
+    ----------
+    stats : Background
+        The background (:func:`background`) over the bands the absorption has values at.
+    absorption : array_like, shape (n_bands,)
+        The unit absorption spectrum ``k`` on the cube's bands: the fractional change of
+        radiance per unit of the gas (negative where the gas absorbs).
+
+    Returns
+    -------
+    ndarray, shape (n_bands,)
+    """
+    absorption = np.asarray(absorption, dtype=np.float64).ravel()
+    if not np.isfinite(absorption[stats.bands]).all():
+        raise CubeError("The absorption spectrum lacks values at bands the background statistics use.")
+    target = np.full(absorption.size, np.nan)
+    target[stats.bands] = stats.mean * (1.0 + absorption[stats.bands])
+    return target
+
+
 def cem(cube: Cube, target: Any) -> np.ndarray:
     """Constrained energy minimization scores for ``target``: the filter passes the target
     with gain 1 and gives the least output energy over the cube's pixels.
@@ -350,11 +378,14 @@ DETECTORS = ("RX", "Matched filter", "ACE", "CEM")
 @dataclass(frozen=True, eq=False)
 class DetectionImage(Product):
     """One detector's scores over the cube: ``method`` one of :data:`DETECTORS`, ``target``
-    (n_bands,) for all but RX, ``window`` (inner, outer) for a local background (not CEM)."""
+    (n_bands,) for all but RX, ``window`` (inner, outer) for a local background (not CEM);
+    with ``absorption`` the target is a gas's unit absorption spectrum (:func:`gas_target`,
+    matched filter and ACE)."""
 
     method: str
     target: np.ndarray | None = None
     window: tuple[int, int] | None = None
+    absorption: bool = False
     doing = "Scoring every pixel…"
 
     def image(self, cube: Cube, compute: Compute) -> np.ndarray:
@@ -369,6 +400,8 @@ class DetectionImage(Product):
         target = _target(cube, self.target)
         bands = tuple(int(b) for b in np.flatnonzero(cube.good_bands & np.isfinite(target)))
         stats = compute(background, None, bands)
+        if self.absorption:
+            target = gas_target(stats, target)
         detector = matched_filter if self.method == "Matched filter" else ace
         return detector(cube, target, self.window, stats=stats)
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from cubescope import Cube, CubeError, compress, display, library, mapping, pca, roi, spectra, viewport
+from cubescope import Cube, CubeError, compress, display, library, mapping, pca, roi, scatter, spectra, viewport
 from cubescope.badbands import decode_runs
 from cubescope.cluster import KMeansResult, kmeans
 from cubescope.demo import demo_cube
@@ -152,6 +152,28 @@ def limits(cube_id: str, product: Product, method: str, low: float, high: float,
 def value_range(cube_id: str, product: Product) -> tuple[float, float]:
     """An image's finite extremes: where a range the user types starts."""
     return limits(cube_id, product, "min-max", 2.0, 98.0, None, None)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _density(cube_id: str, keys: tuple, bins: int, _x: Product, _y: Product) -> scatter.Density:
+    return scatter.density(derived_image(cube_id, _x), derived_image(cube_id, _y), bins)
+
+
+def density(cube_id: str, x: Product, y: Product, bins: int) -> scatter.Density:
+    """The pixels counted over two products' values (:func:`cubescope.scatter.density`)."""
+    return _density(cube_id, (x.key, y.key), bins, x, y)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _selected(cube_id: str, keys: tuple, corners: str, _x: Product, _y: Product) -> np.ndarray:
+    mask = scatter.select(derived_image(cube_id, _x), derived_image(cube_id, _y), scatter.decode_polygon(corners))
+    mask.flags.writeable = False
+    return mask
+
+
+def selected(cube_id: str, x: Product, y: Product, corners: np.ndarray) -> np.ndarray:
+    """The pixels whose two products' values lie inside the polygon ``corners`` (read-only)."""
+    return _selected(cube_id, (x.key, y.key), scatter.encode_polygon(corners), x, y)
 
 
 def _window_values(cube_id: str, product: Product, window: viewport.Window, step: int) -> np.ndarray:

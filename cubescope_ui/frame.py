@@ -39,6 +39,7 @@ PAGES = (
     ("pages/library.py", "Library", ":material/library_books:", "library"),
     ("pages/unmixing.py", "Classes", ":material/category:", "unmixing"),
     ("pages/compress.py", "Compression", ":material/compress:", "compress"),
+    ("pages/scatter.py", "Scatter", ":material/grain:", "scatter"),
     ("pages/detect.py", "Detection", ":material/crisis_alert:", "detect"),
     ("pages/classify.py", "Classification", ":material/label:", "classify"),
     ("pages/map.py", "Map", ":material/public:", "map"),

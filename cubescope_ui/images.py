@@ -87,6 +87,27 @@ def outline(mask: np.ndarray, colour: str, name: str) -> list[dict]:
     return [{"kind": "polygon", "points": [[y, x] for x, y in ring], "colour": colour, "name": name} for ring in rings]
 
 
+#: Most cells along a side of a mask sent to the viewer (a larger mask is sent in blocks).
+MAX_MASK_SIDE = 1024
+
+
+def mask_overlay(mask: np.ndarray, colour: str, name: str) -> dict:
+    """``mask`` (rows, cols) as a layer the viewer tints over an image: its bits packed row by
+    row (a block of ``step`` x ``step`` pixels counts as one cell, set when any pixel in it
+    is, beyond :data:`MAX_MASK_SIDE` cells a side)."""
+    import base64
+
+    mask = np.asarray(mask, bool)
+    step = -(-max(mask.shape) // MAX_MASK_SIDE)
+    if step > 1:
+        rows, cols = -(-mask.shape[0] // step), -(-mask.shape[1] // step)
+        padded = np.zeros((rows * step, cols * step), bool)
+        padded[:mask.shape[0], :mask.shape[1]] = mask
+        mask = padded.reshape(rows, step, cols, step).any(axis=(1, 3))
+    return {"kind": "mask", "rows": mask.shape[0], "cols": mask.shape[1], "step": step, "colour": colour,
+            "name": name, "bits": base64.b64encode(np.packbits(mask, axis=None)).decode()}
+
+
 def class_colours(count: int) -> list[str]:
     """The colours of ``count`` classes as the viewer draws them, as ``#rrggbb``."""
     return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in display.class_colours(count)]

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from cubescope import Cube, CubeError
+from cubescope import Cube, CubeError, display
 from cubescope import roi as roi_module
 from cubescope.plots import Trace
+from cubescope.transect import line_pixels
 from cubescope_ui import data, session
 from cubescope_ui.text import plain
+from cubescope_ui.viewer import LINE_COLOUR, REGION_COLOUR
 
 #: The marker whose colour the region's spectrum takes (the viewer draws the region in it).
 REGION_MARKER = 8
@@ -72,3 +74,41 @@ def marked_spectra(cube_id: str, cube: Cube) -> list[Marked]:
                             f"region mean ±1σ ({stats.count} px)", stats.mean, stats.std, stats.count,
                             marker=REGION_MARKER))
     return found
+
+
+@dataclass(frozen=True)
+class MarkedPixels:
+    """The pixels of one mark (a pin, the region, an ROI, the transect) as a mask (rows, cols),
+    in the colour the viewer draws the mark in."""
+
+    name: str
+    colour: str
+    mask: np.ndarray
+    pin: bool = False
+
+
+def marked_pixels(cube: Cube) -> list[MarkedPixels]:
+    """The session's marks on ``cube`` as pixel masks: the pins, the ROIs, the transect's
+    pixels and the region (those holding no pixel of the cube are left out)."""
+    shape = (cube.rows, cube.cols)
+    found = []
+    for k, (r, c) in enumerate(session.pins_in(cube)):
+        mask = np.zeros(shape, bool)
+        mask[r, c] = True
+        found.append(MarkedPixels(f"pixel ({r}, {c})", display.MARKER_COLOURS[k % len(display.MARKER_COLOURS)],
+                                  mask, pin=True))
+    for area in session.rois():
+        found.append(MarkedPixels(area.name, area.colour, roi_module.rings_mask(area.rings, *shape)))
+    ends = session.line()
+    if ends is not None:
+        mask = np.zeros(shape, bool)
+        pixels = line_pixels(ends[:2], ends[2:])
+        inside = (pixels >= 0).all(axis=1) & (pixels[:, 0] < cube.rows) & (pixels[:, 1] < cube.cols)
+        mask[pixels[inside, 0], pixels[inside, 1]] = True
+        found.append(MarkedPixels("transect", LINE_COLOUR, mask))
+    box = session.region()
+    if box is not None:
+        mask = np.zeros(shape, bool)
+        mask[box[0]:box[1], box[2]:box[3]] = True
+        found.append(MarkedPixels("region", REGION_COLOUR, mask))
+    return [m for m in found if m.mask.any()]

@@ -142,6 +142,33 @@ def forget(*keys: str) -> None:
         st.session_state.pop(key, None)
 
 
+def selection(key: str, made_on: str, context: state.LinkContext) -> Any:
+    """The selection setting ``key`` (a polygon on a plot), if it was made on ``made_on`` (what
+    the plot showed); one made on anything else is forgotten. A selection from the link is
+    taken as made on what the page shows first."""
+    value = setting(key, context)
+    if value is not None and st.session_state.setdefault(f"{key}_made_on", made_on) != made_on:
+        forget(key)
+        return None
+    return value
+
+
+def set_selection(key: str, value: Any, made_on: str) -> None:
+    """Keep the selection ``key`` made on ``made_on`` (see :func:`selection`)."""
+    remember(key, value)
+    st.session_state[f"{key}_made_on"] = made_on
+
+
+def keep_note(key: str, text: str) -> None:
+    """A message a callback leaves for the run that follows it (:func:`take_note`)."""
+    st.session_state[f"note_{key}"] = text
+
+
+def take_note(key: str) -> str | None:
+    """The message :func:`keep_note` left, once."""
+    return st.session_state.pop(f"note_{key}", None)
+
+
 # --- pins, region, zoom window ----------------------------------------------------------------
 
 def pins() -> list[list[int]]:
@@ -162,14 +189,31 @@ def in_link(area: roi_module.ROI) -> bool:
     return len(area.link_text) <= MAX_LINKED_ROI
 
 
+def _next_roi() -> tuple[str, str]:
+    """The name and colour of the next ROI ("ROI 3"), after the ones the session has."""
+    current = rois()
+    number = max([0, *(int(r.name[4:]) for r in current if r.name[4:].isdigit() and r.name.startswith("ROI "))]) + 1
+    return f"ROI {number}", ROI_COLOURS[(number - 1) % len(ROI_COLOURS)]
+
+
 def add_roi(vertices: list[tuple[float, float]]) -> None:
     """A new polygon ROI, named and coloured after the ones before it."""
-    current = rois()
-    if len(current) >= roi_module.MAX_ROIS:
-        del current[0]
-    number = max([0, *(int(r.name[4:]) for r in current if r.name[4:].isdigit() and r.name.startswith("ROI "))]) + 1
-    colour = ROI_COLOURS[(number - 1) % len(ROI_COLOURS)]
-    current.append(roi_module.ROI(f"ROI {number}", tuple(vertices), colour=colour))
+    name, colour = _next_roi()
+    add_rois([roi_module.ROI(name, tuple(vertices), colour=colour)])
+
+
+def add_mask_roi(mask: np.ndarray, label: str = "") -> str:
+    """A new ROI of exactly the pixels of ``mask`` (rows, cols), of class ``label``, named and
+    coloured after the ones before it; returns its name.
+
+    Raises
+    ------
+    CubeError
+        When the mask holds no pixel, or its boundary has too many corners for an ROI.
+    """
+    name, colour = _next_roi()
+    add_rois([roi_module.ROI.from_mask(name, mask, colour=colour, label=label.strip())])
+    return name
 
 
 def _decode_rois(text: Any) -> tuple[list[roi_module.ROI], list[str]]:

@@ -89,6 +89,15 @@ CONTROLS = {
         ("slider", "cz_k", 1),
         ("segmented_control", "cz_codes", "Fourier"),
     ],
+    "pages/scatter.py": [
+        ("state", "pins", [[0, 0], [3, 5]]),
+        ("state", "region", [0, 2, 0, 3]),
+        ("segmented_control", "sc_x", "PC"),
+        ("segmented_control", "sc_y", "MNF"),
+        ("segmented_control", "sc_y", "Band math"),
+        ("text_input", "sc_y_expr", "b0 / (b0 - b0)"),
+        ("segmented_control", "sc_x", "Band"),
+    ],
     "pages/detect.py": [
         ("state", "pins", [[0, 0], [3, 5]]),
         ("segmented_control", "dt_method", "ACE"),

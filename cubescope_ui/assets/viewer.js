@@ -49,6 +49,23 @@ function lonlat(geo, row, col) {
   return Math.abs(out[0]) > 360 || Math.abs(out[1]) > 90 ? null : out;
 }
 
+// A mask overlay (images.mask_overlay: bits packed row by row) as a canvas of one pixel per
+// cell, tinted in its colour; made once per overlay sent.
+function maskLayer(o) {
+  if (o.layer) return o.layer;
+  const bits = Uint8Array.from(atob(o.bits), ch => ch.charCodeAt(0));
+  const layer = document.createElement("canvas");
+  layer.width = o.cols; layer.height = o.rows;
+  const g = layer.getContext("2d");
+  const image = g.createImageData(o.cols, o.rows);
+  const [r, gr, b] = [1, 3, 5].map(i => parseInt(o.colour.slice(i, i + 2), 16));
+  for (let i = 0; i < o.rows * o.cols; i++) {
+    if ((bits[i >> 3] >> (7 - (i & 7))) & 1) image.data.set([r, gr, b, 170], 4 * i);
+  }
+  g.putImageData(image, 0, 0);
+  return (o.layer = layer);
+}
+
 // Viewers by their Streamlit key, and the overlays last sent for each: the overlays come in a
 // component of their own (cubescope_ui/viewer.py), so that a new pin does not re-send the image.
 const VIEWERS = (window.__cubescopeViewers ||= {});
@@ -359,7 +376,15 @@ class Viewer {
     if (this.drag && this.drag.line && this.drag.end) {
       drawLine([[this.drag.start.row, this.drag.start.col], this.drag.end], "#111111");
     }
-    for (const o of OVERLAYS[this.header.key] || []) {
+    const drawn = OVERLAYS[this.header.key] || [];
+    for (const o of drawn) {  // masks first: the outlines and marks stay visible over them
+      if (o.kind !== "mask") continue;
+      g.save();
+      g.imageSmoothingEnabled = false;
+      g.drawImage(maskLayer(o), X(0), Y(0), o.cols * o.step * f.scale, o.rows * o.step * f.scale);
+      g.restore();
+    }
+    for (const o of drawn) {
       if (o.kind === "line") {
         drawLine(o.ends, o.colour);
       } else if (o.kind === "rect") {

@@ -295,3 +295,58 @@ def transect_figure(distance: np.ndarray, unit: str, spectra: np.ndarray, wavele
     figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, template="plotly_white",
                          showlegend=False)
     return figure
+
+
+@dataclass(frozen=True)
+class ScatterMark:
+    """Marked pixels drawn over a scatter's density: their (x, y) values, in their colour."""
+
+    name: str
+    colour: str
+    x: np.ndarray
+    y: np.ndarray
+    pin: bool = False
+
+
+def scatter_figure(density, x_title: str, y_title: str, marks: Sequence[ScatterMark] = (),
+                   selection: np.ndarray | None = None, selection_colour: str = "#ff2d2d",
+                   height: int = 480) -> go.Figure:
+    """A scatter's density (:class:`cubescope.scatter.Density`) as a heat map of pixels per cell
+    on a log colour scale, the marked pixels over it, and the selection's polygon (``(n, 2)``
+    x, y corners).
+
+    Besides the heat map, which plotly cannot select in, the figure carries a transparent point
+    at each occupied cell, so that box and lasso selection are offered and report their shapes.
+    """
+    counts = np.asarray(density.counts)
+    xc, yc = density.x_centres, density.y_centres
+    occupied = counts > 0
+    with np.errstate(divide="ignore"):
+        z = np.where(occupied, np.log10(np.maximum(counts, 1)), np.nan)
+    top = max(1, int(np.ceil(np.nanmax(z)))) if occupied.any() else 1
+    figure = go.Figure(go.Heatmap(
+        z=z, x=xc, y=yc, customdata=counts, colorscale="Viridis", zmin=0, zmax=top,
+        colorbar={"title": {"text": "pixels"}, "tickvals": list(range(top + 1)),
+                  "ticktext": [f"{10 ** k:,}" for k in range(top + 1)], "len": 0.8},
+        hovertemplate="x %{x:.4g}, y %{y:.4g}: %{customdata} pixels<extra></extra>", name="density"))
+    rows, cols = np.nonzero(occupied)
+    figure.add_trace(go.Scattergl(
+        x=xc[cols], y=yc[rows], mode="markers", marker={"size": 4, "opacity": 0}, hoverinfo="skip",
+        showlegend=False, name="cells", selected={"marker": {"opacity": 0}}, unselected={"marker": {"opacity": 0}}))
+    for mark in marks:
+        figure.add_trace(go.Scattergl(
+            x=mark.x, y=mark.y, mode="markers", name=escape(mark.name),
+            marker={"color": mark.colour, "size": 11 if mark.pin else 4, "symbol": "x" if mark.pin else "circle",
+                    "line": {"width": 1, "color": "white"} if mark.pin else {"width": 0}},
+            unselected={"marker": {"opacity": 1}},
+            hovertemplate=f"{escape(mark.name)}: %{{x:.4g}}, %{{y:.4g}}<extra></extra>"))
+    if selection is not None:
+        corners = np.asarray(selection, float)
+        path = "M " + " L ".join(f"{x:.6g},{y:.6g}" for x, y in corners) + " Z"
+        figure.add_shape(type="path", path=path, line={"color": selection_colour, "width": 2, "dash": "dot"},
+                         fillcolor="rgba(255,45,45,0.08)")
+    figure.update_xaxes(title_text=escape(x_title), range=[density.x_edges[0], density.x_edges[-1]])
+    figure.update_yaxes(title_text=escape(y_title), range=[density.y_edges[0], density.y_edges[-1]])
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, template="plotly_white",
+                         dragmode="lasso", legend={"orientation": "h", "y": -0.18}, plot_bgcolor="white")
+    return figure

@@ -1,3 +1,5 @@
+import io
+
 import numpy as np
 import pytest
 
@@ -72,3 +74,31 @@ def test_text_and_link_read_back_to_the_same_bands(marked):
 def test_link_runs_outside_the_cube_are_refused(text):
     with pytest.raises(ValueError):
         decode_runs(text, 224)
+
+
+def test_an_edited_list_goes_into_the_exports_as_gdal_reads_them(tmp_path):
+    """The view the pages open for an edited list (``bad=`` in the link) carries it into the
+    GeoTIFF and ENVI exports, which GDAL reads back band by band."""
+    import zipfile
+
+    import rasterio
+
+    from cubescope import export
+    from cubescope_ui import data
+
+    view = data.open_cube(data.view_id(data.DEMO_ID, "3-5,40"))
+    expected = np.zeros(view.n_bands, bool)
+    expected[[3, 4, 5, 40]] = True
+    np.testing.assert_array_equal(view.bad_bands, expected)
+    bsq = np.stack([view.band(b) for b in range(view.n_bands)])
+    fields = {"wavelengths": view.wavelengths, "wavelength_units": view.wavelength_units,
+              "bad_bands": view.bad_bands, "geo": view.geo}
+    tif = tmp_path / "view.tif"
+    tif.write_bytes(export.to_tiff(bsq, **fields))
+    with rasterio.open(tif) as ds:
+        assert [ds.tags(b + 1)["bbl"] for b in range(ds.count)] == ["0" if bad else "1" for bad in expected]
+    with zipfile.ZipFile(io.BytesIO(export.envi_zip(bsq, "view", **fields))) as archive:
+        archive.extractall(tmp_path)
+    with rasterio.open(tmp_path / "view.img") as ds:
+        bbl = ds.tags(ns="ENVI")["bbl"].strip("{}").split(",")
+        assert [int(float(v)) for v in bbl] == [0 if bad else 1 for bad in expected]

@@ -59,13 +59,15 @@ def target_file(cube: Cube) -> None:
     spectrum) or an ENVI spectral library."""
     if cube.wavelengths_nm is None:
         return
-    st.file_uploader("Target spectra from a file: CSV (wavelength column, one column per spectrum) or ENVI .sli + "
-                     ".hdr", type=["csv", "txt", "sli", "hdr"], accept_multiple_files=True, key="dt_upload",
-                     on_change=session.load_library, args=("dt_upload", "targets"),
-                     max_upload_size=MAX_FILE_BYTES // 2**20)
-    _, problem = session.library("targets")
-    if problem:
-        st.warning(plain(problem))
+    loaded, problem = session.library("targets")
+    count = f" ({plural(len(loaded.names), 'spectrum', 'spectra')})" if loaded else ""
+    with st.expander(f"Target spectra from a file{count}", expanded=bool(problem)):
+        st.file_uploader("CSV (wavelength column, one column per spectrum, e.g. a gas's unit absorption) or ENVI "
+                         ".sli + .hdr", type=["csv", "txt", "sli", "hdr"], accept_multiple_files=True,
+                         key="dt_upload", on_change=session.load_library, args=("dt_upload", "targets"),
+                         max_upload_size=MAX_FILE_BYTES // 2**20)
+        if problem:
+            st.warning(plain(problem))
 
 
 def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:

@@ -12,14 +12,29 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from cubescope import Cube, CubeError, compress, display, library, mapping, pca, roi, scatter, spectra, viewport
+from cubescope import (
+    Cube,
+    CubeError,
+    compress,
+    display,
+    library,
+    mapping,
+    pca,
+    preview,
+    roi,
+    scatter,
+    spectra,
+    viewport,
+)
 from cubescope.badbands import decode_runs
 from cubescope.cluster import KMeansResult, kmeans
 from cubescope.demo import demo_cube
@@ -152,6 +167,50 @@ def limits(cube_id: str, product: Product, method: str, low: float, high: float,
 def value_range(cube_id: str, product: Product) -> tuple[float, float]:
     """An image's finite extremes: where a range the user types starts."""
     return limits(cube_id, product, "min-max", 2.0, 98.0, None, None)
+
+
+# --- the viewer's preview (cubescope.preview) -----------------------------------------------------
+#: Cubes of more samples get no preview: its fit and its stretch table each read the whole cube.
+MAX_PREVIEW_SAMPLES = 8 * 2**30
+
+
+def _lower_priority() -> None:
+    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # below the server's page runs
+
+
+@st.cache_resource(show_spinner=False)
+def _background() -> tuple[ThreadPoolExecutor, dict[tuple, Future], threading.Lock]:
+    """One worker, at a lower priority than the server, for the previews' slow parts, and the
+    jobs it was given (the newest 64)."""
+    return ThreadPoolExecutor(1, "cubescope-preview", initializer=_lower_priority), {}, threading.Lock()
+
+
+def _when_done(key: tuple, function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` computed once in the background: its result when done, else None
+    (the job is started, and a later run finds it done). A job that failed gives None."""
+    executor, jobs, lock = _background()
+    with lock:
+        job = jobs.get(key)
+        if job is None:
+            job = jobs[key] = executor.submit(function, *args)
+            for old in list(jobs)[:-64]:
+                del jobs[old]
+    if not job.done() or job.exception() is not None:
+        return None
+    return job.result()
+
+
+def preview_parts(cube_id: str, method: str, low: float, high: float, vmin: float | None,
+                  vmax: float | None) -> tuple[preview.PreviewModel, np.ndarray] | None:
+    """The preview's model and every band's stretch for cube ``cube_id``, once computed in the
+    background (None until then, and for cubes too large or with too few usable bands)."""
+    cube = open_cube(cube_id)
+    if cube.rows * cube.cols * cube.n_bands > MAX_PREVIEW_SAMPLES or int(cube.good_bands.sum()) < 2:
+        return None
+    model = _when_done(("model", cube_id), preview.fit_preview, cube)
+    limits = _when_done(("limits", cube_id, method, low, high, vmin, vmax), preview.band_limits, cube, method, low,
+                        high, vmin, vmax)
+    return None if model is None or limits is None else (model, limits)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

@@ -34,15 +34,19 @@ def spectra_chart(key: str, traces: Sequence[Trace], wavelengths: np.ndarray | N
                   bad_bands: np.ndarray | None, *, y_title: str = "value", marks: Sequence[tuple[int, str]] = (),
                   on_band: Callable[[int], None] | None = None,
                   on_bad_bands: Callable[[list[int], bool], None] | None = None,
-                  name_parts: tuple = ("spectra",), height: int = 360) -> None:
+                  name_parts: tuple = ("spectra",), height: int = 360, n_bands: int | None = None,
+                  band_viewer: str | None = None) -> None:
     """Draw ``traces`` (see :func:`cubescope.plots.spectra_spec`) in the chart with key
     ``key``. ``on_band(band)`` is called, before the run, when the chart is clicked at a band;
     without it a click does nothing. Given ``on_bad_bands(bands, bad)``, a click or a drag
     instead marks (``bad`` True) or unmarks the bands it names. ``name_parts`` (cube name,
-    product) name its PNG download."""
-    spec = spectra_spec(traces, wavelengths, units, bad_bands, y_title=y_title, height=height, marks=marks)
+    product) name its PNG download; ``n_bands`` the band axis of a chart without traces or
+    wavelengths. ``band_viewer`` is the image viewer whose band a click picks: it paints the
+    band's preview at once."""
+    spec = spectra_spec(traces, wavelengths, units, bad_bands, y_title=y_title, height=height, marks=marks,
+                        n_bands=n_bands)
     n_bands = len(spec["x"])
-    spec.update(key=key, clickable=on_band is not None, editing=on_bad_bands is not None,
+    spec.update(key=key, clickable=on_band is not None, editing=on_bad_bands is not None, band_viewer=band_viewer,
                 file_name=export.safe_filename(*name_parts))
     on_band_change = None if on_band is None else functools.partial(_on_band, key, n_bands, on_band)
     on_bad_change = None if on_bad_bands is None else functools.partial(_on_bad, key, n_bands, on_bad_bands)

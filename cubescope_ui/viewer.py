@@ -22,7 +22,7 @@ import numpy as np
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from cubescope import Cube, display, roi, viewport
+from cubescope import Cube, display, preview, roi, viewport
 from cubescope.products import Band, Product
 from cubescope.wavelengths import band_label
 from cubescope.words import ordinal
@@ -41,6 +41,13 @@ _OVERLAYS = st.components.v2.component("cubescope_overlays", js=(_ASSETS / "over
 # it (assets/prefetch.js), before the server's run for that band.
 _PREFETCH = st.components.v2.component("cubescope_prefetch", js=(_ASSETS / "common.js").read_text()
                                          + (_ASSETS / "prefetch.js").read_text())
+# A compressed copy of the window shown (cubescope.preview), sent last in a run: the viewer paints
+# any band from it, and the spectra chart any pixel's spectrum, before the server answers
+# (assets/preview.js). Its codes travel as bytes; every band's stretch, small, as JSON beside them.
+_PREVIEW = st.components.v2.component("cubescope_preview", js=(_ASSETS / "common.js").read_text()
+                                       + (_ASSETS / "preview.js").read_text())
+#: Most samples a preview sends (k codes of 2 bytes each): 512 x 512.
+MAX_PREVIEW_SHOWN = 2**18
 #: The box assumed until the browser reports the viewer's size: CSS width, height, pixel ratio.
 DEFAULT_BOX = (700, 560, 1.0)
 #: The largest box a browser may report (a hostile one could otherwise ask for whole bands).
@@ -226,6 +233,56 @@ def prefetch_band(holder: DeltaGenerator, key: str, cube_id: str, cube: Cube, ba
     with holder:
         _PREFETCH(key=f"{key}_prefetch", data=_payload(key, cube, tile, **band_image(cube, neighbour, stretch.colormap),
                                                        follow=(control, neighbour)))
+
+
+def pack_preview(model: preview.PreviewModel, shown: preview.PreviewWindow, *, key: str, preview_id: str,
+                 chart: str | None = None, shown_step: int | None = None) -> bytes:
+    """A preview as the browser reads it (``assets/preview.js``): a little-endian uint32 header
+    length, the JSON header (padded to 4 bytes), then float32 mean (bands), loadings (bands x
+    k), offsets (k) and scales (k), then the uint16 codes (k x h x w). ``shown_step`` is the
+    step of the exact images it stands in for (its own may be coarser)."""
+    k, h, w = shown.codes.shape
+    header = {"key": key, "id": preview_id, "window": shown.window.as_list(), "step": shown.step,
+              "shown_step": shown.step if shown_step is None else shown_step, "h": h, "w": w,
+              "k": k, "n_bands": int(model.mean.size), "rmse": model.rmse, "explained": model.explained,
+              "chart": chart, "no_data": preview.NO_DATA, "marker_colours": list(display.MARKER_COLOURS)}
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 4)
+    floats = np.concatenate([model.mean, model.loadings.ravel(), shown.offsets, shown.scales]).astype("<f4")
+    return b"".join([np.uint32(len(text)).astype("<u4").tobytes(), text, floats.tobytes(),
+                     np.ascontiguousarray(shown.codes, dtype="<u2").tobytes()])
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _packed_preview(cube_id: str, window: data.Box, step: int, shown_step: int, key: str, chart: str | None,
+                    _model: preview.PreviewModel) -> bytes:
+    shown = preview.preview_window(data.open_cube(cube_id), _model, viewport.Window(*window), step)
+    return pack_preview(_model, shown, key=key, preview_id=f"{cube_id}|{list(window)}|{shown_step}", chart=chart,
+                        shown_step=shown_step)
+
+
+def send_preview(holder: DeltaGenerator, key: str, cube_id: str, cube: Cube, stretch: Stretch,
+                 chart: str | None = None) -> None:
+    """Send viewer ``key`` the preview of the window it shows, and every band's stretch, into
+    ``holder`` (:func:`image_viewer`'s container), once the preview's model is computed (in the
+    background: until then, nothing). ``chart`` is the spectra chart a click previews a spectrum
+    in. Call it last in a run: the exact image goes first."""
+    parts = data.preview_parts(cube_id, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
+    if parts is None:
+        return
+    model, limits = parts
+    window = session.window(cube)
+    step = shown_step = _step_for(key, window)
+    while len(range(window.row0, window.row1, step)) * len(range(window.col0, window.col1, step)) > MAX_PREVIEW_SHOWN:
+        step += 1  # a screen of many device pixels gets a coarser preview: the exact image follows
+    preview_id = f"{cube_id}|{window.as_list()}|{shown_step}"
+    labels = [band_label(b, cube.wavelengths, cube.wavelength_units) for b in range(cube.n_bands)]
+    with holder:
+        _PREVIEW(key=f"{key}_preview", data=_packed_preview(cube_id, tuple(window.as_list()), step, shown_step, key,
+                                                            chart, model))
+        _PREVIEW(key=f"{key}_preview_stretch", data={
+            "target": key, "id": preview_id, "labels": labels, "quantity": cube.quantity or "",
+            "limits": [[float(lo), float(hi)] if np.isfinite([lo, hi]).all() else None for lo, hi in limits]})
 
 
 def component_event(key: str, name: str) -> Any:

@@ -14,7 +14,7 @@ from cubescope_ui.layout import two_columns
 from cubescope_ui.marks import marked_spectra
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
-from cubescope_ui.viewer import band_image, prefetch_band
+from cubescope_ui.viewer import band_image, prefetch_band, send_preview
 
 RGB_MARKS = ("#d62728", "#2ca02c", "#1f77b4")
 VIEWS = ("Band", "RGB")
@@ -77,6 +77,7 @@ def band_view(cube_id: str, cube: Cube, context: state.LinkContext, spectra_box)
         subsets.panel(cube_id, cube)
         share_link(cube)
         prefetch_band(holder, "image", cube_id, cube, band, stretch, control="band")
+        send_preview(holder, "image", cube_id, cube, stretch, chart="spectra")
 
 
 def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -> None:
@@ -95,13 +96,16 @@ def spectra(cube_id: str, cube: Cube, band: int, marks: list, clickable: bool) -
                 table[-1].update({"longitude": f"{lon:.6f}", "latitude": f"{lat:.6f}"})
     if not traces:
         st.info("Click the image to plot a pixel's spectrum, drag to plot a region's mean, or draw a polygon ROI.")
-        rois.panel(cube_id, cube, band)
-        return
+    # Drawn even empty: a click paints its pixel's preview spectrum in it before the server answers.
     spectra_chart("spectra", traces, cube.wavelengths, cube.wavelength_units, cube.bad_bands,
                   y_title=cube.quantity or "value", marks=marks,
                   on_band=widgets.show_band("band") if clickable else None,
                   on_bad_bands=badbands.chart_marker(cube_id),
-                  name_parts=(cube.name, "spectra"))
+                  name_parts=(cube.name, "spectra"), n_bands=cube.n_bands,
+                  band_viewer="image" if clickable else None)
+    if not traces:
+        rois.panel(cube_id, cube, band)
+        return
     st.caption("Click the chart to show the band there; drag across it to zoom, double-click to see every "
                "band." if clickable else "Drag across the chart to zoom, double-click to see every band.")
     if table:

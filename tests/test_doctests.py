@@ -9,7 +9,7 @@ import pytest
 MODULES = ["cubescope.io", "cubescope.indices", "cubescope.pca", "cubescope.mnf", "cubescope.unmixing",
            "cubescope.compress", "cubescope.export", "cubescope.io.upload", "cubescope.wavelengths", "cubescope.words",
            "cubescope.products", "cubescope.detect",
-           "cubescope.classify", "cubescope.badbands", "cubescope.scatter"]
+           "cubescope.classify", "cubescope.badbands", "cubescope.scatter", "cubescope.preview"]
 
 
 @pytest.mark.parametrize("name", MODULES)

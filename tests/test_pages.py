@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 
 import numpy as np
 import pytest
@@ -401,6 +402,13 @@ def test_a_cube_damaged_on_disk_is_a_message_and_never_shown(tmp_path):
     at.session_state["cube"] = cube_id
     at.run()
     assert not at.exception and not at.warning
+    # As a user who has looked at the cube: the viewer's preview (which reads every band in the
+    # background) is done, and the damage comes after.
+    deadline = time.monotonic() + 60
+    while not any(e.proto.id.endswith("-image_preview") for e in at.get("bidi_component")):
+        assert time.monotonic() < deadline, "the preview never came"
+        time.sleep(0.1)
+        at.run()
     data = store.root / "objects" / cube_id / "data.npy"
     raw = bytearray(data.read_bytes())
     raw[-5] ^= 0xFF  # the last band

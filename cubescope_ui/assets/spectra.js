@@ -66,6 +66,7 @@ class Chart {
     // Reading from the keyboard goes on at the same band after the run a key started.
     const reading = sameAxis && this.focused ? this.hoverIndex : null;
     this.spec = spec;
+    this.provisional = null;
     CHARTS[spec.key] = this;
     this.hoverIndex = null;
     this.tip.hidden = true;
@@ -90,7 +91,23 @@ class Chart {
   }
 
   visible() {
-    return this.spec.traces.filter(t => !this.hidden.has(t.name));
+    const shown = this.spec.traces.filter(t => !this.hidden.has(t.name));
+    return this.provisional ? [...shown, this.provisional] : shown;
+  }
+
+  // Show band `index`: the viewer whose band this chart picks paints it at once (held, or its
+  // preview), and the server is asked for the band.
+  pick(index) {
+    const viewer = (window.__cubescopeViewers || {})[this.spec.band_viewer];
+    if (viewer) viewer.paintBand(index);
+    this.api.setTriggerValue("band", index);
+  }
+
+  // A spectrum drawn until the next run's data arrive (the viewer's preview of a clicked pixel).
+  preview(trace) {
+    if (!this.spec) return;
+    this.provisional = trace;
+    this.draw();
   }
 
   // The shown wavelengths (the zoom, or all) and the values' range over them.
@@ -329,7 +346,7 @@ class Chart {
     if (e.key === "Escape") { this.show(null); return; }
     if (e.key === "Enter" && this.hoverIndex !== null && this.spec.clickable && this.api) {
       e.preventDefault();
-      this.api.setTriggerValue("band", this.hoverIndex);
+      this.pick(this.hoverIndex);
       return;
     }
     if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
@@ -404,7 +421,7 @@ class Chart {
     }
     if (!d.moved) {
       const index = this.nearest(e.clientX);
-      if (index !== null && this.spec.clickable && this.api) this.api.setTriggerValue("band", index);
+      if (index !== null && this.spec.clickable && this.api) this.pick(index);
       return;
     }
     const f = this.frame();

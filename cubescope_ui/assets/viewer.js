@@ -72,6 +72,8 @@ const VIEWERS = (window.__cubescopeViewers ||= {});
 const OVERLAYS = (window.__cubescopeOverlays ||= {});
 // Payloads of neighbouring images by viewer key and control value (assets/prefetch.js).
 const PREFETCHED = (window.__cubescopePrefetched ||= {});
+// Previews of the window shown, by viewer key (assets/preview.js).
+const PREVIEWS = (window.__cubescopePreviews ||= {});
 
 class Viewer {
   constructor(parent) {
@@ -148,9 +150,19 @@ class Viewer {
     this.header = header;
     VIEWERS[header.key] = this;
     this.values = values;
-    this.tile.width = header.w;
-    this.tile.height = header.h;
-    const image = new ImageData(header.w, header.h);
+    this.colour(header, pixels);
+  }
+
+  // Paint a payload's pixels (palette indices, or RGBA) into the tile the frames are drawn from.
+  colour(header, pixels) {
+    if (this.tile.width !== header.w || this.tile.height !== header.h) {
+      this.tile.width = header.w;
+      this.tile.height = header.h;
+    }
+    if (!this.image || this.image.width !== header.w || this.image.height !== header.h) {
+      this.image = new ImageData(header.w, header.h);
+    }
+    const image = this.image;
     const out = new Uint32Array(image.data.buffer);
     if (header.kind === "rgba") {
       image.data.set(pixels);
@@ -183,17 +195,118 @@ class Viewer {
     this.watcher.observe(input, { attributes: true, attributeFilter: ["value"] });
   }
 
-  // Paint the image the followed slider now picks, if it is held (called on a slider change,
+  // Paint the image the followed slider now picks, held or previewed (called on a slider change,
   // and by prefetch.js when an image arrives after the slider reached it).
   catchUp() {
     const h = this.header, input = this.followed;
     if (!h || !h.follow || !input || !input.isConnected) return;
     const value = Number(input.getAttribute("value"));
-    if (value === h.follow.value) return;
+    if (value !== h.follow.value) this.paintBand(value);
+  }
+
+  // Paint the image the followed slider picks at `value` before the server sends it: the
+  // exact one when it is held (sent ahead, or shown before), else its preview.
+  paintBand(value) {
+    const h = this.header;
+    if (!h || !h.follow || value === h.follow.value) return;  // shown already: the server sends nothing new
     const held = (PREFETCHED[h.key] || new Map()).get(value);
-    if (!held) return;
-    const next = held.header;
-    if (JSON.stringify(next.window) === JSON.stringify(h.window) && next.step === h.step) this.load(held.bytes, this.api);
+    const next = held && held.header;
+    if (next && JSON.stringify(next.window) === JSON.stringify(h.window) && next.step === this.exactStep()) {
+      this.load(held.bytes, this.api);
+    } else {
+      this.previewBand(value);
+    }
+  }
+
+  // The preview of the window shown, when it is of this window and step; else null.
+  preview() {
+    const h = this.header, held = PREVIEWS[h.key];
+    if (!held || !held.model || !held.stretch) return null;
+    const ph = held.model.header;
+    if (ph.id !== held.stretch.id || ph.shown_step !== this.exactStep()
+        || JSON.stringify(ph.window) !== JSON.stringify(h.window)) return null;
+    return held;
+  }
+
+  // The sample step of the exact images shown (a preview's own may be coarser).
+  exactStep() {
+    return this.header.preview ? this.header.preview.exact_step : this.header.step;
+  }
+
+  // Paint band `b` from the preview at once (mean + loadings x scores), coloured with the band's
+  // own stretch as its exact image will be; the exact image replaces it when it arrives, and
+  // until then the readout says "preview". A bad band (not in the preview) waits for the server.
+  previewBand(b) {
+    const h = this.header, held = this.preview();
+    if (!held || h.kind !== "index") return false;
+    const { model, stretch } = held, ph = model.header, limits = stretch.limits[b];
+    if (!limits || !Number.isFinite(model.mean[b])) return false;
+    const n = ph.h * ph.w, k = ph.k, codes = model.codes;
+    let base = model.mean[b];
+    const weights = new Float32Array(k);
+    for (let c = 0; c < k; c++) {
+      const loading = model.loadings[b * k + c];
+      base += loading * model.offsets[c];
+      weights[c] = loading * model.scales[c];
+    }
+    // Buffers kept from one preview to the next: a jump allocates nothing for the collector.
+    if (!this.previewBuffers || this.previewBuffers.n !== n) {
+      this.previewBuffers = { n, values: new Float32Array(n), pixels: new Uint8Array(n) };
+    }
+    const { values, pixels } = this.previewBuffers;
+    // One component at a time over contiguous codes: the engine keeps this loop tight.
+    values.fill(base);
+    for (let c = 0; c < k; c++) {
+      const weight = weights[c], plane = codes.subarray(c * n, (c + 1) * n);
+      for (let p = 0; p < n; p++) values[p] += weight * plane[p];
+    }
+    const [lo, hi] = limits, top = h.data_levels - 1, scale = hi > lo ? 1 / (hi - lo) : 0;
+    for (let p = 0; p < n; p++) {
+      if (codes[p] === ph.no_data) { values[p] = NaN; pixels[p] = h.nan_index; continue; }
+      // As cubescope.display.normalize and to_indices: a constant band maps to the middle.
+      const v = values[p];
+      let u = scale ? (v - lo) * scale : v > lo ? 1 : v < lo ? 0 : 0.5;
+      u = u < 0 ? 0 : u > 1 ? 1 : u;
+      pixels[p] = (u * top + 0.5) | 0;
+    }
+    const label = stretch.labels[b];
+    this.bytes = null;  // the exact image is painted when it comes, even one shown before
+    this.header = {
+      ...h, id: `preview-band-${b}-${h.window.join("-")}-${ph.step}`, label, step: ph.step, h: ph.h, w: ph.w,
+      preview: { rmse: ph.rmse, exact_step: this.exactStep() },
+      follow: h.follow ? { ...h.follow, value: b } : h.follow,
+      colorbar: h.colorbar ? { lo, hi, title: `${label} (${stretch.quantity || "value"})` } : null,
+    };
+    this.values = values;
+    this.colour(this.header, pixels);
+    this.draw();
+    this.drawColorbar();
+    return true;
+  }
+
+  // Draw the spectrum of pixel (row, col) from the preview in the spectra chart at once, as the
+  // next pin's (the exact spectrum replaces it when the server's run draws the chart).
+  previewSpectrum(row, col) {
+    const held = this.preview();
+    if (!held || !held.model.header.chart) return;
+    const { model } = held, ph = model.header, charts = window.__cubescopeCharts || {};
+    const chart = charts[ph.chart];
+    if (!chart || !chart.spec || chart.spec.x.length !== ph.n_bands) return;
+    const i = Math.floor((row - ph.window[0]) / ph.step), j = Math.floor((col - ph.window[2]) / ph.step);
+    if (i < 0 || j < 0 || i >= ph.h || j >= ph.w) return;
+    const n = ph.h * ph.w, k = ph.k, p = i * ph.w + j;
+    if (model.codes[p] === ph.no_data) return;
+    const scores = Array.from({ length: k }, (_, c) => model.offsets[c] + model.scales[c] * model.codes[c * n + p]);
+    const y = Array.from(model.mean, (mean, b) => {
+      if (!Number.isFinite(mean)) return null;
+      let v = mean;
+      for (let c = 0; c < k; c++) v += model.loadings[b * k + c] * scores[c];
+      return v;
+    });
+    const pins = (OVERLAYS[this.header.key] || []).filter(o => o.kind === "pin").length;
+    const colours = ph.marker_colours;
+    chart.preview({ name: `(${row}, ${col}) preview`, y, spread: null, markers: [], dash: "dot",
+                    colour: colours[pins % colours.length] });
   }
 
   // --- geometry -------------------------------------------------------------------------------
@@ -291,6 +404,7 @@ class Viewer {
     this.canvas.dataset.step = String(h.step);
     this.canvas.dataset.samples = `${h.h}x${h.w}`;
     this.canvas.dataset.sharp = String(sharp);
+    this.canvas.dataset.preview = String(Boolean(h.preview));
     this.canvas.dataset.painted = String(++this.painted);
     this.canvas.dataset.decoded = String(this.decoded);
   }
@@ -442,6 +556,7 @@ class Viewer {
       parts.push(values.join(", ") + (h.quantity ? ` ${h.quantity}` : ""));
     }
     if (h.label) parts.push(h.label);
+    if (h.preview) parts.push(`preview (RMSE ${formatValue(h.preview.rmse)})`);
     if (h.geo) {
       const place = lonlat(h.geo, p.row, p.col);
       if (place) parts.push(`lon ${place[0].toFixed(6)}°, lat ${place[1].toFixed(6)}°`);
@@ -537,7 +652,10 @@ class Viewer {
     this.drag = null;
     if (!d) return;
     if (!d.moved) {
-      if (d.start) this.api.setTriggerValue("click", [d.start.row, d.start.col]);
+      if (d.start) {
+        this.previewSpectrum(d.start.row, d.start.col);
+        this.api.setTriggerValue("click", [d.start.row, d.start.col]);
+      }
     } else if (d.pan) {
       this.commit(this.view.map(Math.round));
     } else if (d.line && d.end) {

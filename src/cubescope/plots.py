@@ -58,9 +58,11 @@ def spectra_spec(
     y_title: str = "value",
     height: int = 360,
     marks: Sequence[tuple[int, str]] = (),
+    n_bands: int | None = None,
 ) -> dict:
     """Spectra as JSON-ready data for the pages' spectra chart (``cubescope_ui/assets/spectra.js``),
-    drawn as :func:`spectra_figure` draws them.
+    drawn as :func:`spectra_figure` draws them. ``n_bands`` gives the band axis of a chart with
+    no traces when there are no wavelengths.
 
     Returns a dict: ``x`` (one position per band: wavelength, or band number), ``x_unit``,
     ``breaks`` (band indices where the line breaks: a second spectrometer begins, or bands
@@ -71,7 +73,7 @@ def spectra_spec(
     where a value is missing or a band is bad, and ``markers`` the samples no line can show.
     Texts are plain (the chart draws them as text, never as markup).
     """
-    n = traces[0].values.size if traces else (len(wavelengths) if wavelengths is not None else 1)
+    n = traces[0].values.size if traces else (len(wavelengths) if wavelengths is not None else n_bands or 1)
     x, x_title = x_axis(wavelengths, units, n, markup=False)
     breaks = line_breaks(x).tolist() if wavelengths is not None and x.size > 1 else []
     out = []

@@ -142,9 +142,11 @@ SPECTRA = """(key) => {
 
 
 def traces(page, key: str) -> list[dict]:
-    """Name, y values and line colour of every spectrum in the chart with Streamlit key ``key``
-    (waiting until it is drawn)."""
-    return page.wait_for_function(f"([key]) => ({SPECTRA})(key)", arg=[key]).json_value()
+    """Name, y values and line colour of every spectrum the server sent the chart with Streamlit
+    key ``key`` (waiting until it draws one: the Bands page's chart is drawn empty before the
+    first pin)."""
+    return page.wait_for_function(f"([key]) => {{ const t = ({SPECTRA})(key); return t && t.length ? t : null; }}",
+                                  arg=[key]).json_value()
 
 
 def wait_spectra(page, count: int, key: str = "spectra") -> None:

@@ -1,0 +1,36 @@
+// The viewer's preview (cubescope_ui/viewer.py send_preview): a compressed copy of the window
+// shown (mean, loadings and quantized principal-component scores) as bytes, and every band's
+// stretch as JSON, kept per viewer key; the viewer paints any band from them and the spectra
+// chart any pixel's spectrum before the server answers. Renders nothing itself.
+// (payloadHeader comes from common.js, put before this file.)
+
+const PREVIEWS = (window.__cubescopePreviews ||= {});
+
+function parsePreview(bytes) {
+  const { header, start } = payloadHeader(bytes);
+  const n = header.n_bands, k = header.k, floats = n + n * k + 2 * k;
+  // Copies: the payload's offset inside its buffer need not be a multiple of 4.
+  const values = new Float32Array(bytes.slice(start, start + 4 * floats).buffer);
+  const at = start + 4 * floats;
+  return {
+    header,
+    mean: values.subarray(0, n),
+    loadings: values.subarray(n, n + n * k),
+    offsets: values.subarray(n + n * k, n + n * k + k),
+    scales: values.subarray(n + n * k + k),
+    codes: new Uint16Array(bytes.slice(at, at + 2 * k * header.h * header.w).buffer),
+  };
+}
+
+export default function (component) {
+  const { data } = component;
+  if (data instanceof Uint8Array) {
+    if (data.byteLength < 8) return;
+    let model;
+    try { model = parsePreview(data); } catch { return; }
+    if (typeof model.header.key !== "string") return;
+    (PREVIEWS[model.header.key] ||= {}).model = model;
+  } else if (data && typeof data.target === "string" && Array.isArray(data.limits)) {
+    (PREVIEWS[data.target] ||= {}).stretch = data;
+  }
+}

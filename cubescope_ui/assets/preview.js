@@ -26,10 +26,14 @@ export default function (component) {
   const { data } = component;
   if (data instanceof Uint8Array) {
     if (data.byteLength < 8) return;
-    let model;
-    try { model = parsePreview(data); } catch { return; }
-    if (typeof model.header.key !== "string") return;
-    (PREVIEWS[model.header.key] ||= {}).model = model;
+    let header;
+    try { ({ header } = payloadHeader(data)); } catch { return; }
+    if (typeof header.key !== "string") return;
+    const entry = (PREVIEWS[header.key] ||= {});
+    // Each run draws the component again with the same copy: parse megabytes only when it changed.
+    if (entry.model && entry.model.header.id === header.id && entry.size === data.byteLength) return;
+    try { entry.model = parsePreview(data); } catch { return; }
+    entry.size = data.byteLength;
   } else if (data && typeof data.target === "string" && Array.isArray(data.limits)) {
     (PREVIEWS[data.target] ||= {}).stretch = data;
   }

@@ -175,7 +175,10 @@ MAX_PREVIEW_SAMPLES = 8 * 2**30
 
 
 def _lower_priority() -> None:
-    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # below the server's page runs
+    try:  # Linux gives each thread its own niceness: below the server's page runs
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (OSError, AttributeError):
+        pass  # elsewhere the worker runs at the server's priority
 
 
 @st.cache_resource(show_spinner=False)
@@ -185,7 +188,7 @@ def _background() -> tuple[ThreadPoolExecutor, dict[tuple, Future], threading.Lo
     return ThreadPoolExecutor(1, "cubescope-preview", initializer=_lower_priority), {}, threading.Lock()
 
 
-def _when_done(key: tuple, function: Callable[..., Any], *args: Any) -> Any:
+def in_background(key: tuple, function: Callable[..., Any], *args: Any) -> Any:
     """``function(*args)`` computed once in the background: its result when done, else None
     (the job is started, and a later run finds it done). A job that failed gives None."""
     executor, jobs, lock = _background()
@@ -207,8 +210,8 @@ def preview_parts(cube_id: str, method: str, low: float, high: float, vmin: floa
     cube = open_cube(cube_id)
     if cube.rows * cube.cols * cube.n_bands > MAX_PREVIEW_SAMPLES or int(cube.good_bands.sum()) < 2:
         return None
-    model = _when_done(("model", cube_id), preview.fit_preview, cube)
-    limits = _when_done(("limits", cube_id, method, low, high, vmin, vmax), preview.band_limits, cube, method, low,
+    model = in_background(("model", cube_id), preview.fit_preview, cube)
+    limits = in_background(("limits", cube_id, method, low, high, vmin, vmax), preview.band_limits, cube, method, low,
                         high, vmin, vmax)
     return None if model is None or limits is None else (model, limits)
 

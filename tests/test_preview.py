@@ -166,3 +166,20 @@ def test_a_screen_of_many_pixels_gets_a_coarser_preview_than_its_exact_image():
     header = unpack_preview(_preview_parts(at)["bytes"])[0]
     assert header["shown_step"] == 1 and header["step"] == 2  # 700 x 700 exact samples, 350 x 350 previewed
     assert header["h"] * header["w"] <= 2**18
+
+
+def test_the_preview_s_background_work_runs_below_the_server_s_priority():
+    import os
+    import threading
+
+    from cubescope_ui import data
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    key = ("niceness", time.monotonic())
+    deadline = time.monotonic() + 30
+    while (found := data.in_background(key, niceness)) is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert found == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)

@@ -204,16 +204,16 @@ def in_background(key: tuple, function: Callable[..., Any], *args: Any) -> Any:
 
 
 def preview_parts(cube_id: str, method: str, low: float, high: float, vmin: float | None,
-                  vmax: float | None) -> tuple[preview.PreviewModel, np.ndarray] | None:
-    """The preview's model and every band's stretch for cube ``cube_id``, once computed in the
-    background (None until then, and for cubes too large or with too few usable bands)."""
+                  vmax: float | None) -> tuple[preview.PreviewModel | None, np.ndarray | None] | None:
+    """The preview's model and every band's stretch for cube ``cube_id``, each None until it is
+    computed in the background; None for a cube too large or with too few usable bands."""
     cube = open_cube(cube_id)
     if cube.rows * cube.cols * cube.n_bands > MAX_PREVIEW_SAMPLES or int(cube.good_bands.sum()) < 2:
         return None
     model = in_background(("model", cube_id), preview.fit_preview, cube)
     limits = in_background(("limits", cube_id, method, low, high, vmin, vmax), preview.band_limits, cube, method, low,
-                        high, vmin, vmax)
-    return None if model is None or limits is None else (model, limits)
+                           high, vmin, vmax)
+    return model, limits
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

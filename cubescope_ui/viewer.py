@@ -264,9 +264,10 @@ def _packed_preview(cube_id: str, window: data.Box, step: int, shown_step: int, 
 def send_preview(holder: DeltaGenerator, key: str, cube_id: str, cube: Cube, stretch: Stretch,
                  chart: str | None = None) -> None:
     """Send viewer ``key`` the preview of the window it shows, and every band's stretch, into
-    ``holder`` (:func:`image_viewer`'s container), once the preview's model is computed (in the
-    background: until then, nothing). ``chart`` is the spectra chart a click previews a spectrum
-    in. Call it last in a run: the exact image goes first."""
+    ``holder`` (:func:`image_viewer`'s container), each once computed (in the background: until
+    then the stretch goes empty, so that the browser never colours a preview with a stretch
+    left from before). ``chart`` is the spectra chart a click previews a spectrum in. Call it
+    last in a run: the exact image goes first."""
     parts = data.preview_parts(cube_id, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
     if parts is None:
         return
@@ -278,11 +279,13 @@ def send_preview(holder: DeltaGenerator, key: str, cube_id: str, cube: Cube, str
     preview_id = f"{cube_id}|{window.as_list()}|{shown_step}"
     labels = [band_label(b, cube.wavelengths, cube.wavelength_units) for b in range(cube.n_bands)]
     with holder:
-        _PREVIEW(key=f"{key}_preview", data=_packed_preview(cube_id, tuple(window.as_list()), step, shown_step, key,
-                                                            chart, model))
+        if model is not None:
+            _PREVIEW(key=f"{key}_preview", data=_packed_preview(cube_id, tuple(window.as_list()), step, shown_step,
+                                                                key, chart, model))
         _PREVIEW(key=f"{key}_preview_stretch", data={
             "target": key, "id": preview_id, "labels": labels, "quantity": cube.quantity or "",
-            "limits": [[float(lo), float(hi)] if np.isfinite([lo, hi]).all() else None for lo, hi in limits]})
+            "limits": [] if limits is None else [[float(lo), float(hi)] if np.isfinite([lo, hi]).all() else None
+                                                 for lo, hi in limits]})
 
 
 def component_event(key: str, name: str) -> Any:

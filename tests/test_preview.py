@@ -132,13 +132,21 @@ def unpack_preview(payload: bytes):
     return header, floats[:n], floats[n:n + n * k].reshape(n, k), floats[n + n * k:n + n * k + k], floats[-k:], codes
 
 
+def _wait_for_preview(at) -> dict:
+    """Rerun until the page sends the preview and its stretch (computed in the background)."""
+    deadline = time.monotonic() + 60
+    while True:
+        parts = _preview_parts(at)
+        if "bytes" in parts and parts["stretch"]["limits"]:
+            return parts
+        assert time.monotonic() < deadline, "the preview never came"
+        time.sleep(0.1)
+        at.run()
+
+
 def test_the_bands_page_sends_the_preview_once_computed_in_the_background():
     at = open_page("pages/bands.py")
-    deadline = time.monotonic() + 60
-    while "bytes" not in _preview_parts(at) and time.monotonic() < deadline:
-        time.sleep(0.1)  # the model is fitted in the background; a later run sends it
-        at.run()
-    parts = _preview_parts(at)
+    parts = _wait_for_preview(at)
     header, mean, loadings, offsets, scales, codes = unpack_preview(parts["bytes"])
     cube = demo_cube()
     model = preview.fit_preview(cube)
@@ -155,15 +163,28 @@ def test_the_bands_page_sends_the_preview_once_computed_in_the_background():
     assert parts["stretch"]["labels"][40].startswith("band 40 ·")
 
 
+def test_a_new_stretch_is_never_coloured_with_the_previous_one():
+    at = open_page("pages/bands.py")
+    before = _wait_for_preview(at)["stretch"]["limits"]
+    at.radio(key="stretch").set_value("min-max").run()
+    expected = [list(pair) for pair in preview.band_limits(demo_cube(), "min-max", 2, 98)]
+    assert expected != before
+    deadline = time.monotonic() + 60
+    while True:
+        limits = _preview_parts(at)["stretch"]["limits"]
+        assert limits in ([], expected)  # empty while the new table is computed, never the old one
+        if limits:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+        at.run()
+
+
 def test_a_screen_of_many_pixels_gets_a_coarser_preview_than_its_exact_image():
     values = RNG.random((700, 700, 6)).astype(np.float32)
     at = open_page("pages/bands.py", cube=Cube.from_array(values, name="wide"),
                    session={"image_box": (700.0, 700.0, 1.0)})
-    deadline = time.monotonic() + 60
-    while "bytes" not in _preview_parts(at) and time.monotonic() < deadline:
-        time.sleep(0.1)
-        at.run()
-    header = unpack_preview(_preview_parts(at)["bytes"])[0]
+    header = unpack_preview(_wait_for_preview(at)["bytes"])[0]
     assert header["shown_step"] == 1 and header["step"] == 2  # 700 x 700 exact samples, 350 x 350 previewed
     assert header["h"] * header["w"] <= 2**18
 

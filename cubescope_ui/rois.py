@@ -7,7 +7,7 @@ import streamlit as st
 
 from cubescope import Cube, CubeError
 from cubescope import roi as roi_module
-from cubescope.words import number_text
+from cubescope.words import number_text, plural
 from cubescope_ui import data, session
 from cubescope_ui.text import plain
 
@@ -72,3 +72,20 @@ def _import(cube: Cube) -> None:
         st.session_state["roi_error"] = str(exc)
         return
     session.add_rois(imported)
+
+
+def add_from_mask(mask, label_key: str, note: str) -> None:
+    """An ROI of exactly the pixels of ``mask`` (rows, cols), of the class typed in the text box
+    ``label_key``: a button's ``on_click``. What was done is left as the session's note ``note``."""
+    label = (st.session_state.get(label_key) or "").strip()
+    try:
+        name = session.add_mask_roi(mask, label)
+    except CubeError as exc:
+        session.keep_note(note, str(exc))
+        return
+    said = (f"{name} ({f'class {label}, ' if label else ''}{plural(int(mask.sum()), 'pixel')}) added: it is drawn "
+            "on every page's image and listed in the Bands page's ROI panel.")
+    if not session.in_link(session.rois()[-1]):
+        said += (" Its outline has too many corners for the share link: export the ROIs as GeoJSON there to keep "
+                 "it.")
+    session.keep_note(note, said)

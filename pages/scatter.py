@@ -10,7 +10,7 @@ from cubescope import Cube, CubeError, indices, scatter, state
 from cubescope.plots import ScatterMark, scatter_figure
 from cubescope.scatter import AXIS_KINDS, MAX_COMPONENTS, Axis
 from cubescope.words import plural
-from cubescope_ui import data, session, widgets
+from cubescope_ui import data, rois, session, widgets
 from cubescope_ui.frame import page
 from cubescope_ui.images import mask_overlay, show_image
 from cubescope_ui.layout import two_columns
@@ -79,31 +79,11 @@ def axis_picker(name: str, which: int, cube: Cube, context: state.LinkContext) -
 
 
 def _on_select(axes: str) -> None:
-    """A box or lasso drawn on the scatter becomes the selection (made on ``axes``)."""
-    chosen = st.session_state.get("scatter") or {}
-    shapes = chosen.get("selection", {})
-    drawn = [(scatter.box(b["x"], b["y"]), "box") for b in shapes.get("box", []) if len(b.get("x", [])) == 2]
-    drawn += [(list(zip(s["x"], s["y"], strict=True)), "lasso") for s in shapes.get("lasso", [])]
-    if drawn:  # an empty report (a redraw, a double-click) keeps the selection: "Clear" clears it
-        try:
-            session.set_selection("sc_sel", _corners(drawn[-1][0]), axes)
-        except CubeError:
-            pass  # a lasso of fewer than three corners selects nothing
-
-
-def _make_roi(mask, label_key: str) -> None:
-    label = (st.session_state.get(label_key) or "").strip()
-    try:
-        name = session.add_mask_roi(mask, label)
-    except CubeError as exc:
-        session.keep_note("scatter", str(exc))
-        return
-    note = (f"{name} ({f'class {label}, ' if label else ''}{plural(int(mask.sum()), 'pixel')}) added: it is drawn "
-            "on every page's image and listed in the Bands page's ROI panel.")
-    if not session.in_link(session.rois()[-1]):
-        note += (" Its outline has too many corners for the share link (the link keeps the selection): export the "
-                 "ROIs as GeoJSON there to keep it.")
-    session.keep_note("scatter", note)
+    """A box or lasso drawn on the scatter becomes the selection (made on ``axes``). An empty
+    report (a redraw, a double-click) keeps the selection: "Clear" clears it."""
+    drawn = scatter.drawn_polygon((st.session_state.get("scatter") or {}).get("selection"))
+    if drawn is not None:
+        session.set_selection("sc_sel", _corners(drawn), axes)
 
 
 def selection_panel(mask, corners) -> None:
@@ -116,7 +96,7 @@ def selection_panel(mask, corners) -> None:
     label_col, make_col, clear_col = st.columns([1.2, 1.2, 0.8], vertical_alignment="bottom")
     label_col.text_input("Class", key="sc_class", max_chars=40, placeholder="e.g. vegetation",
                          help="The class the new ROI is given (classification learns from ROIs' classes).")
-    make_col.button("Make an ROI", key="sc_make_roi", on_click=_make_roi, args=(mask, "sc_class"),
+    make_col.button("Make an ROI", key="sc_make_roi", on_click=rois.add_from_mask, args=(mask, "sc_class", "scatter"),
                     disabled=not mask.any(), width="stretch")
     clear_col.button("Clear", key="sc_clear", on_click=session.forget, args=("sc_sel",), width="stretch")
     note = session.take_note("scatter")

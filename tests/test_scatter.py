@@ -89,6 +89,16 @@ def test_a_long_lasso_is_thinned_and_survives_the_link():
     assert inside[radius < 0.999].all() and not inside[radius > 1.0].any()
 
 
+def test_plotly_s_box_and_lasso_become_polygons_and_the_last_counts():
+    box = {"box": [{"x": [0.3, 0.1], "y": [0.5, 0.2], "xref": "x", "yref": "y"}], "lasso": []}
+    np.testing.assert_array_equal(scatter.drawn_polygon(box), [(0.1, 0.2), (0.3, 0.2), (0.3, 0.5), (0.1, 0.5)])
+    lasso = {"box": [], "lasso": [{"x": [0, 1, 1], "y": [0, 0, 1]}, {"x": [2, 3, 3, 2], "y": [2, 2, 3, 3]}]}
+    np.testing.assert_array_equal(scatter.drawn_polygon(lasso), [(2, 2), (3, 2), (3, 3), (2, 3)])
+    for nothing in (None, {}, {"box": [], "lasso": []}, {"lasso": [{"x": [1, 2], "y": [1, 2]}]},
+                    {"box": [{"x": [1], "y": [2]}]}, {"lasso": [{"x": [1, 2, 3], "y": [1, 2]}]}, "box"):
+        assert scatter.drawn_polygon(nothing) is None
+
+
 @pytest.mark.parametrize("text", ["", "1_2_3_4", "1_2_3_4_5", "a_b_c_d_e_f", "1_2_3_4_5_nan", "1_" * 600 + "1"])
 def test_a_bad_link_polygon_is_refused(text):
     with pytest.raises(ValueError):

@@ -161,6 +161,21 @@ def box(x_span: Any, y_span: Any) -> np.ndarray:
     return polygon([(xa, ya), (xb, ya), (xb, yb), (xa, yb)])
 
 
+def drawn_polygon(selection: Any) -> np.ndarray | None:
+    """The last box or lasso of a plotly selection as Streamlit reports it (``{"box": [{"x":
+    [x0, x1], "y": [y0, y1]}], "lasso": [{"x": [...], "y": [...]}]}``) as a polygon; None when
+    it holds neither, or a lasso of fewer than three corners."""
+    if not isinstance(selection, dict):
+        return None
+    drawn = [box(b["x"], b["y"]) for b in selection.get("box") or [] if len(b.get("x", [])) == 2 == len(b.get("y", []))]
+    drawn += [list(zip(s["x"], s["y"], strict=True)) for s in selection.get("lasso") or []
+              if len(s.get("x", [])) == len(s.get("y", []))]
+    try:
+        return polygon(drawn[-1]) if drawn else None
+    except CubeError:
+        return None
+
+
 def select(x: Any, y: Any, corners: Any) -> np.ndarray:
     """The pixels whose values ``(x, y)`` lie inside the polygon ``corners``.
 

@@ -174,29 +174,36 @@ def value_range(cube_id: str, product: Product) -> tuple[float, float]:
 MAX_PREVIEW_SAMPLES = 8 * 2**30
 
 
+#: The worker's niceness: the lowest, below the server's page runs and below conversions (nice
+#: 10), so that the previews of ten new cubes never hold up the conversion of another.
+BACKGROUND_NICENESS = 19
+
+
 def _lower_priority() -> None:
-    try:  # Linux gives each thread its own niceness: below the server's page runs
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    try:  # Linux gives each thread its own niceness
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
     except (OSError, AttributeError):
         pass  # elsewhere the worker runs at the server's priority
 
 
 @st.cache_resource(show_spinner=False)
 def _background() -> tuple[ThreadPoolExecutor, dict[tuple, Future], threading.Lock]:
-    """One worker, at a lower priority than the server, for the previews' slow parts, and the
-    jobs it was given (the newest 64)."""
+    """One worker, at the lowest priority, for the previews' slow parts, and the jobs it was
+    given (the newest 64, of which the newest 8 large ones)."""
     return ThreadPoolExecutor(1, "cubescope-preview", initializer=_lower_priority), {}, threading.Lock()
 
 
-def in_background(key: tuple, function: Callable[..., Any], *args: Any) -> Any:
+def in_background(key: tuple, function: Callable[..., Any], *args: Any, large: bool = False) -> Any:
     """``function(*args)`` computed once in the background: its result when done, else None
-    (the job is started, and a later run finds it done). A job that failed gives None."""
+    (the job is started, and a later run finds it done). A job that failed gives None.
+    ``large`` results (megabytes) are kept for the newest 8 such jobs only."""
     executor, jobs, lock = _background()
+    key = ("large", *key) if large else key
     with lock:
         job = jobs.get(key)
         if job is None:
             job = jobs[key] = executor.submit(function, *args)
-            for old in list(jobs)[:-64]:
+            for old in [k for k in jobs if k[0] == "large"][:-8] + [k for k in jobs if k[0] != "large"][:-64]:
                 del jobs[old]
     if not job.done() or job.exception() is not None:
         return None

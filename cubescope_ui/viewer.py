@@ -253,21 +253,20 @@ def pack_preview(model: preview.PreviewModel, shown: preview.PreviewWindow, *, k
                      np.ascontiguousarray(shown.codes, dtype="<u2").tobytes()])
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
 def _packed_preview(cube_id: str, window: data.Box, step: int, shown_step: int, key: str, chart: str | None,
-                    _model: preview.PreviewModel) -> bytes:
-    shown = preview.preview_window(data.open_cube(cube_id), _model, viewport.Window(*window), step)
-    return pack_preview(_model, shown, key=key, preview_id=f"{cube_id}|{list(window)}|{shown_step}", chart=chart,
+                    model: preview.PreviewModel) -> bytes:
+    shown = preview.preview_window(data.open_cube(cube_id), model, viewport.Window(*window), step)
+    return pack_preview(model, shown, key=key, preview_id=f"{cube_id}|{list(window)}|{shown_step}", chart=chart,
                         shown_step=shown_step)
 
 
 def send_preview(holder: DeltaGenerator, key: str, cube_id: str, cube: Cube, stretch: Stretch,
                  chart: str | None = None) -> None:
     """Send viewer ``key`` the preview of the window it shows, and every band's stretch, into
-    ``holder`` (:func:`image_viewer`'s container), each once computed (in the background: until
-    then the stretch goes empty, so that the browser never colours a preview with a stretch
-    left from before). ``chart`` is the spectra chart a click previews a spectrum in. Call it
-    last in a run: the exact image goes first."""
+    ``holder`` (:func:`image_viewer`'s container), each once computed in the background (a run
+    never waits for them: the run after sends them; until then the stretch goes empty, so that
+    the browser never colours a preview with a stretch left from before). ``chart`` is the
+    spectra chart a click previews a spectrum in."""
     parts = data.preview_parts(cube_id, stretch.method, stretch.low, stretch.high, stretch.vmin, stretch.vmax)
     if parts is None:
         return
@@ -278,10 +277,12 @@ def send_preview(holder: DeltaGenerator, key: str, cube_id: str, cube: Cube, str
         step += 1  # a screen of many device pixels gets a coarser preview: the exact image follows
     preview_id = f"{cube_id}|{window.as_list()}|{shown_step}"
     labels = [band_label(b, cube.wavelengths, cube.wavelength_units) for b in range(cube.n_bands)]
+    payload = None if model is None else data.in_background(
+        ("window", cube_id, tuple(window.as_list()), step, shown_step, key, chart), _packed_preview, cube_id,
+        tuple(window.as_list()), step, shown_step, key, chart, model, large=True)
     with holder:
-        if model is not None:
-            _PREVIEW(key=f"{key}_preview", data=_packed_preview(cube_id, tuple(window.as_list()), step, shown_step,
-                                                                key, chart, model))
+        if payload is not None:
+            _PREVIEW(key=f"{key}_preview", data=payload)
         _PREVIEW(key=f"{key}_preview_stretch", data={
             "target": key, "id": preview_id, "labels": labels, "quantity": cube.quantity or "",
             "limits": [] if limits is None else [[float(lo), float(hi)] if np.isfinite([lo, hi]).all() else None

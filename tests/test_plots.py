@@ -99,3 +99,15 @@ def test_spectra_chart_data_keeps_gaps_breaks_marks_and_plain_text():
     assert spec["marks"] == [{"x": 700.0, "colour": "#555555"}]
     json.dumps(spec, allow_nan=False)  # what Streamlit sends: no NaN in it
     assert spectra_spec([Trace("a", np.ones(3))], None, None)["x_unit"] == "band"
+
+
+def test_a_transect_of_wavelengths_stepping_back_is_drawn_in_wavelength_order():
+    from cubescope.plots import transect_figure
+
+    wavelengths = np.array([400.0, 600.0, 800.0, 1000.0, 950.0, 1500.0, 2000.0])  # a second spectrometer from 950
+    spectra = np.arange(3 * 7, dtype=float).reshape(3, 7)
+    figure = transect_figure(np.arange(3.0), "pixels", spectra, wavelengths, "nm", band=4)
+    heat = figure.data[0]
+    assert list(heat.y) == sorted(wavelengths)
+    np.testing.assert_array_equal(np.asarray(heat.z)[3], spectra[:, 4])  # 950 nm's row, now fourth
+    assert figure.layout.shapes[0].y0 == 950.0  # the band shown is marked at its own wavelength

@@ -60,6 +60,19 @@ def test_distances_are_metres_on_the_ground_and_pixels_without_georeferencing():
     assert plain.unit == "pixels" and plain.distance[-1] == pytest.approx(20.0)
 
 
+def test_a_line_through_pixels_without_a_location_is_measured_in_pixels():
+    array = sample_cube(rows=10, cols=12, bands=3, dtype="f4")
+    lon, lat = np.meshgrid(np.linspace(10, 10.1, 12), np.linspace(45.1, 45, 10))
+    lon[0, 0] = lat[0, 0] = np.nan  # the swath's corner has no location
+    cube = Cube.from_array(array, geo=Georef(10, 12, lonlat=np.stack([lon, lat])))
+    through = transect(cube, (0, 0), (9, 11))
+    assert through.unit == "pixels" and np.isfinite(through.distance).all()
+    assert through.distance[-1] == pytest.approx(np.hypot(9, 11))
+    placed = transect(cube, (1, 1), (1, 11))
+    east = np.radians(0.1 * 10 / 11) * 6378137 * np.cos(np.radians(lat[1, 1]))  # along a parallel, spherical
+    assert placed.unit == "m" and placed.distance[-1] == pytest.approx(east, rel=0.01)
+
+
 def test_the_csv_holds_row_col_distance_place_and_one_column_per_band():
     cube = demo_cube()
     line = transect(cube, (100, 10), (100, 14))

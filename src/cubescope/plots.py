@@ -280,6 +280,10 @@ def transect_figure(distance: np.ndarray, unit: str, spectra: np.ndarray, wavele
     image = np.array(spectra, dtype=float).T
     if bad_bands is not None:
         image[np.asarray(bad_bands, bool)] = np.nan
+    band_at = float(y[band])
+    if np.any(np.diff(y) < 0):  # two spectrometers' wavelengths step back: a heat map needs them in order
+        order = np.argsort(y, kind="stable")
+        y, image = y[order], image[order]
     finite = image[np.isfinite(image)]
     lo, hi = (np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0))
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
@@ -287,7 +291,7 @@ def transect_figure(distance: np.ndarray, unit: str, spectra: np.ndarray, wavele
         z=image, x=distance, y=y, zmin=float(lo), zmax=float(hi if hi > lo else lo + 1), colorscale="Viridis",
         colorbar={"title": {"text": escape(quantity)}, "len": 0.6, "y": 0.7},
         hovertemplate=f"%{{x:.4g}} {unit}, %{{y:.4g}}: %{{z:.4g}}<extra></extra>"), row=1, col=1)
-    figure.add_hline(y=float(y[band]), line={"color": "white", "dash": "dot", "width": 1}, row=1, col=1)
+    figure.add_hline(y=band_at, line={"color": "white", "dash": "dot", "width": 1}, row=1, col=1)
     figure.add_trace(go.Scatter(x=distance, y=np.array(spectra, dtype=float)[:, band], mode="lines",
                                 line={"color": MARKER_COLOURS[0]}, name="profile",
                                 hovertemplate=f"%{{x:.4g}} {unit}: %{{y:.4g}}<extra></extra>"), row=2, col=1)

@@ -118,8 +118,11 @@ def _distances(cube: Cube, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarr
 
     lon, lat = cube.lonlat(rows, cols)
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+        # A swath's pixel without a location (a fill at its edge): no distance on the ground can
+        # be measured through it, so the line is measured in pixels, as without georeferencing.
+        return np.hypot(rows - rows[0], cols - cols[0]).astype(float), "pixels"
     _, _, metres = Geod(ellps="WGS84").inv(np.full_like(lon, lon[0]), np.full_like(lat, lat[0]), lon, lat)
-    metres = np.where(np.isfinite(lon) & np.isfinite(lat) & np.isfinite(lon[0]) & np.isfinite(lat[0]), metres, np.nan)
     return np.abs(metres), "m"
 
 

@@ -4,9 +4,11 @@ page (errors, which array of a container, which axis holds the bands)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import BinaryIO
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from cubescope import CubeError, SeveralCubes, sources, state
 from cubescope_ui import session
@@ -85,7 +87,7 @@ def _ingest(dataset: str | None = None) -> None:
     session.switch_cube(cube_id)
 
 
-def _queue_place(bar):
+def _queue_place(bar: DeltaGenerator) -> Callable[[int], None]:
     """Tells a waiting user their place while other files are converted (one conversion per core
     at a time, so that pages stay quick for everyone)."""
     def waiting(place: int) -> None:

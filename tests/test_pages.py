@@ -417,7 +417,8 @@ def test_a_cube_damaged_on_disk_is_a_message_and_never_shown(tmp_path):
     assert not at.exception and not at.error
     assert any("changed or damaged on disk" in w.value for w in at.warning)
     at.run()
-    assert any("not on the server" in e.value for e in at.error)  # removed, offered the demo instead
+    # Removed, and said why again when the page asks for it (the demo is offered instead).
+    assert any("changed or damaged on disk" in e.value for e in at.error)
 
 
 # ----------------------------------------------------------------------------- whole-analysis links

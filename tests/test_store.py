@@ -79,6 +79,13 @@ def test_damaged_copy_is_detected_and_removed(tmp_path):
     assert cube_id not in store
     with pytest.raises(CubeError, match="damaged"):
         cube.band(0)  # nothing more is served from it
+    # Opened again (another page, another session), it says why it is gone, naming the band.
+    with pytest.raises(CubeError, match=rf"changed or damaged on disk.*band {cube.n_bands - 1} differs"):
+        store.open(cube_id)
+    store.put_files(envi_files(tmp_path))  # stored again, it opens as any cube
+    assert store.open(cube_id).band(cube.n_bands - 1).shape == (cube.rows, cube.cols)
+    with pytest.raises(CubeError, match="not on the server"):
+        store.open("0" * 32)
 
 
 @pytest.mark.parametrize("bad", ["../etc", "demo", "ABCDEF0123456789ABCDEF0123456789", "0" * 31, None])

@@ -363,10 +363,12 @@ class CubeStore:
         if not meta_path.is_file() and self.shared is not None:
             self._fetch_shared(cube_id)
         if not meta_path.is_file():
-            raise CubeError(
+            # Removed because it was damaged (found by any reader in this process): say so again.
+            raise CubeError(_REMOVED_DAMAGED.get(str(folder)) or (
                 "This cube is not on the server (the link may be old and the cube evicted, or the "
                 "id mistyped). Upload the file again, or open the demo cube."
-            )
+            ))
+        _REMOVED_DAMAGED.pop(str(folder), None)
         try:
             meta, data = _read_entry(folder, verify=False)
             geo = _read_geo(folder, meta, data.shape[1], data.shape[2])
@@ -697,12 +699,19 @@ class BandCheck:
                 if band_digest(data[band], self.algorithm) != self.digests[band]:
                     self.failed = True
                     shutil.rmtree(self.folder, ignore_errors=True)
-                    raise CubeError(_DAMAGED + f" (band {band} differs from its checksum)")
+                    message = _DAMAGED + f" (band {band} differs from its checksum)."
+                    _REMOVED_DAMAGED[str(self.folder)] = message
+                    while len(_REMOVED_DAMAGED) > 256:
+                        del _REMOVED_DAMAGED[next(iter(_REMOVED_DAMAGED))]
+                    raise CubeError(message)
                 self.verified[band] = True
 
 
 _DAMAGED = ("The stored copy of this cube was changed or damaged on disk and has been removed; nothing from "
             "it is shown. Upload the file again (or reopen the link: another server may still hold it)")
+#: Why entries were removed as damaged, by folder, so that opening one again says why it is gone
+#: (whichever reader, a page or a background job, found the damage first).
+_REMOVED_DAMAGED: dict[str, str] = {}
 
 
 def _meta(cube: Cube, band_digests: list[str], source: dict[str, Any] | None) -> dict[str, Any]:

@@ -92,7 +92,8 @@ def panel(cube_id: str, cube: Cube) -> None:
                            "out; the link and the exports carry them.")
         st.toggle("Mark on the chart", key=ON_CHART,
                   help="Click a band on the spectra chart to mark or unmark it, drag across bands to mark "
-                       "(or unmark) them all.")
+                       "(or unmark) them all; from the keyboard, the arrow keys move along the bands and Enter "
+                       "marks or unmarks the one read.")
         if edited:
             original = ranges_text(_file_list(cube_id), cube.wavelengths, cube.wavelength_units) or "none"
             st.caption(plain(f"The file's list: {original}."))

@@ -6,7 +6,8 @@
 // legend hides and shows spectra; "PNG" downloads the chart with its legend. From the keyboard,
 // the arrow keys read the values band by band and Enter shows that band. Bad bands are shaded;
 // while bad bands are edited (spec.editing) a click marks or unmarks the band under the pointer
-// and a drag every band it crosses (as the trigger "bad": {bands, bad}).
+// and a drag every band it crosses (as the trigger "bad": {bands, bad}), and Enter the band read
+// from the keyboard.
 // (niceTicks, formatTick and formatValue come from common.js, put before this file.)
 
 const CHARTS = (window.__cubescopeCharts ||= {});
@@ -60,7 +61,7 @@ class Chart {
   load(spec, api) {
     this.api = api;
     this.canvas.setAttribute("aria-label", "Spectra chart: the left and right arrow keys read the values band by band"
-      + (spec.clickable ? "; Enter shows that band." : "."));
+      + (spec.editing ? "; Enter marks or unmarks that band as bad." : spec.clickable ? "; Enter shows that band." : "."));
     const sameAxis = this.spec && this.spec.x.length === spec.x.length && this.spec.x.every((v, i) => v === spec.x[i]);
     if (!sameAxis) this.range = null;  // another cube
     // Reading from the keyboard goes on at the same band after the run a key started.
@@ -340,10 +341,17 @@ class Chart {
   }
 
   // The keyboard: left and right read the values band by band (in screen order), Enter shows
-  // that band where the chart is clickable, Escape stops reading.
+  // that band where the chart is clickable (or, while bad bands are edited, marks or unmarks
+  // it), Escape stops reading.
   key(e) {
     if (!this.spec) return;
     if (e.key === "Escape") { this.show(null); return; }
+    if (e.key === "Enter" && this.hoverIndex !== null && this.spec.editing && this.api) {
+      e.preventDefault();
+      const bad = !(this.spec.bad || []).includes(this.hoverIndex);
+      this.api.setTriggerValue("bad", { bands: [this.hoverIndex], bad });
+      return;
+    }
     if (e.key === "Enter" && this.hoverIndex !== null && this.spec.clickable && this.api) {
       e.preventDefault();
       this.pick(this.hoverIndex);

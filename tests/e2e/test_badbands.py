@@ -1,13 +1,16 @@
 """Bad bands marked on the spectra chart in a real browser: a drag marks every band it crosses,
-a click on a marked band unmarks it, the link and the spectra follow."""
+a click on a marked band unmarks it, Enter marks the band read from the keyboard, the link and
+the spectra follow."""
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from cubescope import state
+from cubescope.badbands import encode_runs
 from tests.e2e.helpers import share_link, switch_on, wait_ready, wait_spectra
 
 pytestmark = pytest.mark.e2e
@@ -58,3 +61,18 @@ def test_bad_bands_marked_by_dragging_and_clicking_on_the_spectra_chart(page, se
     # The marked bands are gaps in the spectrum.
     values = page.evaluate(f"() => {CHART}.traces()[0].y")
     assert all(v != v for v in values[57:60]) and values[60] == values[60]
+    # From the keyboard: the arrows read band by band, Enter marks the band read.
+    wait_ready(page)
+    page.mouse.move(0, 0)  # the pointer off the chart: it reads bands too
+    chart = page.locator(".st-key-spectra canvas")
+    chart.focus()
+    chart.press("ArrowRight")
+    page.wait_for_function(f"() => {CHART}.hoverIndex !== null", polling=POLL)
+    read = page.evaluate(f"() => {CHART}.hoverIndex") + 1
+    assert read not in (57, 58, 59, 61, 62, 63)
+    chart.press("ArrowRight")
+    page.wait_for_function(f"([b]) => {CHART}.hoverIndex === b", arg=[read], polling=POLL)
+    chart.press("Enter")
+    marked = sorted([57, 58, 59, 61, 62, 63, read])
+    assert _marked(page, 7) == marked
+    share_link(page, "bad=" + encode_runs(np.isin(np.arange(128), marked)).replace(",", "%2C"))

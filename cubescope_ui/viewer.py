@@ -253,11 +253,10 @@ def pack_preview(model: preview.PreviewModel, shown: preview.PreviewWindow, *, k
                      np.ascontiguousarray(shown.codes, dtype="<u2").tobytes()])
 
 
-def _packed_preview(cube_id: str, window: data.Box, step: int, shown_step: int, key: str, chart: str | None,
-                    model: preview.PreviewModel) -> bytes:
-    shown = preview.preview_window(data.open_cube(cube_id), model, viewport.Window(*window), step)
-    return pack_preview(model, shown, key=key, preview_id=f"{cube_id}|{list(window)}|{shown_step}", chart=chart,
-                        shown_step=shown_step)
+def _packed_preview(cube_id: str, window: viewport.Window, step: int, shown_step: int, model: preview.PreviewModel,
+                    **header: Any) -> bytes:
+    shown = preview.preview_window(data.open_cube(cube_id), model, window, step)
+    return pack_preview(model, shown, shown_step=shown_step, **header)
 
 
 def send_preview(holder: DeltaGenerator, key: str, cube_id: str, cube: Cube, stretch: Stretch,
@@ -278,8 +277,9 @@ def send_preview(holder: DeltaGenerator, key: str, cube_id: str, cube: Cube, str
     preview_id = f"{cube_id}|{window.as_list()}|{shown_step}"
     labels = [band_label(b, cube.wavelengths, cube.wavelength_units) for b in range(cube.n_bands)]
     payload = None if model is None else data.in_background(
-        ("window", cube_id, tuple(window.as_list()), step, shown_step, key, chart), _packed_preview, cube_id,
-        tuple(window.as_list()), step, shown_step, key, chart, model, large=True)
+        ("window", preview_id, step, key, chart), functools.partial(
+            _packed_preview, cube_id, window, step, shown_step, model, key=key, preview_id=preview_id, chart=chart),
+        large=True)
     with holder:
         if payload is not None:
             _PREVIEW(key=f"{key}_preview", data=payload)

@@ -12,18 +12,8 @@ from cubescope_ui.layout import two_columns
 from cubescope_ui.spectra_chart import spectra_chart
 from cubescope_ui.text import plain
 
-
-def _expression(text: str, context: state.LinkContext) -> str:
-    if not text.strip():
-        raise ValueError("empty")
-    if len(text) > indices.MAX_EXPRESSION:
-        raise ValueError(f"longer than {indices.MAX_EXPRESSION} characters")
-    return text
-
-
 SETTINGS = {
-    "bm_expr": state.Setting("band-math expression", _expression,
-                             lambda c: "b0" if c.cube is None else indices.default_expression(c.cube)),
+    "bm_expr": state.Setting("band-math expression", indices.link_expression, indices.link_default_expression),
     **state.stretch_settings("bm_"),
 }
 

@@ -22,12 +22,6 @@ BINS = 160
 SELECTED = "#ff2d2d"
 
 
-def _expression(text: str, context: state.LinkContext) -> str:
-    if not text.strip() or len(text) > indices.MAX_EXPRESSION:
-        raise ValueError("not an expression")
-    return text
-
-
 def _corners(points) -> tuple[tuple[float, float], ...]:
     """A selection as the session keeps it: (x, y) pairs, comparable and hashable."""
     return tuple((float(x), float(y)) for x, y in scatter.polygon(points))
@@ -47,8 +41,8 @@ def _axis_settings(name: str, which: int) -> dict[str, state.Setting]:
         f"sc_{name}_band": state.Setting(f"{name} axis band", state.band, band, show=state.band_shown, per_cube=True),
         f"sc_{name}_comp": state.Setting(f"{name} axis component", state.integer(1, MAX_COMPONENTS),
                                          lambda c: which + 1),
-        f"sc_{name}_expr": state.Setting(f"{name} axis expression", _expression,
-                                         lambda c: "b0" if c.cube is None else indices.default_expression(c.cube)),
+        f"sc_{name}_expr": state.Setting(f"{name} axis expression", indices.link_expression,
+                                         indices.link_default_expression),
     }
 
 
@@ -132,8 +126,8 @@ def body(cube_id: str, cube: Cube, context: state.LinkContext) -> None:
                         on_select=functools.partial(_on_select, axes), selection_mode=("box", "lasso"),
                         config={"displaylogo": False})
         st.caption(plain(f"{plural(found.used, 'pixel')} in {BINS} x {BINS} cells"
-                         + (f"; {plural(found.outside, 'pixel')} beyond the axes (the extreme 0.1% of either) "
-                            "left out" if found.outside else "") + "."))
+                         + (f"; {plural(found.outside, 'pixel')} far beyond the others (a glint, a fill value) "
+                            "left out of the axes" if found.outside else "") + "."))
         selection_panel(mask, corners)
 
 

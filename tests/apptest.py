@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -98,3 +99,25 @@ def spectra_spec(at: AppTest, key: str) -> str:
         if chart.proto.id.endswith(f"-{key}"):
             return chart.proto.spec
     return next(c.proto.json for c in at.get("bidi_component") if c.proto.id.endswith(f"-{key}"))
+
+
+def rerun_until(at: AppTest, condition: Callable[[AppTest], Any], what: str, timeout: float = 60) -> Any:
+    """Run the app again until ``condition(at)`` gives something true (work done in the
+    background, such as the viewer's preview, reaches the page on a later run); that value."""
+    deadline = time.monotonic() + timeout
+    while not (found := condition(at)):
+        assert time.monotonic() < deadline, f"{what} never came"
+        time.sleep(0.1)
+        at.run()
+    return found
+
+
+def plotly_array(value: Any) -> np.ndarray:
+    """An array of a plotly figure's JSON: a typed array (``bdata``, ``dtype``, ``shape``) as
+    plotly writes numpy arrays, or a plain list."""
+    if isinstance(value, dict):
+        import base64
+
+        shape = [int(n) for n in str(value.get("shape", "-1")).split(",")]
+        return np.frombuffer(base64.b64decode(value["bdata"]), value["dtype"]).reshape(shape)
+    return np.asarray(value)

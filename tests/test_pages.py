@@ -2,7 +2,6 @@
 
 import json
 import os
-import time
 
 import numpy as np
 import pytest
@@ -17,6 +16,8 @@ from tests.apptest import (
     app_session,
     component_image,
     open_page,
+    plotly_array,
+    rerun_until,
     share_query,
     spectra_spec,
     viewer_bytes,
@@ -404,11 +405,8 @@ def test_a_cube_damaged_on_disk_is_a_message_and_never_shown(tmp_path):
     assert not at.exception and not at.warning
     # As a user who has looked at the cube: the viewer's preview (which reads every band in the
     # background) is done, and the damage comes after.
-    deadline = time.monotonic() + 60
-    while not any(e.proto.id.endswith("-image_preview") for e in at.get("bidi_component")):
-        assert time.monotonic() < deadline, "the preview never came"
-        time.sleep(0.1)
-        at.run()
+    rerun_until(at, lambda at: any(e.proto.id.endswith("-image_preview") for e in at.get("bidi_component")),
+                "the preview")
     data = store.root / "objects" / cube_id / "data.npy"
     raw = bytearray(data.read_bytes())
     raw[-5] ^= 0xFF  # the last band
@@ -591,10 +589,7 @@ def _bad_ranges(at):
 
 
 def _finite_loadings(at) -> int:
-    import base64
-
-    y = json.loads(spectra_spec(at, "loadings"))["data"][0]["y"]
-    return int(np.isfinite(np.frombuffer(base64.b64decode(y["bdata"]), y["dtype"])).sum())
+    return int(np.isfinite(plotly_array(json.loads(spectra_spec(at, "loadings"))["data"][0]["y"])).sum())
 
 
 def test_bad_bands_typed_as_ranges_go_into_the_link_and_every_page():

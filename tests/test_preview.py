@@ -13,7 +13,7 @@ from cubescope import Cube, CubeError, display, preview
 from cubescope.demo import demo_cube
 from cubescope.pca import fit_pca
 from cubescope.viewport import Window
-from tests.apptest import open_page
+from tests.apptest import open_page, rerun_until
 
 RNG = np.random.default_rng(30)
 
@@ -134,14 +134,11 @@ def unpack_preview(payload: bytes):
 
 def _wait_for_preview(at) -> dict:
     """Rerun until the page sends the preview and its stretch (computed in the background)."""
-    deadline = time.monotonic() + 60
-    while True:
+    def ready(at):
         parts = _preview_parts(at)
-        if "bytes" in parts and parts["stretch"]["limits"]:
-            return parts
-        assert time.monotonic() < deadline, "the preview never came"
-        time.sleep(0.1)
-        at.run()
+        return parts if "bytes" in parts and parts["stretch"]["limits"] else None
+
+    return rerun_until(at, ready, "the preview")
 
 
 def test_the_bands_page_sends_the_preview_once_computed_in_the_background():
@@ -169,15 +166,13 @@ def test_a_new_stretch_is_never_coloured_with_the_previous_one():
     at.radio(key="stretch").set_value("min-max").run()
     expected = [list(pair) for pair in preview.band_limits(demo_cube(), "min-max", 2, 98)]
     assert expected != before
-    deadline = time.monotonic() + 60
-    while True:
+
+    def new_table(at):
         limits = _preview_parts(at)["stretch"]["limits"]
         assert limits in ([], expected)  # empty while the new table is computed, never the old one
-        if limits:
-            break
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-        at.run()
+        return limits
+
+    rerun_until(at, new_table, "the new stretch table")
 
 
 def test_a_screen_of_many_pixels_gets_a_coarser_preview_than_its_exact_image():

@@ -11,7 +11,7 @@ from cubescope import Cube, CubeError, band_math, scatter
 from cubescope.demo import demo_cube
 from cubescope.pca import fit_pca
 from cubescope.roi import rings_mask, rings_mask_point
-from tests.apptest import open_page, share_query, spectra_spec, viewer_overlays
+from tests.apptest import open_page, plotly_array, share_query, spectra_spec, viewer_overlays
 
 RNG = np.random.default_rng(29)
 
@@ -40,6 +40,13 @@ def test_the_tails_are_left_out_and_counted():
     found = scatter.density(x, y, bins=32)
     assert found.x_edges[-1] < 10 and found.outside >= 1
     assert found.used + found.outside == x.size
+
+
+def test_an_image_without_outliers_keeps_every_pixel():
+    x, y = images()
+    found = scatter.density(x, y, bins=32)
+    assert found.outside == 0 and found.used == x.size
+    assert found.x_edges[0] == x.min() and found.y_edges[-1] == y.max()
 
 
 def test_the_density_does_not_depend_on_the_blocks(monkeypatch):
@@ -145,17 +152,10 @@ def test_the_page_draws_the_red_and_near_infrared_density():
     figure = json.loads(spectra_spec(at, "scatter"))
     heat = figure["data"][0]
     expected = scatter.density(cube.band(red), cube.band(nir), bins=160)
-    np.testing.assert_array_equal(_array(heat["customdata"]), expected.counts)
+    np.testing.assert_array_equal(plotly_array(heat["customdata"]), expected.counts)
     assert "664.6 nm" in figure["layout"]["xaxis"]["title"]["text"]
     assert any(f"{expected.used:,} pixels in 160 x 160 cells" in c.value for c in at.caption)
     assert share_query(at) == {}
-
-
-def _array(value):
-    if isinstance(value, dict):  # plotly's typed array
-        shape = [int(n) for n in str(value.get("shape", "-1")).split(",")]
-        return np.frombuffer(base64.b64decode(value["bdata"]), value["dtype"]).reshape(shape)
-    return np.asarray(value)
 
 
 def test_a_linked_selection_is_tinted_on_the_image_and_made_an_roi_of_its_pixels():
@@ -195,7 +195,7 @@ def test_component_and_band_math_axes_plot_their_images():
     k = scatter.components(cube)
     pc = fit_pca(cube, k).transform(cube)[:, :, 0]
     expected = scatter.density(pc, band_math(cube, "NDVI"), bins=160)
-    counts = _array(json.loads(spectra_spec(at, "scatter"))["data"][0]["customdata"])
+    counts = plotly_array(json.loads(spectra_spec(at, "scatter"))["data"][0]["customdata"])
     # The page's PCA runs in float32: a pixel may sit in the neighbouring cell.
     assert np.abs(counts - expected.counts).sum() <= 0.002 * expected.used
     layout = json.loads(spectra_spec(at, "scatter"))["layout"]
@@ -208,8 +208,8 @@ def test_marked_pixels_are_drawn_over_the_density_in_their_colours():
     cube = demo_cube()
     red, _ = scatter.default_bands(cube)
     pin = traces["pixel (40, 60)"]
-    assert _array(pin["x"])[0] == pytest.approx(cube.band(red)[40, 60]) and pin["marker"]["symbol"] == "x"
-    assert len(_array(traces["region"]["x"])) == 10 * 20
+    assert plotly_array(pin["x"])[0] == pytest.approx(cube.band(red)[40, 60]) and pin["marker"]["symbol"] == "x"
+    assert len(plotly_array(traces["region"]["x"])) == 10 * 20
 
 
 @pytest.mark.parametrize("query, said", [
@@ -245,5 +245,5 @@ def test_one_band_scatters_against_itself():
     at = open_page("pages/scatter.py", cube=cube)
     assert not at.error
     heat = json.loads(spectra_spec(at, "scatter"))["data"][0]
-    counts = _array(heat["customdata"])
+    counts = plotly_array(heat["customdata"])
     assert counts.sum() == 600 and (counts[~np.eye(160, dtype=bool)] == 0).all()  # on the diagonal

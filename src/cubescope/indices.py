@@ -110,6 +110,29 @@ def parse(cube: Cube, expression: str) -> Expression:
     return Expression(text, tree, tuple(sorted(set(names.values()))), names)
 
 
+def link_expression(text: str, context: Any = None) -> str:
+    """An expression as a share link gives it (a link setting's parser, see
+    :mod:`cubescope.state`): any text of 1 to :data:`MAX_EXPRESSION` characters; what it means
+    is checked against the cube (:func:`parse`) where it is used.
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong with it.
+    """
+    if not text.strip():
+        raise ValueError("empty")
+    if len(text) > MAX_EXPRESSION:
+        raise ValueError(f"longer than {MAX_EXPRESSION} characters")
+    return text
+
+
+def link_default_expression(context: Any) -> str:
+    """The expression a link without one starts at: :func:`default_expression` of the link's
+    cube (``context.cube``), ``b0`` without one."""
+    return "b0" if getattr(context, "cube", None) is None else default_expression(context.cube)
+
+
 def default_expression(cube: Cube) -> str:
     """A first expression that works on ``cube``: NDVI when it has those bands, else its
     default band (``b12``)."""

@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 _BLOCK_PIXELS = 1 << 20
 #: Most vertices a selection keeps (a lasso sends one per pointer move).
 MAX_VERTICES = 256
-#: The share of pixels left out at each end of an axis by default, so that a few extreme
-#: pixels (a saturated glint, a fill value missed) do not squeeze the rest into a few cells.
+#: The quantiles at each end of an axis beyond which far outliers are left out (see
+#: :func:`axis_limits`), so that a few extreme pixels (a saturated glint, a fill value missed)
+#: do not squeeze the rest into a few cells.
 TAIL = 0.001
 
 
@@ -75,8 +76,10 @@ class Density:
 
 
 def axis_limits(image: Any, tail: float = TAIL) -> tuple[float, float]:
-    """The span of an axis: the ``tail`` and ``1 - tail`` quantiles of the image's finite values
-    (measured on at most a million of them, evenly spaced), widened when they are equal.
+    """The span of an axis: the image's finite extremes, except that an extreme lying farther
+    than half the span between the ``tail`` and ``1 - tail`` quantiles beyond them (a glint, a
+    fill value missed) is left out for that quantile (measured on at most a million values,
+    evenly spaced); widened when the ends are equal.
 
     Raises
     ------
@@ -89,10 +92,14 @@ def axis_limits(image: Any, tail: float = TAIL) -> tuple[float, float]:
     sample = sample[np.isfinite(sample)]
     if not sample.size:
         raise CubeError("The image has no value to plot (every pixel is NaN or infinite).")
-    # Quantiles that are values of the image: a small image keeps its extremes.
     sample = sample.astype(np.float64)
     low = float(np.quantile(sample, tail, method="lower"))
     high = float(np.quantile(sample, 1.0 - tail, method="higher"))
+    reach = (high - low) / 2
+    if float(sample.min()) >= low - reach:
+        low = float(sample.min())
+    if float(sample.max()) <= high + reach:
+        high = float(sample.max())
     if not high > low:
         half = max(abs(low) * 1e-6, 1e-12)
         low, high = low - half, high + half

@@ -18,11 +18,21 @@ export default function (component) {
       setTimeout(() => { button.textContent = "Copy link"; }, 1500);
     });
   }
-  const query = data && typeof data.query === "string" ? data.query : "";
+  keep(root, data && typeof data.query === "string" ? data.query : "", 20);
+}
+
+// The address bar on ``query``, then the link shown. Browsers drop replaceState calls that come
+// too fast ("Throttling navigation"), so the address is checked and the write tried again.
+function keep(root, query, attempts) {
+  root.dataset.query = query;
   const url = new URL(window.location.href);
   if (url.search.replace(/^\?/, "") !== query) {
     url.search = query;
     window.history.replaceState(window.history.state, "", url.toString());
   }
   root.querySelector(".cs-url").textContent = window.location.href;
+  const written = new URL(window.location.href).search.replace(/^\?/, "") === url.search.replace(/^\?/, "");
+  if (!written && attempts > 0) {
+    setTimeout(() => { if (root.dataset.query === query) keep(root, query, attempts - 1); }, 250);
+  }
 }

@@ -33,6 +33,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+#: The log of every server started, by URL: a failing browser test quotes the end of it.
+APP_LOGS: dict[str, Path] = {}
+
+
 @contextlib.contextmanager
 def running_app(store: Path, log_path: Path, env: dict[str, str] | None = None, root: Path = ROOT):
     """``streamlit run app.py`` (of the project at ``root``) on a free localhost port with the
@@ -66,6 +70,7 @@ def running_app(store: Path, log_path: Path, env: dict[str, str] | None = None, 
             stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
+        APP_LOGS[url] = log_path
         try:
             deadline = time.time() + 60
             while True:
@@ -113,6 +118,10 @@ def page(browser, server):
     context = browser.new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(30_000)
+    # What the browser said (warnings, script errors), for a failing test's message.
+    page.console_lines = []
+    page.on("console", lambda message: page.console_lines.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: page.console_lines.append(f"pageerror: {error}"))
     yield page
     context.close()
 

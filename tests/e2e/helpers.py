@@ -216,11 +216,26 @@ def url_cube_id(page, previous: str | None = None, timeout: float = 60_000) -> s
             arg=[previous], timeout=timeout,
         )
     except Exception as exc:
-        shown = page.evaluate(
-            "() => [location.href, [...document.querySelectorAll('h3')].map(h => h.innerText), "
-            "!!document.querySelector('[data-testid=\"stStatusWidget\"]'), "
-            "document.querySelector('[data-testid=\"stSidebarUserContent\"]')?.innerText.slice(0, 600)]")
-        link = page.locator("[data-testid='stSidebar'] .cs-url")
-        shown.append(link.inner_text() if link.count() else None)
-        raise AssertionError(f"the address bar kept cube {previous!r}: {shown}") from exc
+        raise AssertionError(f"the address bar kept cube {previous!r}:\n{what_the_page_shows(page)}") from exc
     return page.evaluate("() => new URLSearchParams(location.search).get('cube')")
+
+
+def what_the_page_shows(page) -> str:
+    """For a failing test's message: the address, headings, messages and share link the page
+    shows, whether a run is under way, what the browser said and the end of the server's log."""
+    from urllib.parse import urlsplit
+
+    from tests.e2e.conftest import APP_LOGS
+
+    shown = page.evaluate(
+        "() => ({href: location.href, headings: [...document.querySelectorAll('h3')].map(h => h.innerText), "
+        "state: document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState, "
+        "messages: [...document.querySelectorAll('[data-testid=\"stAlert\"], [data-testid=\"stException\"]')]"
+        ".map(a => a.innerText.slice(0, 300))})")
+    link = page.locator("[data-testid='stSidebar'] .cs-url")
+    shown["links"] = link.all_inner_texts()
+    parts = urlsplit(page.url)
+    log = APP_LOGS.get(f"{parts.scheme}://{parts.netloc}")
+    tail = log.read_text(errors="replace")[-3000:] if log is not None and log.exists() else "(no log)"
+    console = "\n".join(getattr(page, "console_lines", [])[-30:])
+    return f"{shown}\nbrowser console:\n{console}\nserver log:\n{tail}"

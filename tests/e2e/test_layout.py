@@ -27,10 +27,11 @@ def test_bands_page_gives_the_image_room_and_cuts_no_control(browser, server, ar
                          "return e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight); }")
     assert canvas["width"] >= 0.5 * main, (canvas, main)
     row_input = page.get_by_label("Row", exact=True)
-    # Row and Column keep their +/- buttons, and the ROI import shows its whole label.
+    # Row and Column keep their +/- buttons, and the ROI import shows its whole label. Streamlit
+    # shows the buttons once it has measured the field, which a loaded machine does a little later.
     for label in ("Row", "Column"):
         field = page.locator("[data-testid='stNumberInput']").filter(has=page.get_by_text(label, exact=True))
-        assert field.get_by_test_id("stNumberInputStepUp").is_visible(), label
+        expect(field.get_by_test_id("stNumberInputStepUp")).to_be_visible(timeout=30_000)
     uploader = page.locator("[data-testid='stFileUploader']").filter(has_text="Import ROIs (GeoJSON)")
     dropzone = uploader.get_by_test_id("stFileUploaderDropzone").bounding_box()
     button = uploader.locator("button").filter(has_text="Upload").bounding_box()

@@ -169,6 +169,16 @@ def take_note(key: str) -> str | None:
     return st.session_state.pop(f"note_{key}", None)
 
 
+def sent_preview(key: str) -> str | None:
+    """The id of the preview last sent to this session's browser for viewer ``key``."""
+    return st.session_state.get("previews_sent", {}).get(key)
+
+
+def set_sent_preview(key: str, preview_id: str | None) -> None:
+    """Note the preview sent for viewer ``key`` (None: the browser has none, send it again)."""
+    st.session_state.setdefault("previews_sent", {})[key] = preview_id
+
+
 # --- pins, region, zoom window ----------------------------------------------------------------
 
 def pins() -> list[list[int]]:

@@ -13,6 +13,7 @@ window's float32 values and its colours, packed by :func:`pack`.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +47,7 @@ _PREFETCH = st.components.v2.component("cubescope_prefetch", js=(_ASSETS / "comm
 # (assets/preview.js). Its codes travel as bytes; every band's stretch, small, as JSON beside them.
 _PREVIEW = st.components.v2.component("cubescope_preview", js=(_ASSETS / "common.js").read_text()
                                        + (_ASSETS / "preview.js").read_text())
+_NOTES = itertools.count()
 #: Most samples a preview sends (k codes of 2 bytes each): 512 x 512.
 MAX_PREVIEW_SHOWN = 2**18
 #: The box assumed until the browser reports the viewer's size: CSS width, height, pixel ratio.
@@ -282,7 +284,14 @@ def send_preview(holder: DeltaGenerator, key: str, cube_id: str, cube: Cube, str
         large=True)
     with holder:
         if payload is not None:
-            _PREVIEW(key=f"{key}_preview", data=payload)
+            # Megabytes the browser keeps (window.__cubescopePreviews): sent once per preview, not
+            # on every band move; a browser that lacks it asks for it again ("missing"). The note
+            # differs on every run: the browser looks only at a component whose data changed.
+            kept = session.sent_preview(key) == preview_id
+            note = {"target": key, "kept": preview_id, "run": next(_NOTES)}
+            _PREVIEW(key=f"{key}_preview", data=note if kept else payload,
+                     on_missing_change=functools.partial(session.set_sent_preview, key, None))
+            session.set_sent_preview(key, preview_id)
         _PREVIEW(key=f"{key}_preview_stretch", data={
             "target": key, "id": preview_id, "labels": labels, "quantity": cube.quantity or "",
             "limits": [] if limits is None else [[float(lo), float(hi)] if np.isfinite([lo, hi]).all() else None

@@ -160,6 +160,19 @@ def test_the_bands_page_sends_the_preview_once_computed_in_the_background():
     assert parts["stretch"]["labels"][40].startswith("band 40 ·")
 
 
+def test_the_preview_is_sent_once_then_noted_until_the_browser_asks_again():
+    import json
+
+    at = open_page("pages/bands.py")
+    header = unpack_preview(_wait_for_preview(at)["bytes"])[0]
+    at.select_slider(key="band").set_value(50).run()
+    notes = [json.loads(e.proto.json) for e in at.get("bidi_component") if e.proto.id.endswith("-image_preview")]
+    assert [{k: v for k, v in n.items() if k != "run"} for n in notes] == [{"target": "image", "kept": header["id"]}]
+    at.session_state["previews_sent"] = {"image": None}  # what the browser's "missing" report does
+    at.run()
+    assert unpack_preview(_preview_parts(at)["bytes"])[0]["id"] == header["id"]
+
+
 def test_a_new_stretch_is_never_coloured_with_the_previous_one():
     at = open_page("pages/bands.py")
     before = _wait_for_preview(at)["stretch"]["limits"]

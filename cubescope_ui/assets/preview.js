@@ -30,10 +30,13 @@ export default function (component) {
     try { ({ header } = payloadHeader(data)); } catch { return; }
     if (typeof header.key !== "string") return;
     const entry = (PREVIEWS[header.key] ||= {});
-    // Each run draws the component again with the same copy: parse megabytes only when it changed.
+    // A copy sent again (the browser asked for it) is parsed only if it is not the one held.
     if (entry.model && entry.model.header.id === header.id && entry.size === data.byteLength) return;
     try { entry.model = parsePreview(data); } catch { return; }
     entry.size = data.byteLength;
+  } else if (data && typeof data.target === "string" && typeof data.kept === "string") {
+    // The server sent this preview before: ask again if it never arrived (a reload, a lost message).
+    if (PREVIEWS[data.target]?.model?.header.id !== data.kept) component.setTriggerValue("missing", data.kept);
   } else if (data && typeof data.target === "string" && Array.isArray(data.limits)) {
     (PREVIEWS[data.target] ||= {}).stretch = data;
   }

@@ -97,3 +97,33 @@ def test_a_click_draws_the_preview_spectrum_then_the_exact_one(page, server):
     # The exact spectrum replaced the preview in the chart.
     names = page.evaluate("() => window.__cubescopeCharts.spectra.visible().map(t => t.name)")
     assert "(120, 150)" in names and "(120, 150) preview" not in names
+
+
+def test_the_preview_travels_once_and_again_to_a_browser_that_lost_it(page, server):
+    received: list[bytes] = []
+    page.on("websocket", lambda ws: ws.on(
+        "framereceived", lambda frame: received.append(frame if isinstance(frame, bytes) else frame.encode())))
+    page.goto(server + "/?band=10")
+    wait_ready(page)
+    band_image(page)
+    _held_preview(page)
+    slider = page.locator(".st-key-band input[type='range']")
+
+    def jump() -> None:
+        band = int(slider.input_value())
+        received.clear()
+        slider.focus()
+        slider.press("PageUp")
+        wait_viewer(page, "d.tile.startsWith('band-') && !d.tile.startsWith(arg) && d.preview === 'false'",
+                    arg=f"band-{band}-")
+        wait_ready(page)
+
+    # Only the preview's header names the marker colours: no band move sends its megabytes again.
+    for _ in range(2):
+        jump()
+        assert not any(b'"marker_colours"' in frame for frame in received)
+    # A browser without it (its copy lost) asks, and the next run sends it.
+    page.evaluate("() => { delete window.__cubescopePreviews.image.model; }")
+    jump()
+    page.wait_for_function(PREVIEW_HELD)
+    assert page.evaluate("() => window.__cubescopeViewers.image.previewBand(40)")

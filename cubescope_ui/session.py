@@ -170,7 +170,7 @@ def take_note(key: str) -> str | None:
 
 
 def sent_preview(key: str) -> str | None:
-    """The id of the preview last sent to this session's browser for viewer ``key``."""
+    """What identifies the preview last sent to this session's browser for viewer ``key``."""
     return st.session_state.get("previews_sent", {}).get(key)
 
 

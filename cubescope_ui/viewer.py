@@ -287,11 +287,11 @@ def send_preview(holder: DeltaGenerator, key: str, cube_id: str, cube: Cube, str
             # Megabytes the browser keeps (window.__cubescopePreviews): sent once per preview, not
             # on every band move; a browser that lacks it asks for it again ("missing"). The note
             # differs on every run: the browser looks only at a component whose data changed.
-            kept = session.sent_preview(key) == preview_id
+            sent = f"{preview_id}|{chart}"  # the chart is in the payload's header too
             note = {"target": key, "kept": preview_id, "run": next(_NOTES)}
-            _PREVIEW(key=f"{key}_preview", data=note if kept else payload,
+            _PREVIEW(key=f"{key}_preview", data=note if session.sent_preview(key) == sent else payload,
                      on_missing_change=functools.partial(session.set_sent_preview, key, None))
-            session.set_sent_preview(key, preview_id)
+            session.set_sent_preview(key, sent)
         _PREVIEW(key=f"{key}_preview_stretch", data={
             "target": key, "id": preview_id, "labels": labels, "quantity": cube.quantity or "",
             "limits": [] if limits is None else [[float(lo), float(hi)] if np.isfinite([lo, hi]).all() else None

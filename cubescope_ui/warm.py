@@ -9,8 +9,8 @@ under one lock; the others wait for it.
 Streamlit runs a full garbage collection after every script run (``runner.postScriptGC``), and a
 full collection walks every object the imported modules hold: about 100 ms of CPU on each band
 move or click, at 200,000 objects. Those objects live as long as the process, so once imported
-they are frozen out of the collector's reach (``gc.freeze``, as CPython's documentation suggests
-for long-lived servers); what sessions create afterwards is still collected.
+they are moved out of the collector's walks (``gc.freeze``); what sessions create afterwards is
+still collected.
 """
 
 from __future__ import annotations

@@ -75,6 +75,19 @@ def test_bad_bands_have_no_preview_and_pixels_without_data_show_none():
     assert np.isnan(preview.preview_spectrum(model, shown, 3, 4)).all()
 
 
+@pytest.mark.parametrize("empty", [np.nan, -9999.0], ids=["NaN", "no-data"])
+def test_a_band_empty_everywhere_is_left_out_as_a_bad_band(empty):
+    values = RNG.normal(size=(20, 24, 8)).astype(np.float32) @ RNG.normal(size=(8, 8)).astype(np.float32) + 5
+    values[..., 3] = empty  # not flagged bad: no pixel has data in every band
+    cube = Cube.from_array(values, nodata=None if np.isnan(empty) else empty)
+    model = preview.fit_preview(cube)
+    assert 3 not in model.bands and model.bands.size == 7 and np.isnan(model.mean[3])
+    shown = preview.preview_window(cube, model, Window(0, 20, 0, 24), 1)
+    band = preview.preview_band(model, shown, 5)
+    assert np.isfinite(band).all()
+    assert np.abs(band - cube.band(5)).max() < 3 * model.rmse + 1e-3
+
+
 def test_a_spectrum_is_the_bands_of_its_shown_sample():
     cube = demo_cube()
     model = preview.fit_preview(cube)

@@ -9,8 +9,9 @@ shown pixel is then ``mean[b] + loadings[b] . (offset + scale * code)``; its err
 cube is the PCA's reconstruction error (:attr:`PreviewModel.rmse`, in the cube's units) plus at
 most half a quantization step per component.
 
-Bad bands are not in the fit and have no preview (a browser waits for their exact image); a
-pixel lacking data in a band the fit uses has no preview value either (it shows as no data).
+Bad bands, and bands without any value, are not in the fit and have no preview (a browser waits
+for their exact image); a pixel lacking data in a band the fit uses has no preview value either
+(it shows as no data).
 
 Examples
 --------
@@ -116,7 +117,16 @@ def fit_preview(cube: Cube, variance: float = VARIANCE, max_components: int = MA
     bands = _feature_bands(cube, None)
     if bands.size < 2:
         raise CubeError("A preview needs at least two usable bands.")
-    fitted = fit_pca(cube, min(max_components, bands.size), bands=bands)
+    try:
+        fitted = fit_pca(cube, min(max_components, bands.size), bands=bands)
+    except CubeError:
+        # A band empty everywhere (NaN or no-data, not flagged bad) leaves no pixel with data in
+        # every band: fit without it, and it has no preview, as a bad band.
+        filled = np.array([b for b in bands if _has_data(cube.bsq[b], cube.nodata)], dtype=int)
+        if filled.size == bands.size or filled.size < 2:
+            raise
+        bands = filled
+        fitted = fit_pca(cube, min(max_components, bands.size), bands=bands)
     k = fitted.components_needed(variance) or fitted.n_components_
     k = min(k, fitted.n_components_)
     mean = np.full(cube.n_bands, np.nan, np.float32)
@@ -126,6 +136,15 @@ def fit_preview(cube: Cube, variance: float = VARIANCE, max_components: int = MA
     left = max(0.0, 1.0 - float(np.sum(fitted.explained_variance_ratio_[:k])))
     rmse = float(np.sqrt(left * fitted.total_variance_ / fitted.bands_.size))
     return PreviewModel(fitted.bands_, mean, loadings, float(np.sum(fitted.explained_variance_ratio_[:k])), rmse)
+
+
+def _has_data(band: np.ndarray, nodata: float | None) -> bool:
+    """Whether a stored band holds any value that is neither NaN nor ``nodata``."""
+    values = np.asarray(band)
+    present = np.isfinite(values) if values.dtype.kind == "f" else np.ones(values.shape, bool)
+    if nodata is not None:
+        present &= values != nodata
+    return bool(present.any())
 
 
 def preview_window(cube: Cube, model: PreviewModel, window: Window, step: int) -> PreviewWindow:

@@ -38,6 +38,7 @@ from cubescope import (
 from cubescope.badbands import decode_runs
 from cubescope.cluster import KMeansResult, kmeans
 from cubescope.demo import demo_cube
+from cubescope.io.isolated import TURNS
 from cubescope.io.limits import Limits
 from cubescope.products import Compute, Product
 from cubescope.store import CubeStore
@@ -186,23 +187,42 @@ def _lower_priority() -> None:
         pass  # elsewhere the worker runs at the server's priority
 
 
+#: How long a job reading a whole cube waits for conversions to end before it runs anyway.
+CONVERSIONS_WAIT = 60.0
+
+
+def _after_conversions(function: Callable[..., Any], *args: Any) -> Any:
+    # Ten uploads at once start ten previews, each a pass over its whole cube: run while
+    # conversions are queued, they held up the first pages of those still converting (the
+    # slowest of ten first pages 2-3 s later). A preview only speeds up browsing; it can wait.
+    TURNS.wait_idle(CONVERSIONS_WAIT)
+    return function(*args)
+
+
 @st.cache_resource(show_spinner=False)
-def _background() -> tuple[ThreadPoolExecutor, dict[tuple, Future], threading.Lock]:
-    """One worker, at the lowest priority, for the previews' slow parts, and the jobs it was
-    given (the newest 64, of which the newest 8 large ones)."""
-    return ThreadPoolExecutor(1, "cubescope-preview", initializer=_lower_priority), {}, threading.Lock()
+def _background() -> tuple[dict[bool, ThreadPoolExecutor], dict[tuple, Future], threading.Lock]:
+    """Two workers at the lowest priority for the previews' slow parts, by whether a job reads
+    its whole cube (so that such a job waiting for conversions holds up no window of a cube
+    already previewed), and the jobs they were given (the newest 64, of which the newest 8
+    large ones)."""
+    workers = {whole: ThreadPoolExecutor(1, f"cubescope-preview-{'cube' if whole else 'window'}",
+                                         initializer=_lower_priority) for whole in (True, False)}
+    return workers, {}, threading.Lock()
 
 
-def in_background(key: tuple, function: Callable[..., Any], *args: Any, large: bool = False) -> Any:
+def in_background(key: tuple, function: Callable[..., Any], *args: Any, large: bool = False,
+                  whole_cube: bool = False) -> Any:
     """``function(*args)`` computed once in the background: its result when done, else None
     (the job is started, and a later run finds it done). A job that failed gives None.
-    ``large`` results (megabytes) are kept for the newest 8 such jobs only."""
-    executor, jobs, lock = _background()
+    ``large`` results (megabytes) are kept for the newest 8 such jobs only. A ``whole_cube``
+    job starts once no conversion runs or waits (at most :data:`CONVERSIONS_WAIT` later)."""
+    workers, jobs, lock = _background()
     key = ("large", *key) if large else key
     with lock:
         job = jobs.get(key)
         if job is None:
-            job = jobs[key] = executor.submit(function, *args)
+            job = jobs[key] = (workers[True].submit(_after_conversions, function, *args) if whole_cube
+                               else workers[False].submit(function, *args))
             for old in [k for k in jobs if k[0] == "large"][:-8] + [k for k in jobs if k[0] != "large"][:-64]:
                 del jobs[old]
     if not job.done() or job.exception() is not None:
@@ -217,9 +237,9 @@ def preview_parts(cube_id: str, method: str, low: float, high: float, vmin: floa
     cube = open_cube(cube_id)
     if cube.rows * cube.cols * cube.n_bands > MAX_PREVIEW_SAMPLES or int(cube.good_bands.sum()) < 2:
         return None
-    model = in_background(("model", cube_id), preview.fit_preview, cube)
+    model = in_background(("model", cube_id), preview.fit_preview, cube, whole_cube=True)
     limits = in_background(("limits", cube_id, method, low, high, vmin, vmax), preview.band_limits, cube, method, low,
-                           high, vmin, vmax)
+                           high, vmin, vmax, whole_cube=True)
     return model, limits
 
 

@@ -226,3 +226,22 @@ def test_the_preview_s_background_work_runs_below_the_server_and_the_conversions
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert found == data.BACKGROUND_NICENESS > os.getpriority(os.PRIO_PROCESS, 0) + CHILD_NICENESS
+
+
+def test_a_whole_cube_preview_job_waits_for_the_conversions_a_window_job_does_not():
+    from cubescope.io.isolated import TURNS
+    from cubescope_ui import data
+
+    def until(condition) -> None:
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+    key = ("conversions", time.monotonic())
+    with TURNS.turn():  # a conversion running
+        assert data.in_background((*key, "cube"), lambda: TURNS.wait_idle(0), whole_cube=True) is None
+        until(lambda: data.in_background((*key, "window"), lambda: "painted") == "painted")
+        assert data.in_background((*key, "cube"), lambda: TURNS.wait_idle(0), whole_cube=True) is None
+    # it ran once the conversion had ended, not before
+    until(lambda: data.in_background((*key, "cube"), lambda: TURNS.wait_idle(0), whole_cube=True) is True)

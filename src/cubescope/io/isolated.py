@@ -97,6 +97,11 @@ class Turns:
         with self._changed:
             return len(self._waiting)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no one holds or waits for a turn; False if ``timeout`` seconds pass first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._running and not self._waiting, timeout)
+
     @contextmanager
     def turn(self, waiting: Callable[[int], None] | None = None) -> Iterator[None]:
         """Hold a turn for the ``with`` block, after those who asked first.

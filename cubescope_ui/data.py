@@ -15,7 +15,6 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,7 +40,7 @@ from cubescope.demo import demo_cube
 from cubescope.io.isolated import TURNS
 from cubescope.io.limits import Limits
 from cubescope.products import Compute, Product
-from cubescope.store import CubeStore
+from cubescope.store import CubeStore, configured_root
 from cubescope_ui.text import plain
 
 DEMO_ID = "demo"
@@ -49,11 +48,10 @@ DEMO_ID = "demo"
 
 @st.cache_resource(show_spinner=False)
 def store() -> CubeStore:
-    """The server's cube store (``CUBESCOPE_STORE``, default ``~/.cache/cubescope/store``),
-    shared with other servers through ``CUBESCOPE_SHARED_STORE`` when that is set."""
-    root = os.environ.get("CUBESCOPE_STORE") or Path.home() / ".cache" / "cubescope" / "store"
+    """The server's cube store (:func:`cubescope.store.configured_root`), shared with other servers through
+    ``CUBESCOPE_SHARED_STORE`` when that is set."""
     max_bytes = int(float(os.environ.get("CUBESCOPE_STORE_MAX_BYTES", 20e9)))
-    return CubeStore(root, max_bytes=max_bytes, limits=Limits.from_env(),
+    return CubeStore(configured_root(), max_bytes=max_bytes, limits=Limits.from_env(),
                      shared=os.environ.get("CUBESCOPE_SHARED_STORE") or None)
 
 

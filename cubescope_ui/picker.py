@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import BinaryIO
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cubescope import CubeError, SeveralCubes, sources, state
-from cubescope_ui import session
+from cubescope.io.upload import Content
+from cubescope.store import configured_root
+from cubescope_ui import session, streamed_uploads
 from cubescope_ui.data import DEMO_ID, open_cube, store
 from cubescope_ui.text import error, plain
 
@@ -20,11 +21,12 @@ ACCEPTED = ("ENVI (.hdr with its data file, or both in one .zip), ERDAS .lan, .n
             "EnMAP and DESIS (the delivered .zip, or METADATA.XML with its images)")
 
 
-def _uploaded_files(again: bool = False) -> list[tuple[str, BinaryIO]]:
+def _uploaded_files(again: bool = False) -> list[tuple[str, Content]]:
     """The files to open: those added since the last upload (the uploader keeps earlier ones;
     a user adding a file means to open it), else all of them; ``again``: the last ones opened.
 
-    Only file ids are remembered: the bytes stay in the uploader, never copied into the session;
+    Only file ids are remembered: the bytes stay where the upload put them (the file the server
+    streamed them into, see ``serve.py``, or Streamlit's memory), never copied into the session;
     the store reads them in pieces.
     """
     files = st.session_state.get(_uploader_key()) or []
@@ -35,7 +37,7 @@ def _uploaded_files(again: bool = False) -> list[tuple[str, BinaryIO]]:
         chosen = [f for f in files if f.file_id not in seen] or files
         st.session_state["upload_seen"] = seen | {f.file_id for f in files}
         st.session_state["upload_last"] = [f.file_id for f in chosen]
-    return [(f.name, f) for f in chosen]
+    return [(f.name, streamed_uploads.content(f)) for f in chosen]
 
 
 def _uploader_key() -> str:
@@ -54,8 +56,10 @@ def _release_uploads() -> None:
 
     context = get_script_run_ctx()
     if context is not None:
-        for uploaded in st.session_state.get(_uploader_key()) or []:
+        uploads = st.session_state.get(_uploader_key()) or []
+        for uploaded in uploads:
             context.uploaded_file_mgr.remove_file(context.session_id, uploaded.file_id)
+        streamed_uploads.discard(configured_root(), context.session_id, [u.file_id for u in uploads])
     st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
     for key in ("upload_seen", "upload_last"):
         st.session_state.pop(key, None)

@@ -8,7 +8,7 @@ import streamlit as st
 from cubescope import Cube, CubeError
 from cubescope import roi as roi_module
 from cubescope.words import number_text, plural
-from cubescope_ui import data, session
+from cubescope_ui import data, session, streamed_uploads
 from cubescope_ui.text import plain
 
 #: Largest GeoJSON of ROIs taken, in MB: the most ROIs and corners an ROI list holds (32 x 20,000
@@ -67,7 +67,7 @@ def _import(cube: Cube) -> None:
     if upload is None:
         return
     try:
-        imported = roi_module.from_geojson(upload.getvalue(), cube)
+        imported = roi_module.from_geojson(streamed_uploads.read(upload), cube)
     except CubeError as exc:
         st.session_state["roi_error"] = str(exc)
         return

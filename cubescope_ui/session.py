@@ -24,6 +24,7 @@ from cubescope.smoothing import band_spacing
 from cubescope.state import MAX_PINS
 from cubescope.viewport import Window
 from cubescope.wavelengths import band_label
+from cubescope_ui import streamed_uploads
 from cubescope_ui.data import DEMO_ID
 from cubescope_ui.text import warning
 
@@ -380,7 +381,7 @@ def set_library(found: SpectralLibrary | None, problem: str | None = None, kind:
 def load_library(upload_key: str, kind: str = "library") -> None:
     """Read the files of the uploader ``upload_key`` (a CSV, or an ENVI .sli/.hdr pair) as the
     library ``kind``: an uploader's ``on_change``."""
-    files = [(f.name, f.getvalue()) for f in st.session_state.get(upload_key) or []]
+    files = [(f.name, streamed_uploads.read(f)) for f in st.session_state.get(upload_key) or []]
     if files:
         try:
             set_library(library_from_files(files), kind=kind)

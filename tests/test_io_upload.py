@@ -134,3 +134,23 @@ def test_damaged_zip_members_are_messages(tmp_path, damage):
     store = CubeStore(tmp_path / "store")
     with pytest.raises(CubeError, match="cannot be unpacked"):
         store.put_files([("bundle.zip", bytes(data))])
+
+
+def test_a_file_an_upload_was_streamed_into_is_stored_as_its_bytes_are_without_a_copy(tmp_path):
+    from cubescope.io.upload import stage_files
+
+    data = sample_cube(rows=9, cols=7, bands=4, dtype="f4")
+    header, raw = write_envi(tmp_path, data, name="streamed", interleave="bil")
+    as_paths = [(header.name, header), (raw.name, raw)]
+    as_bytes = [(header.name, header.read_bytes()), (raw.name, raw.read_bytes())]
+    assert content_id(as_paths) == content_id(as_bytes)
+    staged = stage_files(as_paths, tmp_path / "staging", cubescope.io.Limits())
+    assert [p.stat().st_ino for p in staged] == [header.stat().st_ino, raw.stat().st_ino]  # hard links
+    store = CubeStore(tmp_path / "store")
+    cube = store.open(store.put_files(as_paths))
+    assert np.array_equal(np.asarray(cube.bsq), np.moveaxis(data, -1, 0))
+    with zipfile.ZipFile(tmp_path / "both.zip", "w") as bundle:
+        bundle.write(header, header.name)
+        bundle.write(raw, raw.name)
+    zipped = store.open(store.put_files([("both.zip", tmp_path / "both.zip")]))
+    assert np.array_equal(np.asarray(zipped.bsq), np.asarray(cube.bsq))

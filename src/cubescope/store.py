@@ -88,6 +88,11 @@ def _naming_full_disk() -> Iterator[None]:
         raise
 
 
+def configured_root() -> Path:
+    """The store folder a server uses: ``CUBESCOPE_STORE``, default ``~/.cache/cubescope/store``."""
+    return Path(os.environ.get("CUBESCOPE_STORE") or Path.home() / ".cache" / "cubescope" / "store")
+
+
 def valid_id(cube_id: object) -> bool:
     """True for a well-formed cube id (32 lower-case hex digits); never a path."""
     return isinstance(cube_id, str) and bool(CUBE_ID.match(cube_id))

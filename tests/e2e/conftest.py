@@ -39,8 +39,9 @@ APP_LOGS: dict[str, Path] = {}
 
 @contextlib.contextmanager
 def running_app(store: Path, log_path: Path, env: dict[str, str] | None = None, root: Path = ROOT):
-    """``streamlit run app.py`` (of the project at ``root``) on a free localhost port with the
-    given store (and extra environment); yields its URL."""
+    """``streamlit run serve.py`` (the README's command; ``app.py`` for a project at ``root``
+    from before ``serve.py``) on a free localhost port with the given store (and extra
+    environment); yields its URL."""
     port = _free_port()
     env = {**os.environ, **(env or {}), "CUBESCOPE_STORE": str(store)}
     with open(log_path, "w+") as log:
@@ -50,7 +51,7 @@ def running_app(store: Path, log_path: Path, env: dict[str, str] | None = None, 
                 "-m",
                 "streamlit",
                 "run",
-                str(root / "app.py"),
+                str(root / "serve.py") if (root / "serve.py").is_file() else str(root / "app.py"),
                 "--server.headless",
                 "true",
                 "--server.port",

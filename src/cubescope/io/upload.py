@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import io
 import lzma
+import os
 import re
+import shutil
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -25,13 +27,20 @@ _MAX_NAME_BYTES = 240
 _MAX_MEMBERS = 64
 _PIECE = 16 * 2**20
 
-#: An uploaded file's content: bytes, or a seekable binary file (Streamlit's ``UploadedFile``),
-#: which is read in pieces so that no second copy of a large upload is made.
-Content = bytes | BinaryIO
+#: An uploaded file's content: bytes, a seekable binary file (Streamlit's ``UploadedFile``),
+#: which is read in pieces so that no second copy of a large upload is made, or the path of a
+#: file the upload was streamed into (staged by a hard link where the file system allows).
+Content = bytes | BinaryIO | Path
 
 
-def _as_file(data: Content) -> BinaryIO:
+def _as_file(data: bytes | BinaryIO) -> BinaryIO:
     return io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
+
+
+def _size(data: Content) -> int:
+    if isinstance(data, Path):
+        return data.stat().st_size
+    return _as_file(data).seek(0, io.SEEK_END)
 
 
 def _pieces(data: Content) -> Iterator[bytes | memoryview]:
@@ -39,6 +48,10 @@ def _pieces(data: Content) -> Iterator[bytes | memoryview]:
     (Streamlit's ``UploadedFile`` is a ``BytesIO``: reading it would copy every upload once more
     in the server, which with ten uploads at once was a tenth of the server's time); reads of
     other files. A consumer must not keep a piece."""
+    if isinstance(data, Path):
+        with open(data, "rb") as handle:
+            yield from _pieces(handle)
+        return
     if isinstance(data, (bytes, bytearray, memoryview)):
         view = memoryview(data)
     elif isinstance(data, io.BytesIO):
@@ -102,7 +115,7 @@ def stage_files(files: Sequence[tuple[str, Content]], folder: Path, limits: Limi
     is written. Zip members are checked before extraction: no absolute paths or ``..``, at most
     64 members, and their declared sizes must fit the limits (a zip bomb is refused unread).
     """
-    total = sum(_as_file(data).seek(0, io.SEEK_END) for _, data in files)
+    total = sum(_size(data) for _, data in files)
     if total > limits.max_bytes + limits.max_header_bytes * max(1, len(files)):
         raise CubeError(
             f"The upload holds {human_bytes(total)}, more than this server accepts ({human_bytes(limits.max_bytes)})."
@@ -115,16 +128,30 @@ def stage_files(files: Sequence[tuple[str, Content]], folder: Path, limits: Limi
             written.extend(_unzip(name, data, folder, limits))
             continue
         target = folder / clean
-        with open(target, "wb") as sink:
-            for piece in _pieces(data):
-                sink.write(piece)
+        if isinstance(data, Path):
+            _link_or_copy(data, target)
+        else:
+            with open(target, "wb") as sink:
+                for piece in _pieces(data):
+                    sink.write(piece)
         written.append(target)
     if not written:
         raise CubeError("No file was uploaded.")
     return written
 
 
+def _link_or_copy(source: Path, target: Path) -> None:
+    """``target`` as a second name of ``source`` (no bytes copied), or a copy across file systems."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
 def _unzip(name: str, data: Content, folder: Path, limits: Limits) -> list[Path]:
+    if isinstance(data, Path):
+        with open(data, "rb") as handle:
+            return _unzip(name, handle, folder, limits)
     handle = _as_file(data)
     handle.seek(0)
     try:

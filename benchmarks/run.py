@@ -9,7 +9,7 @@ import importlib
 import sys
 
 BENCHMARKS = ["bands", "smoothing", "pca", "analysis", "analysis2", "compress", "detect", "classify", "browser",
-              "scale", "load", "load10"]
+              "scale", "load", "upload", "load10"]
 
 
 def main(names: list[str]) -> int:

@@ -38,10 +38,12 @@ APP_LOGS: dict[str, Path] = {}
 
 
 @contextlib.contextmanager
-def running_app(store: Path, log_path: Path, env: dict[str, str] | None = None, root: Path = ROOT):
+def running_app(store: Path, log_path: Path, env: dict[str, str] | None = None, root: Path = ROOT,
+                script: str | None = None):
     """``streamlit run serve.py`` (the README's command; ``app.py`` for a project at ``root``
-    from before ``serve.py``) on a free localhost port with the given store (and extra
-    environment); yields its URL."""
+    from before ``serve.py``, or ``script``) on a free localhost port with the given store (and
+    extra environment); yields its URL."""
+    script = script or ("serve.py" if (root / "serve.py").is_file() else "app.py")
     port = _free_port()
     env = {**os.environ, **(env or {}), "CUBESCOPE_STORE": str(store)}
     with open(log_path, "w+") as log:
@@ -51,7 +53,7 @@ def running_app(store: Path, log_path: Path, env: dict[str, str] | None = None, 
                 "-m",
                 "streamlit",
                 "run",
-                str(root / "serve.py") if (root / "serve.py").is_file() else str(root / "app.py"),
+                str(root / script),
                 "--server.headless",
                 "true",
                 "--server.port",

@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from python_multipart.exceptions import ParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from cubescope.store import configured_root
@@ -138,8 +139,8 @@ class StreamedUploads:
             await self._delete(scope, receive, send, found["session"], found["file"])
             return
         boundary = _boundary(scope) if found and scope["method"] == "PUT" else None
-        if boundary is None:
-            await self.app(scope, receive, send)
+        if boundary is None or _declared_length(scope) > self.max_bytes() + _HEAD_BYTES:
+            await self.app(scope, receive, send)  # Streamlit refuses what it must, unread
             return
         await _Upload(self, scope, receive, send, found["session"], found["file"], boundary).run()
 
@@ -157,6 +158,13 @@ class StreamedUploads:
         await self.app(scope, receive, watch)
         if status // 100 == 2:
             discard(self.store_root(), session_id, [file_id])
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
 
 
 def _boundary(scope: Scope) -> bytes | None:
@@ -254,6 +262,8 @@ class _Upload:
             await self._replay(verdict)
         except _Refused as refused:
             await self._answer(refused.status, refused.text)
+        except ParseError:
+            await self._answer(400, "The upload's form data is malformed.")
         except OSError as exc:
             if exc.errno in _FULL:
                 await self._answer(507, "The cube store's disk is full; the upload was not kept.")

@@ -4,8 +4,11 @@ middleware, in front of a stand-in for Streamlit's upload route."""
 import asyncio
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cubescope_ui.streamed_uploads import KEEP_SECONDS, StreamedUploads, discard, staged, sweep
 
@@ -65,7 +68,9 @@ def put(middleware, body: bytes, *, chunk: int = 1000, path: str = PATH, method:
         sent.append(message)
 
     sent_pieces: list[bytes] = []
-    asyncio.run(middleware(scope, receive, send))
+    # In a thread of its own: the browser tests' Playwright may hold an event loop in this one.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, middleware(scope, receive, send)).result()
     start = next((m for m in sent if m["type"] == "http.response.start"), None)
     return (None if start is None else start["status"], dict(start["headers"]) if start else {},
             b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
@@ -160,3 +165,23 @@ def test_a_file_removed_from_its_uploader_goes_once_streamlit_agrees(tmp_path, a
     status, _, _ = put(middleware, b"", method="DELETE")
     assert status == answer and streamlit.scopes[-1]["method"] == "DELETE"
     assert (staged(tmp_path, SESSION, FILE) is not None) == kept
+
+
+def test_a_declared_length_beyond_the_limit_is_left_to_streamlit_unread(setup):
+    middleware, streamlit, root = setup
+    body = form(os.urandom(80_000))  # more than the limit and the room for form headers
+    _, headers, _ = put(middleware, body)
+    assert headers[b"x-from"] == b"streamlit" and streamlit.bodies == [body]  # its route, its 413
+    assert leftovers(root) == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(0, 400), flip=st.integers(0, 399), value=st.integers(0, 255), chunk=st.integers(1, 300))
+def test_damaged_form_bodies_get_an_answer_and_leave_nothing_partial(setup, cut, flip, value, chunk):
+    middleware, _, root = setup
+    body = bytearray(form(bytes(range(200))))
+    body[flip % len(body)] = value
+    status, _, _ = put(middleware, bytes(body[:len(body) - cut]), chunk=chunk)
+    assert status in (204, 400, 413)
+    assert all(name.endswith(FILE) for name in leftovers(root))  # a whole file or none, never a partial one
+    discard(root, SESSION, [FILE])

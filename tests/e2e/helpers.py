@@ -231,7 +231,9 @@ def what_the_page_shows(page) -> str:
         "() => ({href: location.href, headings: [...document.querySelectorAll('h3')].map(h => h.innerText), "
         "state: document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState, "
         "messages: [...document.querySelectorAll('[data-testid=\"stAlert\"], [data-testid=\"stException\"]')]"
-        ".map(a => a.innerText.slice(0, 300))})")
+        ".map(a => a.innerText.slice(0, 300)), "
+        # what the share link's component was last given: tells a link never sent from an address write lost
+        "link_query: [...document.querySelectorAll('.cs-link')].map(l => l.dataset.query)})")
     link = page.locator("[data-testid='stSidebar'] .cs-url")
     shown["links"] = link.all_inner_texts()
     parts = urlsplit(page.url)

@@ -15,8 +15,9 @@ runs at the server's priority without the right to raise it (``setpriv``; Chromi
 lifts its own processes to nice -8). The CPU time each side used while the uploads ran is reported.
 
 The peer, in the same run and on the same files: the app at ``BENCH_PEER_REV`` (default
-169d226, the last commit before conversions took turns and ran at a lower priority), from a git
-worktree, on a store of its own. Needs Debian's chromium. Run: ``python -m benchmarks.run load10``.
+169d226, the last commit before conversions took turns and ran at a lower priority; 448982f is
+the last before uploads were written to disk as they arrive), from a git worktree, on a store of
+its own. Needs Debian's chromium. Run: ``python -m benchmarks.run load10``.
 
 Goals: every first page within 10 s; observer band jump p95 <= 500 ms; every upload's values
 equal to its file's.
@@ -255,14 +256,14 @@ def main() -> bool:
               f"an observer jumping bands on 512 x 512 x {BANDS}, {os.cpu_count()} cores")
         chromium = client_browser(folder)
         ours = run(ROOT, folder / "store", folder / "app.log", uploads, chromium)
-        report("Cubescope (turns, one conversion per core, nice 10)", ours)
+        report("Cubescope", ours)
         peer = None
         wanted = os.environ.get("BENCH_PEER", "1") != "0"
         with git_worktree(folder, PEER_REV) if wanted else contextlib.nullcontext() as tree:
             if tree is not None:
                 peer = run(tree, folder / "peer-store", folder / "peer.log", uploads, chromium,
                            {"PYTHONPATH": str(tree / "src")})
-                report(f"previous ({PEER_REV}: every conversion at once, same priority)", peer)
+                report(f"previous app ({PEER_REV})", peer)
     if peer is not None:
         for label, ours_value, peer_value in (
                 ("slowest first page", max(ours["first pages"]), max(peer["first pages"])),

@@ -3,10 +3,10 @@ frontend speaks them (Streamlit 1.67), for load benchmarks whose clients should 
 next to nothing.
 
 It opens a session on the main page, finds the sidebar's file uploader among the elements the
-server sends, uploads files through ``/_stcore/upload_file`` (a multipart form with the file's
-name, with the XSRF token as cookie and header, as the frontend sends them), and reruns the
-script with the uploader's new value, as a browser does after an upload. It keeps the texts of
-the elements the server sends, so a caller can tell when the page shows what it expects.
+server sends, uploads files through ``/_stcore/upload_file`` (with the XSRF token as cookie and
+header, as the frontend sends it), and reruns the script with the uploader's new value, as a
+browser does after an upload. It keeps the texts of the elements the server sends, so a caller
+can tell when the page shows what it expects.
 """
 
 from __future__ import annotations
@@ -23,25 +23,6 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.web.server.starlette.starlette_app_utils import generate_xsrf_token_string
 
 _REQUESTS = itertools.count(1)
-_BOUNDARY = "cubescope-benchmark-boundary-7MA4YWxkTrZu0gW"
-_CHUNK = 1 << 20
-
-
-def _form_parts(name: str) -> tuple[bytes, bytes]:
-    """The multipart form around one file, as a browser's ``FormData`` sends it."""
-    head = (f'--{_BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n").encode()
-    return head, f"\r\n--{_BOUNDARY}--\r\n".encode()
-
-
-async def _form_body(path: Path, head: bytes, tail: bytes):
-    # Megabyte pieces read straight from the file: aiohttp's FormData costs the client (on the
-    # server's machine) several times the CPU, which the benchmark would count against the server.
-    yield head
-    with open(path, "rb") as handle:
-        while piece := handle.read(_CHUNK):
-            yield piece
-    yield tail
 
 
 class Session:
@@ -124,12 +105,12 @@ class Session:
             await self._socket.send(message.SerializeToString())
             await self._until(lambda rid=request_id: rid in self._file_urls, 60)
             urls = self._file_urls.pop(request_id)
-            head, tail = _form_parts(path.name)
-            async with self._http.put(
-                    self.url + urls.upload_url, data=_form_body(path, head, tail),
-                    headers={"X-Xsrftoken": self.token, "Content-Type": f"multipart/form-data; boundary={_BOUNDARY}",
-                             "Content-Length": str(len(head) + path.stat().st_size + len(tail))}) as response:
-                response.raise_for_status()
+            with open(path, "rb") as handle:
+                form = aiohttp.FormData()
+                form.add_field("file", handle, filename=path.name, content_type="application/octet-stream")
+                async with self._http.put(self.url + urls.upload_url, data=form,
+                                          headers={"X-Xsrftoken": self.token}) as response:
+                    response.raise_for_status()
             infos.append(UploadedFileInfo(name=path.name, size=path.stat().st_size, file_id=urls.file_id,
                                           file_urls=urls))
         state = BackMsg().rerun_script.widget_states.widgets.add()

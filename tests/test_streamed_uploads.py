@@ -185,3 +185,29 @@ def test_damaged_form_bodies_get_an_answer_and_leave_nothing_partial(setup, cut,
     assert status in (204, 400, 413)
     assert all(name.endswith(FILE) for name in leftovers(root))  # a whole file or none, never a partial one
     discard(root, SESSION, [FILE])
+
+
+def test_a_full_disk_is_named_and_leaves_nothing(setup, monkeypatch):
+    import errno
+
+    from cubescope_ui import streamed_uploads
+
+    real_open = open
+
+    class Full:
+        def __init__(self, path, mode):
+            self.file = real_open(path, mode)
+            self.closed = False
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self):
+            self.closed = True
+            self.file.close()
+
+    monkeypatch.setattr(streamed_uploads, "open", Full, raising=False)
+    middleware, _, root = setup
+    status, _, text = put(middleware, form(os.urandom(9000)))
+    assert status == 507 and b"disk is full" in text
+    assert staged(root, SESSION, FILE) is None and leftovers(root) == []

@@ -231,11 +231,13 @@ def what_the_page_shows(page) -> str:
         "() => ({href: location.href, headings: [...document.querySelectorAll('h3')].map(h => h.innerText), "
         "state: document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState, "
         "messages: [...document.querySelectorAll('[data-testid=\"stAlert\"], [data-testid=\"stException\"]')]"
-        ".map(a => a.innerText.slice(0, 300)), "
-        # what the share link's component was last given: tells a link never sent from an address write lost
-        "link_query: [...document.querySelectorAll('.cs-link')].map(l => l.dataset.query)})")
+        ".map(a => a.innerText.slice(0, 300))})")
     link = page.locator("[data-testid='stSidebar'] .cs-url")
     shown["links"] = link.all_inner_texts()
+    # What the share link's component was last given (its data, in a shadow root that only
+    # locators reach): tells a link never sent from an address write that was lost.
+    shown["link_query"] = page.locator("[data-testid='stSidebar'] .cs-link").evaluate_all(
+        "links => links.map(l => l.dataset.query)")
     parts = urlsplit(page.url)
     log = APP_LOGS.get(f"{parts.scheme}://{parts.netloc}")
     tail = log.read_text(errors="replace")[-3000:] if log is not None and log.exists() else "(no log)"

@@ -41,7 +41,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-_UPLOAD = re.compile(r"/_stcore/upload_file/(?P<session>[0-9A-Za-z-]{1,64})/(?P<file>[0-9A-Za-z-]{1,64})$")
+_ID = r"[0-9A-Za-z-]{1,64}"  # Streamlit's session and file ids (UUIDs); never a path
+_UPLOAD = re.compile(rf"/_stcore/upload_file/(?P<session>{_ID})/(?P<file>{_ID})$")
 #: The most a request may send before its file's part headers are complete.
 _HEAD_BYTES = 64 * 1024
 #: Incoming files no session took (a browser closed mid-way) are removed after this many seconds.
@@ -57,7 +58,7 @@ def incoming_folder(store_root: Path) -> Path:
 
 def staged(store_root: Path, session_id: str, file_id: str) -> Path | None:
     """The file an upload was streamed into, or None (not streamed, or not complete)."""
-    if not (_UPLOAD.fullmatch(f"/_stcore/upload_file/{session_id}/{file_id}")):
+    if not (re.fullmatch(_ID, session_id) and re.fullmatch(_ID, file_id)):
         return None
     path = incoming_folder(store_root) / session_id / file_id
     return path if path.is_file() else None

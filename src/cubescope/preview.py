@@ -122,7 +122,7 @@ def fit_preview(cube: Cube, variance: float = VARIANCE, max_components: int = MA
     except CubeError:
         # A band empty everywhere (NaN or no-data, not flagged bad) leaves no pixel with data in
         # every band: fit without it, and it has no preview, as a bad band.
-        filled = np.array([b for b in bands if _has_data(cube.bsq[b], cube.nodata)], dtype=int)
+        filled = np.array([b for b in bands if np.isfinite(cube.band(b)).any()], dtype=int)
         if filled.size == bands.size or filled.size < 2:
             raise
         bands = filled
@@ -136,15 +136,6 @@ def fit_preview(cube: Cube, variance: float = VARIANCE, max_components: int = MA
     left = max(0.0, 1.0 - float(np.sum(fitted.explained_variance_ratio_[:k])))
     rmse = float(np.sqrt(left * fitted.total_variance_ / fitted.bands_.size))
     return PreviewModel(fitted.bands_, mean, loadings, float(np.sum(fitted.explained_variance_ratio_[:k])), rmse)
-
-
-def _has_data(band: np.ndarray, nodata: float | None) -> bool:
-    """Whether a stored band holds any value that is neither NaN nor ``nodata``."""
-    values = np.asarray(band)
-    present = np.isfinite(values) if values.dtype.kind == "f" else np.ones(values.shape, bool)
-    if nodata is not None:
-        present &= values != nodata
-    return bool(present.any())
 
 
 def preview_window(cube: Cube, model: PreviewModel, window: Window, step: int) -> PreviewWindow:

@@ -404,6 +404,7 @@ class Viewer {
     this.canvas.dataset.step = String(h.step);
     this.canvas.dataset.samples = `${h.h}x${h.w}`;
     this.canvas.dataset.sharp = String(sharp);
+    this.canvas.dataset.pending = this.pending || "";  // a window asked of the server, not yet sent back
     this.canvas.dataset.preview = String(Boolean(h.preview));
     this.canvas.dataset.painted = String(++this.painted);
     this.canvas.dataset.decoded = String(this.decoded);

@@ -34,7 +34,11 @@ def wait_viewer(page, condition: str, key: str = "image", arg=None, timeout: flo
         f"([key, arg]) => {{ const c = ({VIEWER_CANVAS})(key); if (!c) return false; const d = c.dataset; "
         f"return ({condition}) && performance.now(); }}"
     )
-    return page.wait_for_function(script, arg=[key, arg], polling="raf", timeout=timeout).json_value()
+    try:
+        return page.wait_for_function(script, arg=[key, arg], polling="raf", timeout=timeout).json_value()
+    except Exception as exc:
+        raise AssertionError(f"viewer {key!r} never showed {condition} (arg {arg!r}); it shows "
+                             f"{viewer_state(page, key)}\n{what_the_page_shows(page)}") from exc
 
 
 def wait_ready(page) -> None:

@@ -20,6 +20,8 @@ import importlib
 import pkgutil
 import threading
 
+from cubescope.io import isolated
+
 #: Modules the pages use lazily through Streamlit.
 MODULES = ("numpy", "pandas", "pyarrow", "plotly.graph_objects", "plotly.io", "PIL.Image", "scipy.signal",
            "cubescope.plots", "cubescope.pca", "cubescope.smoothing", "cubescope.export")
@@ -44,4 +46,7 @@ def import_page_modules() -> None:
                 importlib.import_module(module.name)
             gc.collect()
             gc.freeze()
+            # The conversions' process server imports the file readers (a second of CPU in a
+            # process of its own): now, not when someone's first upload waits for it.
+            isolated.start_forkserver()
             _done = True

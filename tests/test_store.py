@@ -211,11 +211,13 @@ def test_lazy_load_is_a_view_of_the_file(tmp_path, interleave, byte_order):
 
 @pytest.mark.parametrize("interleave", ["bil", "bip"])
 def test_row_chunked_conversion_equals_band_sequential(tmp_path, monkeypatch, interleave):
-    """An interleaved file converted a few rows at a time gives the same store entry (bytes and
-    per-band checksums) as the same cube written band by band."""
+    """An interleaved file converted a few rows at a time (a pixel-interleaved one a few pixels
+    at a time within a row) gives the same store entry (bytes and per-band checksums) as the
+    same cube written band by band."""
     import cubescope.store as store_module
 
     monkeypatch.setattr(store_module, "_WRITE_CHUNK", 3 * 5 * 7 * 4)  # three rows per step
+    monkeypatch.setattr(store_module, "_TRANSPOSE_PIXELS", 3)  # a row of 7 in three steps
     values = sample_cube(rows=23, cols=7, bands=5, dtype="f4")
     header, _ = write_envi(tmp_path, values, interleave=interleave, byte_order=1)
     fractions = []
@@ -226,6 +228,7 @@ def test_row_chunked_conversion_equals_band_sequential(tmp_path, monkeypatch, in
     meta = [json.loads((tmp_path / "store" / "objects" / c / "meta.json").read_text()) for c in ("a" * 32, "b" * 32)]
     assert meta[0]["band_blake3"] == meta[1]["band_blake3"]
     np.testing.assert_array_equal(np.asarray(store.open("a" * 32).bsq), np.asarray(store.open("b" * 32).bsq))
+    np.testing.assert_array_equal(np.moveaxis(np.asarray(store.open("a" * 32).bsq), 0, 2), values)
 
 
 def test_upload_conversion_reports_progress(tmp_path):

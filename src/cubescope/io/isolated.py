@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import multiprocessing
+import multiprocessing.forkserver
 import multiprocessing.spawn
 import os
 import resource
@@ -36,12 +37,21 @@ def _context() -> Any:
     if _CONTEXT is None:
         _CONTEXT = multiprocessing.get_context("forkserver")
         # The readers are imported lazily by the loaders: import them once in the forkserver,
-        # not again in every child (scipy.io alone takes ~150 ms).
+        # not again in every child (scipy.io alone takes ~150 ms; rasterio, with the boto3 it
+        # pulls in, 550 ms of every GeoTIFF's conversion).
         _CONTEXT.set_forkserver_preload([
             "cubescope.io", "cubescope.store", "scipy.io", "h5py", "tifffile", "spectral.io.envi",
-            "spectral.io.erdas",
+            "spectral.io.erdas", "rasterio", "rasterio.enums", "rasterio.windows",
         ])
     return _CONTEXT
+
+
+def start_forkserver() -> None:
+    """Start the forkserver and its imports now (they take about a second of CPU), so that the
+    first upload's conversion does not wait for them. Later calls do nothing."""
+    _context()
+    with _without_main():
+        multiprocessing.forkserver.ensure_running()
 
 
 _START_LOCK = threading.Lock()
@@ -55,6 +65,13 @@ def _start_without_main(process: Any) -> None:
     caller's script (the Streamlit app, or a user's script without a ``__main__`` guard) must
     not run again in every child. Its path is left out of what the child is told to prepare.
     """
+    with _without_main():
+        process.start()
+
+
+@contextmanager
+def _without_main() -> Iterator[None]:
+    """Leave the main script out of what a child (or the forkserver) is told to prepare."""
     original = multiprocessing.spawn.get_preparation_data
 
     def without_main(name: str) -> dict[str, Any]:
@@ -66,7 +83,7 @@ def _start_without_main(process: Any) -> None:
     with _START_LOCK:
         multiprocessing.spawn.get_preparation_data = without_main
         try:
-            process.start()
+            yield
         finally:
             multiprocessing.spawn.get_preparation_data = original
 

@@ -101,6 +101,29 @@ def test_cloud_optimized_and_compressed_geotiffs_open(tmp_path, compression):
     np.testing.assert_array_equal(np.moveaxis(hwb(cube), 2, 0), data)
 
 
+@pytest.mark.parametrize("interleave", ["pixel", "band"])
+@pytest.mark.parametrize("masked", [False, True])
+def test_a_geotiff_read_a_few_rows_at_a_time_is_the_file(tmp_path, monkeypatch, interleave, masked):
+    """Rows are read window by window straight into place (the last window shorter); with an
+    internal mask, masked pixels become NaN."""
+    import cubescope.io.gdal as gdal_module
+
+    data = RNG.normal(size=(4, 23, 7)).astype(np.float32)
+    monkeypatch.setattr(gdal_module, "WINDOW_BYTES", 4 * 7 * 4 * 5)  # five rows per window
+    path = tmp_path / "rows.tif"
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+        write_gdal(path, data, interleave=interleave)
+        if masked:
+            with rasterio.open(path, "r+") as ds:
+                mask = np.full((23, 7), 255, np.uint8)
+                mask[21, 6] = 0
+                ds.write_mask(mask)
+    expected = np.moveaxis(data, 0, 2).copy()
+    if masked:
+        expected[21, 6] = np.nan
+    np.testing.assert_array_equal(hwb(load_cube(path)), expected)
+
+
 def test_an_internal_mask_and_a_pam_sidecar(tmp_path):
     data = RNG.integers(0, 1000, (3, 8, 9)).astype(np.uint16)
     path = tmp_path / "masked.tif"

@@ -106,10 +106,13 @@ def read_stack(path: Path, limits: Limits, what: str) -> tuple[np.ndarray, dict[
             step = max(1, WINDOW_BYTES // max(bands * cols * dtype.itemsize, 1))
             for r0 in range(0, rows, step):
                 window = Window(0, r0, cols, min(step, rows - r0))
-                block = ds.read(window=window)
-                if masked:
-                    block = block.astype(dtype, copy=False)
-                    block[:, ds.dataset_mask(window=window) == 0] = np.nan
+                if not masked:
+                    # GDAL writes the rows straight into their place: half the CPU of a block
+                    # read and then copied (a pixel-interleaved file is de-interleaved once).
+                    ds.read(window=window, out=out[:, r0:r0 + window.height])
+                    continue
+                block = ds.read(window=window).astype(dtype, copy=False)
+                block[:, ds.dataset_mask(window=window) == 0] = np.nan
                 out[:, r0:r0 + block.shape[1]] = block
             info["nodata"] = None if nodata is None or (masked and dtype.kind == "f" and np.isnan(nodata)) else \
                 float(nodata)

@@ -39,3 +39,12 @@ function keepFollowed(header, bytes) {
   cache.set(header.follow.value, { header, bytes });
   while (cache.size > 4) cache.delete(cache.keys().next().value);
 }
+
+// The cleanup a component returns: `destroy` once the component's element has left the page.
+// Streamlit also calls the cleanup of a call whose data was replaced while that call was still
+// loading its module, after the call has run on the object it shares with the newer call; taking
+// the object down then blanked a viewer still on the page (and lost its zoom and tool), so
+// whether the element is still there decides.
+function whenRemoved(element, destroy) {
+  return () => setTimeout(() => { if (!element.isConnected) destroy(); }, 0);
+}

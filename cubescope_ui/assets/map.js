@@ -253,8 +253,11 @@ export default function (component) {
     parentElement.__cubescopeMap = map;
   }
   if (data) map.load(data, { setTriggerValue });
-  return () => {
+  // Only once the element has left the page (see whenRemoved in common.js, which the map,
+  // having its own number format, does not include).
+  return () => setTimeout(() => {
+    if (parentElement.isConnected) return;
     map.resizer.disconnect();
     delete parentElement.__cubescopeMap;
-  };
+  }, 0);
 }

@@ -504,8 +504,8 @@ export default function (component) {
     parentElement.__cubescopeChart = chart;
   }
   if (data) chart.load(data, { setTriggerValue });
-  return () => {
+  return whenRemoved(parentElement, () => {
     chart.destroy();
     delete parentElement.__cubescopeChart;
-  };
+  });
 }

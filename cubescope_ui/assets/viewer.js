@@ -131,7 +131,9 @@ class Viewer {
     if (!sameBytes(bytes, this.bytes)) this.decode(bytes);  // the same bytes are shown already
     const header = this.header;
     const sent = JSON.stringify(header.window);
-    if (this.pending === null || this.pending === sent || !this.view) {
+    // A zoom or pan not sent yet (the wheel's pause, the button's next task) keeps its view:
+    // a run answering something else must not undo it before it is sent.
+    if (!this.view || (!this.unsent && (this.pending === null || this.pending === sent))) {
       this.view = header.window.slice();
       this.pending = null;
     }
@@ -405,6 +407,8 @@ class Viewer {
     this.canvas.dataset.samples = `${h.h}x${h.w}`;
     this.canvas.dataset.sharp = String(sharp);
     this.canvas.dataset.pending = this.pending || "";  // a window asked of the server, not yet sent back
+    // Nothing asked of the server or about to be: the image stays as it is until the user acts.
+    this.canvas.dataset.settled = String(this.pending === null && !this.unsent && this.stepFor(h.window) === h.step);
     this.canvas.dataset.preview = String(Boolean(h.preview));
     this.canvas.dataset.painted = String(++this.painted);
     this.canvas.dataset.decoded = String(this.decoded);
@@ -623,6 +627,7 @@ class Viewer {
       const s = this.frame(d.view).scale;
       const dr = (e.clientY - d.y) / s, dc = (e.clientX - d.x) / s;
       this.view = this.clampView([d.view[0] - dr, d.view[1] - dr, d.view[2] - dc, d.view[3] - dc]);
+      this.unsent = true;
       this.draw();
     } else if (d.start && d.line) {
       const p = this.pixelAt(e.clientX, e.clientY) || this.edgePixel(e);
@@ -694,6 +699,8 @@ class Viewer {
     const fr = (row - r0) / (r1 - r0), fc = (col - c0) / (c1 - c0);
     const next = this.clampView([row - fr * h, row - fr * h + h, col - fc * w, col - fc * w + w]);
     this.view = next;
+    this.unsent = true;
+    clearTimeout(this.boxTimer);  // the zoom's request carries the box
     this.draw();
     clearTimeout(this.zoomTimer);
     this.zoomTimer = setTimeout(() => this.commit(this.view.map(Math.round)), delay);
@@ -701,29 +708,36 @@ class Viewer {
 
   commit(view) {
     clearTimeout(this.boxTimer);  // the request below carries the box too
+    this.unsent = false;
     view = this.clampView(view);
     this.view = view;
-    this.pending = JSON.stringify(view);
+    // The window shown already is not waited for (an answer with the same image would not
+    // reach the viewer at all, and the view would wait for ever); at most the box is reported.
+    const shown = JSON.stringify(view) === JSON.stringify(this.header.window);
+    this.pending = shown ? null : JSON.stringify(view);
     this.draw();
-    if (this.pending === JSON.stringify(this.header.window) && this.stepFor(view) === this.header.step) {
-      this.pending = null;
-      return;
-    }
-    this.send(view);
+    if (!shown || this.stepFor(view) !== this.header.step) this.send(view);
   }
 
   // One state value carries the window and the box it is shown in: the server picks the
   // resolution from both, in one run.
   send(view) {
-    const { width, height, ratio } = this.size;
-    this.api.setStateValue("view", { window: view, box: [Math.round(width), Math.round(height), ratio] });
+    this.api.setStateValue("view", { window: view, box: this.reportedBox() });
   }
 
-  // The step the server would choose for `view` in this box (cubescope.viewport.sample_step).
+  // The box as the server keeps it (cubescope_ui/viewer.py _on_view): whole CSS pixels, sides of
+  // 16 to 4096, a pixel ratio of 0.5 to 2.
+  reportedBox() {
+    const { width, height, ratio } = this.size;
+    const side = v => Math.min(Math.max(Math.round(v), 16), 4096);
+    return [side(width), side(height), Math.min(Math.max(ratio, 0.5), 2)];
+  }
+
+  // The step the server chooses for `view` in this box (cubescope.viewport.sample_step).
   stepFor(view) {
     const [r0, r1, c0, c1] = view;
-    const { width, height, ratio } = this.size;
-    const screen = Math.min(width / (c1 - c0), height / (r1 - r0)) * Math.min(ratio, 2);
+    const [width, height, ratio] = this.reportedBox();
+    const screen = Math.min(width / (c1 - c0), height / (r1 - r0)) * ratio;
     return Math.max(1, Math.ceil(1 / screen - 1e-9));
   }
 
@@ -732,8 +746,9 @@ class Viewer {
     if (!this.size || !this.header || !this.api || this.pending !== null) return;
     if (this.stepFor(this.header.window) === this.header.step) return;
     clearTimeout(this.boxTimer);
-    // The window shown when the timer fires: a zoom or pan made meanwhile is not undone.
-    this.boxTimer = setTimeout(() => { if (this.pending === null) this.send(this.view); }, BOX_COMMIT_MS);
+    // A zoom or pan made meanwhile reports the box with its own request.
+    this.boxTimer = setTimeout(() => { if (this.pending === null && !this.unsent) this.send(this.view); },
+                               BOX_COMMIT_MS);
   }
 
   destroy() {
@@ -754,8 +769,8 @@ export default function (component) {
     parentElement.__cubescopeViewer = viewer;
   }
   if (data) viewer.load(data, { setStateValue, setTriggerValue });
-  return () => {
+  return whenRemoved(parentElement, () => {
     viewer.destroy();
     delete parentElement.__cubescopeViewer;
-  };
+  });
 }

@@ -314,3 +314,76 @@ def test_spectra_chart_reads_and_picks_bands_from_the_keyboard(page, server):
     page.wait_for_function("([b]) => location.search.includes(`band=${b}`)", arg=[first + 2])
     canvas.press("ArrowLeft")
     assert tip.inner_text().startswith(f"band {first + 1} ")
+
+
+
+def _viewer_alone(browser):
+    """A page holding the viewer's script alone (``window.viewerComponent``, called as Streamlit
+    calls it) and an empty host, and payloads of a 3 x 4 and a 30 x 40 image."""
+    from pathlib import Path
+
+    from cubescope import display, viewport
+    from cubescope_ui.viewer import pack
+
+    assets = Path(__file__).parents[2] / "cubescope_ui" / "assets"
+    script = ((assets / "common.js").read_text() + (assets / "viewer.js").read_text()).replace(
+        "export default function", "window.viewerComponent = function")
+    small = display.render_tile(np.arange(12, dtype=np.float32).reshape(3, 4), viewport.Window(0, 3, 0, 4), 1)
+    large = display.render_tile(np.arange(1200, dtype=np.float32).reshape(30, 40), viewport.Window(0, 30, 0, 40), 1)
+    page = browser.new_page()
+    page.set_content("<div id='host' style='width: 400px; height: 300px'></div>")
+    page.add_script_tag(content=script + """
+        window.sent = [];
+        window.call = (bytes) => window.viewerComponent({
+            data: new Uint8Array(bytes), parentElement: document.getElementById("host"),
+            setStateValue: (name, value) => window.sent.push(value), setTriggerValue() {}});
+        window.tick = () => new Promise(resolve => setTimeout(resolve, 0));""")
+    payloads = {name: list(pack(tile, *size, tile_id=name))
+                for name, tile, size in (("first", small, (3, 4)), ("second", small, (3, 4)),
+                                         ("large", large, (30, 40)))}
+    return page, payloads
+
+
+SHARED_CALLS = """async ([a, b]) => {
+    const host = document.getElementById("host");
+    const first = call(a), second = call(b);
+    const shared = host.__cubescopeViewer;
+    first();  // Streamlit's late cleanup of the call whose data was replaced
+    await tick(); await tick();
+    const kept = host.__cubescopeViewer === shared && host.querySelector(".cs-viewer") !== null;
+    host.remove();
+    second();  // the component leaves the page
+    await tick(); await tick();
+    return {kept, tile: shared.header.id, gone: host.__cubescopeViewer === undefined
+            && host.querySelector(".cs-viewer") === null};
+}"""
+
+
+def test_a_replaced_call_s_late_cleanup_leaves_the_viewer_on_the_page(browser):
+    """Streamlit calls the cleanup of a component call whose data was replaced while its module
+    loaded, after both calls ran on the viewer they share: the viewer stays (it went blank, its
+    zoom and tool lost, before); once its element leaves the page, the cleanup takes it down."""
+    page, payloads = _viewer_alone(browser)
+    assert page.evaluate(SHARED_CALLS, [payloads["first"], payloads["second"]]) == {
+        "kept": True, "tile": "second", "gone": True}
+    page.close()
+
+
+ZOOM_THEN_CALL = """async ([image]) => {
+    call(image);
+    const viewer = document.getElementById("host").__cubescopeViewer;
+    viewer.root.querySelector("button[data-act='in']").click();
+    call(image);  // a run answering something else, before the zoom is sent
+    await tick(); await tick();
+    return {sent: sent.map(v => v.window), view: viewer.view, pending: viewer.pending};
+}"""
+
+
+def test_a_run_that_lands_between_a_zoom_and_its_request_does_not_undo_it(browser):
+    """The + button sends its window on the next task; the page's answer to something else that
+    comes in between keeps the zoom (it was undone, and the whole image asked for again)."""
+    page, payloads = _viewer_alone(browser)
+    found = page.evaluate(ZOOM_THEN_CALL, [payloads["large"]])
+    assert len(found["sent"]) == 1 and found["sent"][0] != [0, 30, 0, 40]
+    assert found["view"] == found["sent"][0] and found["pending"] == str(found["sent"][0]).replace(" ", "")
+    page.close()

@@ -89,8 +89,10 @@ def switch_on(page, key: str, attempts: int = 4) -> None:
 
 
 def band_image(page, key: str = "image"):
-    """The canvas of the image viewer with Streamlit key ``key``, once it has painted an image."""
-    wait_viewer(page, "Number(d.painted) > 0", key)
+    """The canvas of the image viewer with Streamlit key ``key``, once it has painted an image
+    and has nothing to ask of the server (a page's first image may be followed by one at the
+    resolution the viewer's box asks for)."""
+    wait_viewer(page, "Number(d.painted) > 0 && d.settled === 'true'", key)
     return page.locator(f".st-key-{key} canvas.cs-canvas")
 
 
@@ -175,14 +177,19 @@ def choose_tool(page, tool: str, key: str = "image") -> None:
 
 
 
-def draw_polygon(page, image, corners: list[tuple[int, int]]) -> None:
+def draw_polygon(page, image, corners: list[tuple[int, int]], key: str = "image") -> None:
     """Draw a polygon ROI with the viewer's Polygon tool (chosen already): a click on each
     corner pixel ``(row, col)``, a double-click on the last to close it."""
+    count = "(key) => ((window.__cubescopeOverlays || {})[key] || []).filter(o => o.kind === 'polygon').length"
+    before = page.evaluate(count, key)
     for row, col in corners:
-        x, y = pixel_centre(page, row, col)
+        x, y = pixel_centre(page, row, col, key)
         image.click(position={"x": x, "y": y})
-    x, y = pixel_centre(page, *corners[-1])
+    x, y = pixel_centre(page, *corners[-1], key)
     image.dblclick(position={"x": x, "y": y})
+    # The server has it once it draws it back: a second polygon drawn before the first one's
+    # run began would travel in the same request, and only one of the two would arrive.
+    page.wait_for_function(f"([key, before]) => ({count})(key) > before", arg=[key, before])
     wait_ready(page)
 
 def click_and_check_spectrum(page, data, fx: float, fy: float) -> tuple[int, int]:

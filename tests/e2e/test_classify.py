@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import band_image, choose_tool, current_url, draw_polygon, wait_ready
+from tests.e2e.helpers import band_image, choose_tool, current_url, draw_polygon, share_link, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +23,7 @@ def give_class(page, index: int, name: str) -> None:
     box.press("Enter")
     wait_ready(page)
     page.locator(".st-key-roi_apply button").click()
-    wait_ready(page)
+    share_link(page, f"~{name}~")  # the class reached the server
 
 
 def test_two_drawn_rois_of_two_classes_are_classified_with_their_accuracy(page, server, artifacts):

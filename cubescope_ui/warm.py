@@ -11,6 +11,9 @@ full collection walks every object the imported modules hold: about 100 ms of CP
 move or click, at 200,000 objects. Those objects live as long as the process, so once imported
 they are moved out of the collector's walks (``gc.freeze``); what sessions create afterwards is
 still collected.
+
+The first run also starts the conversions' forkserver (:func:`cubescope.io.isolated.start_forkserver`),
+whose imports of the file readers take about a second of CPU: then, not during someone's first upload.
 """
 
 from __future__ import annotations

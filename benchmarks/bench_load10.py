@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import statistics
@@ -39,7 +40,6 @@ import numpy as np
 
 from benchmarks.common import check, git_worktree, large_cube
 from cubescope import Cube
-from cubescope.io.upload import content_id
 from cubescope.store import CubeStore
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app
 from tests.e2e.helpers import VIEWER_CANVAS
@@ -156,19 +156,12 @@ async def observe(page, running: asyncio.Event, done: asyncio.Event, jumps: list
         await wait_ready(page)
 
 
-async def upload(session, files: list[Path], go: asyncio.Event) -> tuple[float, str]:
-    """Seconds from the upload's start to the end of the run showing the new cube, and its id."""
+async def upload(session, files: list[Path], go: asyncio.Event) -> float:
+    """Seconds from the upload's start to the end of the run showing the new cube."""
     await go.wait()
     start = time.perf_counter()
     await session.upload(files, shows=files[0].stem)
-    seconds = time.perf_counter() - start
-    handles = [open(f, "rb") for f in files]
-    try:  # the id the store gives these files (the app keeps it in the address bar, in the browser)
-        return seconds, content_id([(f.name, h) for f, h in zip(files, handles, strict=True)],
-                                   "dataset=None;band_axis=None")
-    finally:
-        for handle in handles:
-            handle.close()
+    return time.perf_counter() - start
 
 
 async def measure(url: str, uploads, chromium: str) -> dict:
@@ -208,16 +201,22 @@ async def measure(url: str, uploads, chromium: str) -> dict:
         await watcher
         await browser.close()
     shares = {side: (after[side] - before[side]) / wall for side in after}
-    return {"first pages": [s for s, _ in results], "ids": [i for _, i in results], "idle": idle, "jumps": jumps,
-            "cores used": shares}
+    return {"first pages": results, "idle": idle, "jumps": jumps, "cores used": shares}
 
 
-def verify(store_root: Path, ids: list[str], uploads) -> int:
-    """How many stored cubes equal their files, value for value."""
+def verify(store_root: Path, uploads) -> int:
+    """How many stored cubes equal their files, value for value. Each is found by the file
+    names its entry records, whatever ids the app's version gives (SHA-256 ones before 963245a)."""
     store = CubeStore(store_root)
+    by_files = {}
+    for meta in (store_root / "objects").glob("*/meta.json"):
+        files = json.loads(meta.read_text()).get("source", {}).get("files")
+        if files:
+            by_files[tuple(sorted(files))] = meta.parent.name
     equal = 0
-    for cube_id, (_, expected, _) in zip(ids, uploads, strict=True):
-        equal += bool(np.array_equal(np.asarray(store.open(cube_id).bsq), expected))
+    for files, expected, _ in uploads:
+        cube_id = by_files.get(tuple(sorted(f.name for f in files)))
+        equal += cube_id is not None and bool(np.array_equal(np.asarray(store.open(cube_id).bsq), expected))
     return equal
 
 
@@ -226,7 +225,7 @@ def run(root: Path, store_root: Path, log: Path, uploads, chromium: str, env: di
     store.put(Cube(large_cube(512, 512, BANDS)), OBSERVED)
     with running_app(store_root, log, env, root=root) as url:
         result = asyncio.run(measure(url, uploads, chromium))
-    result["equal"] = verify(store_root, result["ids"], uploads)
+    result["equal"] = verify(store_root, uploads)
     return result
 
 

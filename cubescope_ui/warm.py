@@ -12,8 +12,9 @@ move or click, at 200,000 objects. Those objects live as long as the process, so
 they are moved out of the collector's walks (``gc.freeze``); what sessions create afterwards is
 still collected.
 
-The first run also starts the conversions' forkserver (:func:`cubescope.io.isolated.start_forkserver`),
-whose imports of the file readers take about a second of CPU: then, not during someone's first upload.
+In a server, the first run also starts the conversions' forkserver
+(:func:`cubescope.io.isolated.start_forkserver`), whose imports of the file readers take about a
+second of CPU: then, not during someone's first upload.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import gc
 import importlib
 import pkgutil
 import threading
+
+import streamlit as st
 
 from cubescope.io import isolated
 
@@ -50,6 +53,9 @@ def import_page_modules() -> None:
             gc.collect()
             gc.freeze()
             # The conversions' process server imports the file readers (a second of CPU in a
-            # process of its own): now, not when someone's first upload waits for it.
-            isolated.start_forkserver()
+            # process of its own): now, not when someone's first upload waits for it. Only in a
+            # server: a process spawned by another program (a dask worker) may run this script
+            # as its main module while it starts, when it must not start processes.
+            if st.runtime.exists():
+                isolated.start_forkserver()
             _done = True

@@ -218,6 +218,7 @@ def test_row_chunked_conversion_equals_band_sequential(tmp_path, monkeypatch, in
 
     monkeypatch.setattr(store_module, "_WRITE_CHUNK", 3 * 5 * 7 * 4)  # three rows per step
     monkeypatch.setattr(store_module, "_TRANSPOSE_PIXELS", 3)  # a row of 7 in three steps
+    monkeypatch.setattr(store_module, "_TRANSPOSE_MIN_BANDS", 5)  # these 5 bands in blocks
     values = sample_cube(rows=23, cols=7, bands=5, dtype="f4")
     header, _ = write_envi(tmp_path, values, interleave=interleave, byte_order=1)
     fractions = []

@@ -636,12 +636,15 @@ def _write_samples(samples: np.ndarray, path: Path, progress: Progress | None) -
 #: bands stays in the CPU's cache while it is spread over the bands, three times faster than
 #: numpy's element-by-element walk of the whole chunk (2.6 GB/s against 0.8 for 224 bands).
 _TRANSPOSE_PIXELS = 512
+#: Fewer bands than this are copied in one walk: their pixels share cache lines anyway, and
+#: the blocks' Python loop would cost more than it saves (3x slower for 2 bands).
+_TRANSPOSE_MIN_BANDS = 8
 
 
 def _copy_rows(samples: np.ndarray, out: np.ndarray, start: int, stop: int) -> None:
     """Copy rows ``start`` to ``stop - 1`` of every band of ``samples`` into ``out``."""
     pixels = np.moveaxis(samples, 0, 2)  # (rows, cols, bands): contiguous when the file is BIP
-    if not pixels.flags.c_contiguous:
+    if not pixels.flags.c_contiguous or samples.shape[0] < _TRANSPOSE_MIN_BANDS:
         out[:, start:stop] = samples[:, start:stop]
         return
     cols = samples.shape[2]

@@ -25,9 +25,11 @@ from __future__ import annotations
 import errno
 import os
 import re
+import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +109,34 @@ def sweep(store_root: Path, now: float | None = None) -> None:
             pass
 
 
+class _Receiving:
+    """How many uploads are being received now, and a way to wait until none is."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def one(self) -> Iterator[None]:
+        with self._changed:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._count -= 1
+                self._changed.notify_all()
+
+    def wait_none(self, timeout: float) -> bool:
+        """Wait until no upload is being received; False if ``timeout`` seconds pass first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count == 0, timeout)
+
+
+#: The uploads this process is receiving (the previews' whole-cube work waits for none).
+RECEIVING = _Receiving()
+
+
 class _Refused(Exception):
     def __init__(self, status: int, text: str) -> None:
         super().__init__(text)
@@ -143,7 +173,8 @@ class StreamedUploads:
         if boundary is None or _declared_length(scope) > self.max_bytes() + _HEAD_BYTES:
             await self.app(scope, receive, send)  # Streamlit refuses what it must, unread
             return
-        await _Upload(self, scope, receive, send, found["session"], found["file"], boundary).run()
+        with RECEIVING.one():
+            await _Upload(self, scope, receive, send, found["session"], found["file"], boundary).run()
 
     async def _delete(self, scope: Scope, receive: Receive, send: Send, session_id: str, file_id: str) -> None:
         """A file removed from its uploader: once Streamlit has removed its stand-in (its XSRF

@@ -254,3 +254,24 @@ def test_a_whole_cube_preview_job_waits_for_the_conversions_a_window_job_does_no
         assert data.in_background((*key, "cube"), lambda: TURNS.wait_idle(0), whole_cube=True) is None
     # it ran once the conversion had ended, not before
     until(lambda: data.in_background((*key, "cube"), lambda: TURNS.wait_idle(0), whole_cube=True) is True)
+
+
+def test_a_whole_cube_preview_job_waits_while_an_upload_is_received():
+    from cubescope.io.isolated import TURNS
+    from cubescope_ui import data
+    from cubescope_ui.streamed_uploads import RECEIVING
+
+    key = ("receiving", time.monotonic())
+    ran = []
+    with RECEIVING.one():  # an upload arriving, no conversion yet
+        assert TURNS.wait_idle(0)
+        assert data.in_background(key, lambda: ran.append(True) or True, whole_cube=True) is None
+        deadline = time.monotonic() + 30
+        while data.in_background((*key, "window"), lambda: "painted") != "painted":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert ran == []  # a window job ran meanwhile; the whole-cube one still waits
+    deadline = time.monotonic() + 30
+    while data.in_background(key, lambda: True, whole_cube=True) is not True:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)

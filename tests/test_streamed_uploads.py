@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cubescope_ui.streamed_uploads import KEEP_SECONDS, StreamedUploads, discard, staged, sweep
+from cubescope_ui.streamed_uploads import KEEP_SECONDS, RECEIVING, StreamedUploads, discard, staged, sweep
 
 SESSION = "0b8f6c1e-2d7a-4f4e-9a51-7c2a9d0e4b11"
 FILE = "5f0e3a2b-9c1d-4e8f-8a7b-6d5c4b3a2910"
@@ -96,6 +96,7 @@ def test_the_bytes_go_to_disk_and_streamlit_judges_an_empty_file_under_the_same_
     assert dict(streamlit.scopes[0]["headers"])[b"x-xsrftoken"] == b"token"
     assert dict(streamlit.scopes[0]["headers"])[b"content-length"] == str(len(form(b""))).encode()
     assert leftovers(root) == [f"{SESSION}/{FILE}"]
+    assert RECEIVING.wait_none(0)
 
 
 def test_streamlit_s_refusal_goes_back_as_it_is_and_nothing_is_written(tmp_path):
@@ -122,6 +123,7 @@ def test_an_upload_that_fails_midway_leaves_nothing(setup, case):
         status, _, text = put(middleware, form(os.urandom(3000))[:2500])
         assert status == 400 and b"ended" in text
     assert staged(root, SESSION, FILE) is None and leftovers(root) == []
+    assert RECEIVING.wait_none(0)  # no longer counted as being received
 
 
 def test_other_requests_pass_through_untouched(setup):

@@ -24,8 +24,9 @@ from cubescope_ui import session
 from cubescope_ui.viewer import component_event, finite_numbers
 
 _ASSETS = Path(__file__).parent / "assets"
-_MAP = st.components.v2.component("cubescope_map", js=(_ASSETS / "map.js").read_text(),
-                                  css=(_ASSETS / "map.css").read_text())
+_MAP = st.components.v2.component(
+    "cubescope_map", js=(_ASSETS / "common.js").read_text() + (_ASSETS / "map.js").read_text(),
+    css=(_ASSETS / "map.css").read_text())
 
 #: The basemap the browser loads, unless ``CUBESCOPE_BASEMAP_URL`` names another tile server
 #: (``{z}/{x}/{y}`` template) or is empty (no basemap).

@@ -1,4 +1,5 @@
-// Helpers shared by the image viewer, the spectra chart and the prefetch component (put before each).
+// Helpers shared by the image viewer, the spectra chart, the map and the prefetch component (put
+// before each).
 
 // Round tick values between lo and hi, about `count` of them.
 function niceTicks(lo, hi, count) {

@@ -27,12 +27,6 @@ function parse(bytes) {
 const toLonLat = (x, y) => [x / R * 180 / Math.PI, (2 * Math.atan(Math.exp(y / R)) - Math.PI / 2) * 180 / Math.PI];
 const toMercator = (lon, lat) => [R * lon * Math.PI / 180, R * Math.log(Math.tan(Math.PI / 4 + lat * Math.PI / 360))];
 
-function formatValue(x) {
-  if (!Number.isFinite(x)) return "no data";
-  const a = Math.abs(x);
-  return a !== 0 && (a < 1e-3 || a >= 1e5) ? x.toExponential(3) : Number(x.toPrecision(5)).toString();
-}
-
 class MapView {
   constructor(parent) {
     this.parent = parent;
@@ -253,11 +247,8 @@ export default function (component) {
     parentElement.__cubescopeMap = map;
   }
   if (data) map.load(data, { setTriggerValue });
-  // Only once the element has left the page (see whenRemoved in common.js, which the map,
-  // having its own number format, does not include).
-  return () => setTimeout(() => {
-    if (parentElement.isConnected) return;
+  return whenRemoved(parentElement, () => {
     map.resizer.disconnect();
     delete parentElement.__cubescopeMap;
-  }, 0);
+  });
 }
